@@ -1,0 +1,206 @@
+"""Small pieces every fake service shares: ids, UTC dates, errors, body parsing, JSON."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
+M = TypeVar("M", bound=BaseModel)
+
+
+# --- ids ---------------------------------------------------------------------------------
+
+_counter = itertools.count(random.SystemRandom().randrange(1 << 24))
+_process_bytes = os.urandom(5).hex()
+
+
+def new_oid(at: datetime | None = None) -> str:
+    """A Mongo-style ObjectId: 4 bytes of seconds, 5 of process, 3 of counter (24 hex)."""
+    seconds = int((at or datetime.now(UTC).replace(tzinfo=None)).replace(tzinfo=UTC).timestamp())
+    return f"{seconds & 0xFFFFFFFF:08x}{_process_bytes}{next(_counter) & 0xFFFFFF:06x}"
+
+
+def seeded_oid(rng: random.Random, at: datetime) -> str:
+    """An ObjectId drawn from ``rng`` so demo data is the same for the same seed."""
+    seconds = int(at.replace(tzinfo=UTC).timestamp())
+    return f"{seconds & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
+
+
+def is_oid(value: str) -> bool:
+    return len(value) == 24 and all(c in "0123456789abcdef" for c in value)
+
+
+# --- dates -------------------------------------------------------------------------------
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO-8601 with milliseconds and ``Z``, as every Leeloo example shows."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(value: str, field: str) -> datetime:
+    """Parse a documented date ('2020-02-10', '2018-06-27 07:32', '…T11:46:48.803Z') to naive UTC."""
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ApiError(422, f"{field} is not a valid date: {value!r}", field=field) from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def utc_naive(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """A client error; rendered in the style of the API whose path was called."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        field: str | None = None,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.errors: dict[str, list[str]] = dict(errors or {})
+        if field is not None:
+            self.errors.setdefault(field, []).append(message)
+        self.headers = dict(headers or {})
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def api_of(path: str) -> Api:
+    if path.startswith("/api/v1/") or path.startswith("/api/v2/"):
+        return "leeloo"
+    if path.startswith("/api/userapi/"):
+        return "neiros"
+    if path.startswith("/_sandbox"):
+        return "sandbox"
+    return "dialog"
+
+
+def error_body(api: Api, status_code: int, message: str, errors: dict[str, list[str]]) -> dict[str, Any]:
+    """Each vendor's error style: Leeloo keeps its ``status`` envelope, Neiros is Laravel."""
+    if api == "leeloo":
+        body: dict[str, Any] = {"status": 0, "message": message, "code": status_code}
+    else:
+        body = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors():
+        field = prefix + ".".join(str(part) for part in item["loc"] if part not in ("body", "query"))
+        errors.setdefault(field or "body", []).append(item["msg"])
+    first = next(iter(errors))
+    return ApiError(422, f"Invalid {first}: {errors[first][0]}", errors=errors)
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+# --- request bodies ----------------------------------------------------------------------
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The body as a dict, whether sent as JSON, form-data or urlencoded (the documents mix them).
+
+    An empty body reads as ``{}``; malformed JSON is a 400 naming the body.
+    """
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        try:
+            form = await request.form()
+        except Exception as exc:  # multipart errors surface as several exception types
+            raise ApiError(400, f"body is not valid form data: {exc}", field="body") from None
+        data: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if not isinstance(value, str):
+                continue
+            if key.endswith("[]"):
+                data.setdefault(key[:-2], []).append(value)
+            else:
+                data[key] = value
+        return data
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", field="body") from None
+    if not isinstance(parsed, dict):
+        raise ApiError(422, "body must be a JSON object", field="body")
+    return parsed
+
+
+async def parse_body(request: Request, model: type[M]) -> M:
+    data = await read_body(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+# Nested body models, merged into the OpenAPI components by the app factory.
+EXTRA_SCHEMAS: dict[str, Any] = {}
+
+
+def body_doc(model: type[BaseModel], *, form: bool = False, example: Any = None) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body parsed by :func:`parse_body` (JSON and form alike)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    EXTRA_SCHEMAS.update(schema.pop("$defs", {}))
+    json_content: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        json_content["example"] = example
+    content: dict[str, Any] = {"application/json": json_content}
+    if form:
+        content = {"multipart/form-data": {"schema": schema}, **content}
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000

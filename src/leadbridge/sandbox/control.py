@@ -1,0 +1,127 @@
+"""The control API under ``/_sandbox``: reset, clock, request log and fault injection.
+
+Not part of any vendor's API; it exists so tests can set up, observe and disturb the
+sandbox from outside, over HTTP, like any other client.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from leadbridge.sandbox.common import body_doc, iso, parse_body
+from leadbridge.sandbox.state import Fault, Sandbox
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
+
+
+def _sandbox(request: Request) -> Sandbox:
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+class AdvanceClock(BaseModel):
+    seconds: float = Field(ge=0, le=10 * 365 * 86400, description="How far to move the clock forward")
+
+
+class FaultSpec(BaseModel):
+    pattern: str = Field(default=".*", description="Regular expression matched against the request path")
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
+    error_rate: float = Field(default=0, ge=0, le=1, description="Share of requests answered with error_status")
+    error_status: int = Field(default=503, ge=500, le=599)
+    rate_limit_rate: float = Field(default=0, ge=0, le=1, description="Share of requests answered 429")
+    retry_after: int = Field(default=1, ge=0, le=3600, description="Retry-After seconds sent with a 429")
+    methods: list[str] | None = Field(default=None, description="Only these HTTP methods (default: all)")
+
+
+@router.post("/reset", summary="Drop all data and seed the demo data again")
+async def reset(request: Request) -> dict[str, Any]:
+    sandbox = _sandbox(request)
+    sandbox.reset()
+    return {"status": "ok", "clock": iso(sandbox.now())}
+
+
+@router.get("/clock", summary="The sandbox clock (UTC)")
+async def clock(request: Request) -> dict[str, Any]:
+    sandbox = _sandbox(request)
+    return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
+
+
+@router.post("/clock/advance", summary="Move the sandbox clock forward", openapi_extra=body_doc(AdvanceClock))
+async def advance(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, AdvanceClock)
+    sandbox = _sandbox(request)
+    sandbox.advance_clock(body.seconds)
+    return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
+
+
+def _decode(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body.decode("utf-8", "replace")
+
+
+@router.get("/requests", summary="The request log of the vendor APIs, oldest first")
+async def requests(
+    request: Request,
+    method: Annotated[str | None, Query(description="Only this HTTP method")] = None,
+    path: Annotated[str | None, Query(description="Only paths containing this text")] = None,
+    since_id: Annotated[int, Query(ge=0, description="Only entries with a greater id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> dict[str, Any]:
+    sandbox = _sandbox(request)
+    selected = []
+    for entry in sandbox.requests:
+        if entry.id <= since_id or (method and entry.method != method.upper()) or (path and path not in entry.path):
+            continue
+        item = entry.as_dict()
+        item["body"] = _decode(entry.body)
+        selected.append(item)
+        if len(selected) >= limit:
+            break
+    return {"data": selected, "count": len(selected), "last_id": sandbox.request_counter}
+
+
+@router.delete("/requests", summary="Clear the request log")
+async def clear_requests(request: Request) -> dict[str, Any]:
+    _sandbox(request).requests.clear()
+    return {"status": "ok"}
+
+
+@router.post("/faults", summary="Inject latency, server errors or 429s on matching paths",
+             openapi_extra=body_doc(FaultSpec))
+async def add_fault(request: Request) -> dict[str, Any]:
+    spec = await parse_body(request, FaultSpec)
+    import re
+
+    try:
+        re.compile(spec.pattern)
+    except re.error as exc:
+        from leadbridge.sandbox.common import ApiError
+
+        raise ApiError(422, f"pattern is not a valid regular expression: {exc}", field="pattern") from None
+    fault = Fault(**spec.model_dump())
+    sandbox = _sandbox(request)
+    sandbox.faults.append(fault)
+    return {"status": "ok", "faults": [_fault_dict(f) for f in sandbox.faults]}
+
+
+@router.get("/faults", summary="The faults in force")
+async def list_faults(request: Request) -> dict[str, Any]:
+    return {"faults": [_fault_dict(f) for f in _sandbox(request).faults]}
+
+
+@router.delete("/faults", summary="Remove every injected fault")
+async def clear_faults(request: Request) -> dict[str, Any]:
+    _sandbox(request).faults.clear()
+    return {"status": "ok", "faults": []}
+
+
+def _fault_dict(fault: Fault) -> dict[str, Any]:
+    return {key: getattr(fault, key) for key in FaultSpec.model_fields}

@@ -1,0 +1,423 @@
+"""The sandbox's tables: one SQLAlchemy metadata for the three fake services.
+
+Every row carries the ``company_id`` of its tenant, so each query filters on it and
+one company can never see another's rows. Leeloo ids are 24-hex strings (Mongo
+ObjectIds upstream); Neiros and Dialog ids are integers. Datetimes are stored as naive
+UTC and rendered with a ``Z`` by :mod:`leadbridge.sandbox.common`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Oid = String(24)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime()}
+
+
+class Company(Base):
+    """A tenant: one account on each of the three platforms."""
+
+    __tablename__ = "company"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    leeloo_token: Mapped[str] = mapped_column(String(200), unique=True)
+    neiros_email: Mapped[str] = mapped_column(String(200), unique=True)
+    neiros_password: Mapped[str] = mapped_column(String(200))
+    neiros_user_id: Mapped[int] = mapped_column(Integer)
+    neiros_user_name: Mapped[str] = mapped_column(String(200))
+    dialog_login: Mapped[str] = mapped_column(String(200), unique=True)
+    dialog_password: Mapped[str] = mapped_column(String(200))
+
+
+class SandboxState(Base):
+    """Key/value settings that survive a restart, such as the clock offset."""
+
+    __tablename__ = "sandbox_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+# --- Leeloo -----------------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "leeloo_user"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Connection(Base):
+    __tablename__ = "leeloo_connection"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    messenger: Mapped[str] = mapped_column(String(40))  # the account "from" value this connection yields
+
+
+class Tag(Base):
+    __tablename__ = "leeloo_tag"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Tunnel(Base):
+    __tablename__ = "leeloo_tunnel"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TunnelBlock(Base):
+    __tablename__ = "leeloo_tunnel_block"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+
+
+class Leadgentool(Base):
+    __tablename__ = "leeloo_leadgentool"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+
+
+class TrafficSource(Base):
+    __tablename__ = "leeloo_traffic_source"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"), index=True)
+    tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    type: Mapped[str] = mapped_column(String(20), default="normal")
+    hash: Mapped[str] = mapped_column(String(16))
+    resubscribe_button_id: Mapped[str] = mapped_column(Oid)
+    created_by: Mapped[str] = mapped_column(Oid)
+    # Funnel-top figures no documented call can produce; seeded so tunnel stats are realistic.
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    uniq_visits: Mapped[int] = mapped_column(Integer, default=0)
+    shows: Mapped[int] = mapped_column(Integer, default=0)
+    uniq_shows: Mapped[int] = mapped_column(Integer, default=0)
+    expenses: Mapped[float] = mapped_column(Float, default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "leeloo_person"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    gender: Mapped[str] = mapped_column(String(20), default="NOT_DEFINED")
+    locale: Mapped[str] = mapped_column(String(20), default="")
+    profile_image: Mapped[str] = mapped_column(String(300), default="NOT_DEFINED")
+    custom_fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    last_message_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_person_company_id_id", "company_id", "id"),
+        Index("ix_person_company_phone", "company_id", "phone"),
+        Index("ix_person_company_email", "company_id", "email"),
+    )
+
+
+class PersonTag(Base):
+    __tablename__ = "leeloo_person_tag"
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), primary_key=True)
+    tag_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tag.id"), primary_key=True, index=True)
+
+
+class ContactedUser(Base):
+    __tablename__ = "leeloo_contacted_user"
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("leeloo_user.id"), primary_key=True)
+
+
+class Account(Base):
+    """A communication channel: one person's presence in one messenger."""
+
+    __tablename__ = "leeloo_account"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("leeloo_connection.id"))
+    messenger: Mapped[str] = mapped_column(String(40))  # the documented "from"
+    name: Mapped[str] = mapped_column(String(200))
+    bot_status: Mapped[str] = mapped_column(String(20), default="BOT")
+    connection_status: Mapped[str] = mapped_column(String(20), default="OK")
+    utm_marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_message_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_account_company_id_id", "company_id", "id"),)
+
+
+class Message(Base):
+    __tablename__ = "leeloo_message"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"))
+    text: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(20))
+    read: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    template_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_message_account_created", "account_id", "created_at"),)
+
+
+class Subscription(Base):
+    """An entry of a person's subscribeHistory: account subscribed to a tunnel."""
+
+    __tablename__ = "leeloo_subscription"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"))
+    tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
+    leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"))
+    traffic_source_id: Mapped[str] = mapped_column(ForeignKey("leeloo_traffic_source.id"))
+    tunnel_block_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    created_at: Mapped[datetime]
+
+
+class Offer(Base):
+    __tablename__ = "leeloo_offer"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    tunnel_id: Mapped[str | None] = mapped_column(ForeignKey("leeloo_tunnel.id"), nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class PaymentCredits(Base):
+    __tablename__ = "leeloo_payment_credits"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    payment_method: Mapped[str] = mapped_column(String(20))
+
+
+class Order(Base):
+    __tablename__ = "leeloo_order"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("leeloo_person.id"), nullable=True, index=True)
+    offer_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    tunnel_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Manual orders move OPENED -> RESOLVED | REJECTED; payment-system orders use
+    # ORDER / PENDING / FAILED / SUCCESS / REFUNDED (both sets are documented).
+    status: Mapped[str] = mapped_column(String(20))
+    payment_method: Mapped[str] = mapped_column(String(20))
+    payment_credits_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    manager_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    is_notify_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    transaction_date: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    payment_date: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+    user_comments: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_order_company_id_id", "company_id", "id"),)
+
+
+class Comment(Base):
+    __tablename__ = "leeloo_comment"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
+    created_by: Mapped[str] = mapped_column(Oid)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Call(Base):
+    __tablename__ = "leeloo_call"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"), index=True)
+    user_id: Mapped[str] = mapped_column(Oid)
+    from_number: Mapped[str] = mapped_column(String(40))
+    to_number: Mapped[str] = mapped_column(String(40))
+    date: Mapped[datetime]
+    record_link: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    duration: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(10))
+    call_id: Mapped[str] = mapped_column(String(40))
+    telephone_connection_id: Mapped[str] = mapped_column(Oid)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class TemplateCategory(Base):
+    __tablename__ = "leeloo_template_category"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Template(Base):
+    __tablename__ = "leeloo_template"
+    id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    category_id: Mapped[str] = mapped_column(ForeignKey("leeloo_template_category.id"), index=True)
+    message_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+
+
+# --- Neiros -----------------------------------------------------------------------------
+
+
+class NeirosToken(Base):
+    __tablename__ = "neiros_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Site(Base):
+    __tablename__ = "neiros_site"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Deal(Base):
+    __tablename__ = "neiros_deal"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("neiros_site.id"))
+    neiros_visit: Mapped[str] = mapped_column(String(24))
+    neiros_id: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    duration: Mapped[int] = mapped_column(Integer, default=0)
+    record: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    canal: Mapped[str] = mapped_column(String(100))
+    traffic: Mapped[str] = mapped_column(String(100))
+    summ: Mapped[float] = mapped_column(Float, default=0)
+    status: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_deal_site_created", "site_id", "created_at"),)
+
+
+# --- Dialog -----------------------------------------------------------------------------
+
+
+class DialogToken(Base):
+    __tablename__ = "dialog_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class DialogProject(Base):
+    __tablename__ = "dialog_project"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class DialogScenario(Base):
+    __tablename__ = "dialog_scenario"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    project_id: Mapped[int] = mapped_column(ForeignKey("dialog_project.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str] = mapped_column(String(200))
+
+
+class DialogStartBlock(Base):
+    __tablename__ = "dialog_start_block"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("dialog_scenario.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    params: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class DialogCallerPhone(Base):
+    __tablename__ = "dialog_caller_phone"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    project_id: Mapped[int] = mapped_column(ForeignKey("dialog_project.id"), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+
+
+class Campaign(Base):
+    __tablename__ = "dialog_campaign"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("dialog_project.id"))
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    start_block_id: Mapped[int] = mapped_column(ForeignKey("dialog_start_block.id"))
+    phone_id: Mapped[int] = mapped_column(ForeignKey("dialog_caller_phone.id"))
+    date: Mapped[str] = mapped_column(String(10))
+    start_time: Mapped[str] = mapped_column(String(5))
+    end_time: Mapped[str] = mapped_column(String(5))
+    attempts: Mapped[int] = mapped_column(Integer)
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    # The sandbox clock up to which calls have been placed (see dialog/models.py).
+    simulated_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
+
+
+class CampaignPhone(Base):
+    __tablename__ = "dialog_campaign_phone"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("dialog_campaign.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(40))
+    add_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DialogCall(Base):
+    """One placed call attempt of a campaign, with its outcome."""
+
+    __tablename__ = "dialog_call"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("dialog_campaign.id"), index=True)
+    campaign_phone_id: Mapped[int] = mapped_column(ForeignKey("dialog_campaign_phone.id"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(20))
+    duration: Mapped[int] = mapped_column(Integer)
+    goal_reached: Mapped[bool] = mapped_column(Boolean)
+    transcript: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,76 @@
+"""Running the sandbox: in the foreground (CLI) or in a background thread (tests, plugin)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from leadbridge.sandbox.app import create_app
+from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The demo tenant's credentials, and the other tenants' for isolation tests."""
+
+    leeloo_token: str
+    neiros_email: str
+    neiros_password: str
+    dialog_login: str
+    dialog_password: str
+
+    def __repr__(self) -> str:  # secrets never show in reprs or logs
+        return f"Credentials(neiros_email={self.neiros_email!r}, dialog_login={self.dialog_login!r}, …)"
+
+
+def tenant_credentials(index: int = 0) -> Credentials:
+    t = TENANTS[index]
+    return Credentials(t.leeloo_token, t.neiros_email, t.neiros_password, t.dialog_login, t.dialog_password)
+
+
+@dataclass
+class RunningSandbox:
+    url: str
+    sandbox: Sandbox
+    credentials: Credentials = field(default_factory=tenant_credentials)
+    other_tenant: Credentials = field(default_factory=lambda: tenant_credentials(1))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve_in_thread(
+    sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0, **server_options: Any
+) -> Iterator[RunningSandbox]:
+    """Serve a sandbox with uvicorn on a loopback port in a daemon thread; stop on exit."""
+    sandbox = sandbox or Sandbox(MEMORY_URL)
+    app = create_app(sandbox)
+    port = port or free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="off", **server_options)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"sandbox did not start on {host}:{port}")
+        time.sleep(0.01)
+    try:
+        yield RunningSandbox(url=f"http://{host}:{port}", sandbox=sandbox)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,236 @@
+"""The running sandbox: database, clock, request log, faults and small caches.
+
+One :class:`Sandbox` lives on ``app.state.sandbox``. Route handlers run on the event
+loop and use the database synchronously: requests are served one at a time, so every
+write is a single short transaction and the sandbox needs no locking of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from leadbridge.sandbox import schema
+from leadbridge.sandbox.common import ApiError
+
+MEMORY_URL = "sqlite://"
+DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
+REQUEST_LOG_SIZE = 100_000
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Fault:
+    """A misbehaviour injected on paths matching ``pattern`` (a regular expression)."""
+
+    pattern: str
+    latency_ms: float = 0.0
+    error_rate: float = 0.0
+    error_status: int = 503
+    rate_limit_rate: float = 0.0
+    retry_after: int = 1
+    methods: list[str] | None = None
+    compiled: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.compiled = re.compile(self.pattern)
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.methods and method.upper() not in self.methods:
+            return False
+        return self.compiled.search(path) is not None
+
+
+@dataclass
+class LoggedRequest:
+    id: int
+    at: datetime
+    method: str
+    path: str
+    query: str
+    api: str
+    company_id: str | None
+    status: int
+    body: Any
+    fault: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        from leadbridge.sandbox.common import iso
+
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "api": self.api,
+            "company_id": self.company_id,
+            "status": self.status,
+            "body": self.body,
+            "fault": self.fault,
+        }
+
+
+class Sandbox:
+    def __init__(self, db_url: str = MEMORY_URL, *, seed: int = 1, people: int = 1000) -> None:
+        self.db_url = db_url
+        self.seed = seed
+        self.people = people
+        self.engine = make_engine(db_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.clock_offset = timedelta(0)
+        self.requests: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.request_counter = 0
+        self.faults: list[Fault] = []
+        self.fault_rng_state = 0
+        # Memoised COUNT(*) results, keyed by query; dropped on every write of the company.
+        self.count_cache: dict[tuple[Any, ...], int] = {}
+        self.company_by_token: dict[str, str] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self, *, reset: bool = False) -> None:
+        """Create or migrate the schema, then seed demo data if the database is empty."""
+        from leadbridge.sandbox import seed as seeding
+        from leadbridge.sandbox.migrations import upgrade
+
+        if reset:
+            self._drop_all()
+        upgrade(self.engine, memory=self.db_url == MEMORY_URL)
+        with self.sessions() as session:
+            empty = session.execute(select(schema.Company.id).limit(1)).first() is None
+            offset = session.get(schema.SandboxState, "clock_offset_seconds")
+        if empty:
+            seeding.seed_all(self.engine, seed=self.seed, people=self.people)
+        self.clock_offset = timedelta(seconds=float(offset.value)) if offset else timedelta(0)
+        self.invalidate()
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.faults.clear()
+        self.start(reset=True)
+
+    def _drop_all(self) -> None:
+        schema.Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+    def invalidate(self, company_id: str | None = None) -> None:
+        if company_id is None:
+            self.count_cache.clear()
+            self.company_by_token.clear()
+        else:
+            for key in [k for k in self.count_cache if k[0] == company_id]:
+                del self.count_cache[key]
+
+    # --- transactions ------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def write(self, company_id: str | None = None) -> Iterator[Session]:
+        """One transaction: committed whole or rolled back whole."""
+        with self.sessions() as session, session.begin():
+            yield session
+        if company_id:
+            self.invalidate(company_id)
+        else:
+            self.count_cache.clear()
+
+    # --- clock -------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The sandbox clock: wall-clock UTC shifted by every ``/_sandbox/clock/advance``."""
+        return datetime.now(UTC).replace(tzinfo=None) + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> datetime:
+        self.clock_offset += timedelta(seconds=seconds)
+        with self.write() as session:
+            session.merge(
+                schema.SandboxState(key="clock_offset_seconds", value=str(self.clock_offset.total_seconds()))
+            )
+        return self.now()
+
+    # --- auth --------------------------------------------------------------------------
+
+    def leeloo_company(self, token: str | None) -> str:
+        if not token:
+            raise ApiError(401, "X-Leeloo-AuthToken header is missing")
+        company_id = self.company_by_token.get("leeloo:" + token)
+        if company_id is None:
+            with self.read() as session:
+                company_id = session.scalar(
+                    select(schema.Company.id).where(schema.Company.leeloo_token == token)
+                )
+            if company_id is None:
+                raise ApiError(401, "Invalid auth token")
+            self.company_by_token["leeloo:" + token] = company_id
+        return company_id
+
+    def bearer_company(self, authorization: str | None, table: type[schema.NeirosToken | schema.DialogToken]) -> str:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise ApiError(401, "Unauthenticated.")
+        token = authorization[7:].strip()
+        key = f"{table.__tablename__}:{token_hash(token)}"
+        company_id = self.company_by_token.get(key)
+        if company_id is None:
+            with self.read() as session:
+                company_id = session.scalar(
+                    select(table.company_id).where(table.token_hash == token_hash(token))
+                )
+            if company_id is None:
+                raise ApiError(401, "Unauthenticated.")
+            self.company_by_token[key] = company_id
+        return company_id
+
+    def issue_token(self, table: type[schema.NeirosToken | schema.DialogToken], company_id: str) -> str:
+        """A Sanctum-style ``<id>|<secret>`` token; only its hash is stored."""
+        secret = secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")[:40]
+        with self.write() as session:
+            row = table(company_id=company_id, token_hash="pending", created_at=self.now())
+            session.add(row)
+            session.flush()
+            token = f"{row.id}|{secret}"
+            row.token_hash = token_hash(token)
+        return token

@@ -1,0 +1,93 @@
+"""Shared fixtures: a live sandbox over real HTTP on 127.0.0.1, on SQLite and PostgreSQL.
+
+``live`` is one sandbox per database backend for the whole session (read-mostly tests
+must not assume counts others may change); ``fresh`` is a new small sandbox per test.
+Under CI (``CI=true``) a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
+from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+
+PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+LIVE_PEOPLE = 300
+
+
+def postgres_available() -> bool:
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL on a private schema of database ``test``, dropped afterwards."""
+    import sqlalchemy
+
+    if not postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"lb_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(PG_ADMIN_URL)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
+    """The shared sandbox of this backend (seed 1, LIVE_PEOPLE people)."""
+    url = request.getfixturevalue("pg_schema_url") if request.param == "postgresql" else MEMORY_URL
+    with serve_in_thread(Sandbox(url, seed=1, people=LIVE_PEOPLE)) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh() -> Iterator[RunningSandbox]:
+    """A new in-memory sandbox for a test that needs exact counts or a clean clock."""
+    with serve_in_thread(Sandbox(MEMORY_URL, seed=7, people=50)) as running:
+        yield running
+
+
+@pytest.fixture
+def leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """A raw HTTP client of the demo tenant's Leeloo API."""
+    with httpx.Client(base_url=live.url, headers={"X-Leeloo-AuthToken": live.credentials.leeloo_token},
+                      timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def other_leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """The second tenant's Leeloo client, for isolation tests."""
+    with httpx.Client(base_url=live.url, headers={"X-Leeloo-AuthToken": live.other_tenant.leeloo_token},
+                      timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """A client with no credentials."""
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        yield client
