@@ -2,7 +2,10 @@
 
 Faker's ru_RU word lists are read once and combined with a seeded ``random.Random``:
 calling Faker per field would cost tens of microseconds a value and make a million
-people take minutes. Rows go in with bulk ``INSERT``s, one transaction per tenant.
+people take minutes. Rows go in with bulk ``INSERT``s, one transaction per tenant, and are written in chunks
+as they are drawn (see :meth:`DemoData.checkpoint`), so a million people never sit in
+memory at once. On SQLite the chunks go straight to the driver's ``executemany``: the
+SQLAlchemy statement layer would cost more per row than drawing the row itself.
 
 Objects whose ids appear in the documents' examples (and that no documented call can
 list or create) are seeded with exactly those ids, so the examples run verbatim against
@@ -12,14 +15,14 @@ the demo tenant; see :data:`DOC_IDS`.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Connection, DateTime, Engine, Table, insert
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import seeded_oid
@@ -47,6 +50,13 @@ NEIROS_CHANNELS = [
     ("ВКонтакте", "vk.com"),
     ("Telegram", "t.me"),
 ]
+# Site names of the document's GET /sites example; the deals example uses site 100.
+NEIROS_SITE_NAMES = {100: "demo-shop.ru", 19: "wistis.ru", 53: "autokovrik.ru", 167: "yandex.ru",
+                     174: "plugin.wistis.ru", 200: "second-shop.ru", 201: "blog.second-shop.ru"}
+NEIROS_DOC_DEALS = (1, 8, 100)
+NEIROS_DOC_WINDOW_END = datetime(2023, 1, 1)
+DIALOG_FIRST_CAMPAIGN_ID = 12345
+DIALOG_CAMPAIGN_BASE_KEY = "dialog_campaign_base:"
 NEIROS_STAGES = ["Неразобранное", "В работе", "Переговоры", "Успешно реализовано", "Закрыто и не реализовано"]
 CUSTOMER_LINES = [
     "Здравствуйте! Сколько стоит доставка?",
@@ -107,26 +117,58 @@ DOC_IDS = {
 }
 
 
+_TRANSLITERATION = str.maketrans(dict(InternetProvider.replacements))
+
+
 def _email_local(name: str, rng: random.Random) -> str:
-    table = dict(InternetProvider.replacements)
-    latin = "".join(table.get(ch, ch) for ch in name.lower())
+    latin = name.lower().translate(_TRANSLITERATION)
     latin = "".join(ch for ch in latin if ch.isascii() and (ch.isalnum() or ch == " "))
     return latin.replace(" ", ".") + str(rng.randrange(10, 9999))
 
 
-class DemoData:
-    """Draws one tenant's rows. Kept as a class so the helper RNG and clock are shared."""
+# Rows drawn before they are written out; small enough to bound memory at any --people.
+FLUSH_ROWS = 50_000
+Progress = Callable[[str, int, int], None]
 
-    def __init__(self, tenant: Tenant, rng: random.Random) -> None:
+
+class DemoData:
+    """Draws one tenant's rows and hands them to a :class:`RowWriter` in chunks.
+
+    Kept as a class so the helper RNG and clock are shared. Rows wait in ``rows`` until
+    :meth:`checkpoint` finds enough of them; builders call it at points where every
+    pending row's references are pending too or already written (between two people).
+    """
+
+    def __init__(self, tenant: Tenant, rng: random.Random, writer: RowWriter | None = None) -> None:
         self.tenant = tenant
         self.rng = rng
+        self.writer = writer
         self.rows: dict[Table, list[dict[str, Any]]] = {}
+        self.pending = 0
 
     def add(self, model: type[schema.Base], **row: Any) -> dict[str, Any]:
         table = model.__table__
         assert isinstance(table, Table)
-        self.rows.setdefault(table, []).append(row)
+        rows = self.rows.get(table)
+        if rows is None:
+            rows = self.rows[table] = []
+        rows.append(row)
+        self.pending += 1
         return row
+
+    def checkpoint(self) -> None:
+        if self.writer is not None and self.pending >= FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every pending row, parents before children (the metadata's table order)."""
+        if self.writer is None:
+            return
+        for table in schema.Base.metadata.sorted_tables:
+            rows = self.rows.pop(table, None)
+            if rows:
+                self.writer.insert(table, rows)
+        self.pending = 0
 
     def past(self, days: float) -> datetime:
         """A random instant within ``days`` before the anchor, at millisecond precision."""
@@ -149,23 +191,117 @@ class DemoData:
         return f"+79{self.rng.randrange(10**9):09d}"
 
 
-def seed_all(engine: Engine, *, seed: int, people: int) -> None:
+def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | None = None) -> None:
+    """Seed every tenant; ``progress(tenant name, people drawn, people wanted)`` after each chunk."""
     for index, tenant in enumerate(TENANTS):
         rng = random.Random(f"{seed}:{index}")
-        data = DemoData(tenant, rng)
         count = people if index == 0 else max(10, int(people * tenant.people_share))
-        build_tenant(data, count, demo=index == 0)
         with engine.begin() as conn:
-            for table in schema.Base.metadata.sorted_tables:
-                rows = data.rows.get(table)
-                if rows:
-                    for chunk in _chunks(rows, 20_000):
-                        conn.execute(insert(table), chunk)
+            writer = RowWriter(conn, tenant.name, count, progress)
+            data = DemoData(tenant, rng, writer)
+            build_tenant(data, count, demo=index == 0)
+            data.flush()
+            writer.report(count)
 
 
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+class RowWriter:
+    """Bulk inserts on one connection: straight to the DB-API on SQLite, SQLAlchemy elsewhere."""
+
+    def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None) -> None:
+        self.conn = conn
+        self.raw = conn.dialect.name == "sqlite"
+        self.label = label
+        self.total = total
+        self.progress = progress
+        self.people = 0
+
+    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        if table is schema.Person.__table__:
+            self.people += len(rows)
+        if self.raw:
+            columns, converters = _raw_columns(table, rows[0], self.conn.dialect)
+            names = ", ".join(f'"{column.name}"' for column in columns)
+            marks = ", ".join("?" * len(columns))
+            sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            for start in range(0, len(rows), 20_000):
+                cursor.executemany(sql, [tuple(convert(row) for convert in converters)
+                                         for row in rows[start : start + 20_000]])
+            cursor.close()
+        else:
+            for start in range(0, len(rows), 20_000):
+                self.conn.execute(insert(table), rows[start : start + 20_000])
+        if table is schema.Person.__table__:
+            self.report(self.people)
+
+    def report(self, people: int) -> None:
+        if self.progress is not None:
+            self.progress(self.label, people, self.total)
+
+
+def _raw_columns(table: Table, first: dict[str, Any], dialect: Any) -> tuple[list[Any], list[Callable[[Any], Any]]]:
+    """The columns an ``INSERT`` of rows shaped like ``first`` names, and a converter each.
+
+    As SQLAlchemy would: a column missing from the row gets its Python default, or is
+    left to the database when it has none; values go through the type's bind processor.
+    """
+    columns: list[Any] = []
+    converters: list[Callable[[Any], Any]] = []
+    for column in table.columns:
+        key = column.key
+        default = column.default
+        if key not in first and default is None:
+            continue
+        columns.append(column)
+        fallback: Callable[[], Any]
+        if default is None:
+            fallback = _none
+        elif default.is_scalar:
+            fallback = _constant(default.arg)  # type: ignore[attr-defined]
+        elif default.is_callable:
+            fallback = _call_default(default.arg)  # type: ignore[attr-defined]
+        else:
+            raise TypeError(f"{table.name}.{key}: unsupported default {default!r}")
+        if isinstance(column.type, DateTime):
+            process: Callable[[Any], Any] | None = _sqlite_datetime
+        else:
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        converters.append(_converter(key, fallback, process))
+    return columns, converters
+
+
+def _none() -> None:
+    return None
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
+
+
+def _call_default(function: Any) -> Callable[[], Any]:
+    return lambda: function(None)
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    # SQLAlchemy's SQLite storage format, written without its per-value regex machinery.
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _converter(key: str, fallback: Callable[[], Any],
+               process: Callable[[Any], Any] | None) -> Callable[[dict[str, Any]], Any]:
+    if process is None:
+        def plain(row: dict[str, Any]) -> Any:
+            value = row.get(key, _MISSING)
+            return fallback() if value is _MISSING else value
+        return plain
+
+    def processed(row: dict[str, Any]) -> Any:
+        value = row.get(key, _MISSING)
+        return process(fallback() if value is _MISSING else value)
+    return processed
+
+
+_MISSING = object()
 
 
 def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
@@ -247,6 +383,7 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
     phones: list[str] = []
     for _ in range(people):
         _add_person(data, ctx, phones)
+        data.checkpoint()
     ctx["phones"] = phones
 
     _build_neiros(data, ctx)
@@ -323,20 +460,29 @@ def _add_person(data: DemoData, ctx: dict[str, Any], phones: list[str]) -> None:
 
 
 def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
-    """Sites and deals; about a third of deal phones belong to Leeloo people."""
+    """Sites and deals; about a third of deal phones belong to Leeloo people.
+
+    The demo tenant's first site (100) holds its first 200 deals, and the deals the
+    document's curl examples name (1, 8, 100) fall inside the example's window
+    (2020-01-01..2023-01-01), so those examples answer with data.
+    """
     rng = data.rng
     t = data.tenant
-    names = ["wistis.ru", "autokovrik.ru", "yandex.ru", "plugin.wistis.ru", "shop.example.ru"]
-    for i, site_id in enumerate(t.site_ids):
-        data.add(schema.Site, id=site_id, company_id=t.company_id, name=names[i % len(names)])
+    demo = t.people_share == 1.0
+    for site_id in t.site_ids:
+        data.add(schema.Site, id=site_id, company_id=t.company_id,
+                 name=NEIROS_SITE_NAMES.get(site_id, f"site{site_id}.example.ru"))
     phones = ctx["phones"]
-    deal_count = max(20, len(phones) // 2)
+    deal_count = max(NEIROS_DOC_DEALS[-1] if demo else 20, len(phones) // 2)
     start = datetime(2020, 1, 1)
     span = (ANCHOR - start).total_seconds()
-    base_id = 1 if t.people_share == 1.0 else 10_000_000
+    doc_span = (NEIROS_DOC_WINDOW_END - start).total_seconds()
+    base_id = 1 if demo else 10_000_000
     for n in range(deal_count):
+        deal_id = base_id + n
         site_id = t.site_ids[0] if n < 200 or rng.random() < 0.6 else rng.choice(t.site_ids)
-        created = start + timedelta(seconds=int(rng.random() * span))
+        in_doc_window = demo and deal_id in NEIROS_DOC_DEALS
+        created = start + timedelta(seconds=int(rng.random() * (doc_span if in_doc_window else span)))
         if phones and rng.random() < 0.35:
             phone: str | None = rng.choice(phones).lstrip("+")
         elif rng.random() < 0.9:
@@ -345,11 +491,12 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
             phone = None  # a web lead with no phone: flows must cope
         canal, traffic = rng.choice(NEIROS_CHANNELS)
         duration = rng.randrange(5, 600) if phone else 0
-        data.add(schema.Deal, id=base_id + n, company_id=t.company_id, site_id=site_id,
+        data.add(schema.Deal, id=deal_id, company_id=t.company_id, site_id=site_id,
                  neiros_visit=f"{rng.getrandbits(96):024x}", neiros_id=str(rng.randrange(10**6, 10**7)),
                  created_at=created, phone=phone, duration=duration,
                  record=f"https://audio.neiros.ru/{rng.getrandbits(128):032x}.mp3" if duration else None,
                  canal=canal, traffic=traffic, summ=0.0, status=rng.choice(NEIROS_STAGES))
+        data.checkpoint()
 
 
 def _build_dialog(data: DemoData) -> None:
@@ -361,3 +508,7 @@ def _build_dialog(data: DemoData) -> None:
              name="Старт", params=["name", "time", "phone", "person_id"])
     data.add(schema.DialogCallerPhone, id=t.dialog_phone_id, project_id=t.dialog_project_id,
              number="+7351" + f"{t.dialog_phone_id:07d}")
+    # Campaign ids are global integers; each tenant draws from its own range so the demo
+    # tenant's first campaign gets the id the document's examples use (12345).
+    data.add(schema.SandboxState, key=f"{DIALOG_CAMPAIGN_BASE_KEY}{t.company_id}",
+             value=str(DIALOG_FIRST_CAMPAIGN_ID + (t.dialog_project_id - 1) * 1_000_000))

@@ -1,0 +1,118 @@
+"""Neiros' state: login, sites and deals, returning the documented shapes.
+
+The document calls deals "projects" in its URLs and sites "projects" in its prose
+(QUIRKS.md); here they are deals and sites, as the tables name them.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.common import ApiError, not_found
+
+# Deals per page of GET /projects: Laravel's paginate() default, which the vendor's API
+# (a Laravel application, judging by its Sanctum tokens) most likely keeps.
+PAGE_SIZE = 15
+
+
+def microseconds_z(value: datetime) -> str:
+    """Laravel's JSON date form, as the deal example shows it: 2020-07-18T21:04:48.000000Z."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def plain_number(value: float) -> int | float:
+    """Sums are shown as the example does (0, 1500), with decimals only when there are some."""
+    return int(value) if float(value).is_integer() else value
+
+
+def authenticate(session: Session, email: str, password: str) -> s.Company:
+    company = session.scalar(select(s.Company).where(s.Company.neiros_email == email.strip()))
+    if company is None or not secrets.compare_digest(company.neiros_password.encode(), password.encode()):
+        raise ApiError(401, "These credentials do not match our records.", field="email")
+    return company
+
+
+def user_of(company: s.Company) -> dict[str, Any]:
+    return {"name": company.neiros_user_name, "email": company.neiros_email, "id": company.neiros_user_id}
+
+
+def list_sites(session: Session, company_id: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(s.Site.name, s.Site.id).where(s.Site.company_id == company_id).order_by(s.Site.id)
+    )
+    return [{"name": name, "id": site_id} for name, site_id in rows]
+
+
+def require_site(session: Session, company_id: str, site_id: int) -> None:
+    owner = session.scalar(select(s.Site.company_id).where(s.Site.id == site_id))
+    if owner != company_id:
+        raise not_found(f"Site {site_id}")
+
+
+@dataclass(frozen=True)
+class DealWindow:
+    site_id: int
+    start: datetime | None
+    end: datetime | None  # inclusive
+    page: int
+
+
+def list_deals(session: Session, company_id: str, window: DealWindow) -> dict[str, Any]:
+    """One page of a site's deals created within the window, oldest id first."""
+    require_site(session, company_id, window.site_id)
+    where = [s.Deal.company_id == company_id, s.Deal.site_id == window.site_id]
+    if window.start is not None:
+        where.append(s.Deal.created_at >= window.start)
+    if window.end is not None:
+        where.append(s.Deal.created_at <= window.end)
+    total = session.scalar(select(func.count()).select_from(s.Deal).where(*where)) or 0
+    rows = session.execute(
+        select(s.Deal.id, s.Deal.site_id, s.Deal.created_at)
+        .where(*where)
+        .order_by(s.Deal.id)
+        .limit(PAGE_SIZE)
+        .offset((window.page - 1) * PAGE_SIZE)
+    )
+    projects = [{"id": deal_id, "site_id": site_id, "date": created.strftime("%Y-%m-%d")}
+                for deal_id, site_id, created in rows]
+    return {
+        "data": {"projects": projects},
+        "last_page": max(1, math.ceil(total / PAGE_SIZE)),
+        "total": total,
+    }
+
+
+def _deal(session: Session, company_id: str, deal_id: int, site_id: int) -> s.Deal:
+    deal = session.get(s.Deal, deal_id)
+    if deal is None or deal.company_id != company_id or deal.site_id != site_id:
+        raise not_found(f"Deal {deal_id}")
+    return deal
+
+
+def get_deal(session: Session, company_id: str, deal_id: int, site_id: int) -> dict[str, Any]:
+    deal = _deal(session, company_id, deal_id, site_id)
+    return {
+        "id": deal.id,
+        "neiros_visit": deal.neiros_visit,
+        "neiros_id": deal.neiros_id,
+        "created_at": microseconds_z(deal.created_at),
+        "phone": deal.phone,
+        "duration": deal.duration,
+        "record": deal.record,
+        "canal": deal.canal,
+        "traffic": deal.traffic,
+        "summ": plain_number(deal.summ),
+        "status": deal.status,
+    }
+
+
+def set_deal_sum(session: Session, company_id: str, deal_id: int, site_id: int, summ: float) -> None:
+    _deal(session, company_id, deal_id, site_id).summ = summ
