@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
@@ -218,19 +219,15 @@ class RowWriter:
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if table is schema.Person.__table__:
             self.people += len(rows)
-        if self.raw:
-            columns, converters = _raw_columns(table, rows[0], self.conn.dialect)
-            names = ", ".join(f'"{column.name}"' for column in columns)
-            marks = ", ".join("?" * len(columns))
-            sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            for start in range(0, len(rows), 20_000):
-                cursor.executemany(sql, [tuple(convert(row) for convert in converters)
-                                         for row in rows[start : start + 20_000]])
-            cursor.close()
-        else:
-            for start in range(0, len(rows), 20_000):
-                self.conn.execute(insert(table), rows[start : start + 20_000])
+        for start in range(0, len(rows), 20_000):
+            chunk = rows[start : start + 20_000]
+            if self.raw:
+                sql, to_tuple = _raw_insert(table, chunk[0], self.conn.dialect)
+                cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                cursor.executemany(sql, [to_tuple(row) for row in chunk])
+                cursor.close()
+            else:
+                self.conn.execute(insert(table), chunk)
         if table is schema.Person.__table__:
             self.report(self.people)
 
@@ -239,69 +236,58 @@ class RowWriter:
             self.progress(self.label, people, self.total)
 
 
-def _raw_columns(table: Table, first: dict[str, Any], dialect: Any) -> tuple[list[Any], list[Callable[[Any], Any]]]:
-    """The columns an ``INSERT`` of rows shaped like ``first`` names, and a converter each.
+def _raw_insert(table: Table, first: dict[str, Any], dialect: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+    """An ``INSERT`` for rows shaped like ``first``, and the function turning a row into its parameters.
 
-    As SQLAlchemy would: a column missing from the row gets its Python default, or is
-    left to the database when it has none; values go through the type's bind processor.
+    As SQLAlchemy would: a column missing from a row gets its Python default, or is left
+    to the database when it has none; values go through the type's bind processor.
     """
-    columns: list[Any] = []
-    converters: list[Callable[[Any], Any]] = []
+    keys: list[str] = []
+    names: list[str] = []
+    defaults: dict[str, Any] = {}
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
     for column in table.columns:
-        key = column.key
         default = column.default
-        if key not in first and default is None:
+        if column.key not in first and default is None:
             continue
-        columns.append(column)
-        fallback: Callable[[], Any]
-        if default is None:
-            fallback = _none
-        elif default.is_scalar:
-            fallback = _constant(default.arg)  # type: ignore[attr-defined]
-        elif default.is_callable:
-            fallback = _call_default(default.arg)  # type: ignore[attr-defined]
-        else:
-            raise TypeError(f"{table.name}.{key}: unsupported default {default!r}")
-        if isinstance(column.type, DateTime):
-            process: Callable[[Any], Any] | None = _sqlite_datetime
-        else:
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        converters.append(_converter(key, fallback, process))
-    return columns, converters
+        if default is not None and not (default.is_scalar or default.is_callable):
+            raise TypeError(f"{table.name}.{column.key}: unsupported default {default!r}")
+        if default is not None:
+            defaults[column.key] = default
+        process = (_sqlite_datetime if isinstance(column.type, DateTime)
+                   else column.type.dialect_impl(dialect).bind_processor(dialect))
+        if process is not None:
+            processors.append((len(keys), process))
+        keys.append(column.key)
+        names.append(f'"{column.name}"')
+    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
+    pick = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
 
+    def complete(row: dict[str, Any]) -> dict[str, Any]:
+        filled = dict(row)
+        for key, default in defaults.items():
+            if key not in filled:
+                filled[key] = default.arg if default.is_scalar else default.arg(None)
+        return filled
 
-def _none() -> None:
-    return None
+    def to_tuple(row: dict[str, Any]) -> Any:
+        try:
+            values = pick(row)
+        except KeyError:
+            values = pick(complete(row))
+        if not processors:
+            return values
+        values = list(values)
+        for index, process in processors:
+            values[index] = process(values[index])
+        return values
 
-
-def _constant(value: Any) -> Callable[[], Any]:
-    return lambda: value
-
-
-def _call_default(function: Any) -> Callable[[], Any]:
-    return lambda: function(None)
+    return sql, to_tuple
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
     # SQLAlchemy's SQLite storage format, written without its per-value regex machinery.
     return None if value is None else value.isoformat(" ", "microseconds")
-
-
-def _converter(key: str, fallback: Callable[[], Any],
-               process: Callable[[Any], Any] | None) -> Callable[[dict[str, Any]], Any]:
-    if process is None:
-        def plain(row: dict[str, Any]) -> Any:
-            value = row.get(key, _MISSING)
-            return fallback() if value is _MISSING else value
-        return plain
-
-    def processed(row: dict[str, Any]) -> Any:
-        value = row.get(key, _MISSING)
-        return process(fallback() if value is _MISSING else value)
-    return processed
-
-
-_MISSING = object()
 
 
 def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
