@@ -2,6 +2,340 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+import secrets
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy import select
+
+from leadbridge.sandbox import schema
+from leadbridge.sandbox.common import ApiError, body_doc, not_found, parse_body, parse_datetime
+from leadbridge.sandbox.dialog import models, report
+from leadbridge.sandbox.state import Sandbox
+
+MAX_ID = 2**31 - 1
+MAX_PHONES = 10_000
 
 router = APIRouter(tags=["Dialog"])
+
+
+def sandbox_of(request: Request) -> Sandbox:
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+def dialog_company(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <token from POST /api/login>")] = None,
+) -> str:
+    company_id = sandbox_of(request).bearer_company(authorization, schema.DialogToken)
+    request.state.company_id = company_id
+    return company_id
+
+
+Company = Annotated[str, Depends(dialog_company)]
+
+
+def _not_bool(value: Any) -> Any:
+    """JSON true/false is not an id, although pydantic's lax mode would take it for 1/0."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+Id = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_ID)]
+HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class LoginBody(BaseModel):
+    login: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Periods(BaseModel):
+    id: Literal[1] = Field(description="Always 1")
+    title: Literal["Однократно"] = Field(description='Always "Однократно" (once)')
+
+
+class Attempts(BaseModel):
+    id: Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=5)]
+    title: Literal["1", "2", "3", "4", "5"]
+
+    @model_validator(mode="after")
+    def _title_matches_id(self) -> Attempts:
+        if self.title != str(self.id):
+            raise ValueError(f"title {self.title!r} does not match id {self.id}")
+        return self
+
+
+class ScheduleSpec(BaseModel):
+    date: str = Field(description="First day, YYYY-MM-DD (UTC)")
+    start_time: str = Field(description="Daily start, HH:MM (UTC)")
+    end_time: str = Field(description="Daily end, HH:MM (UTC), after start_time")
+    periods: Periods
+    attempts: Attempts
+    interval: str = Field(description="Minutes between attempts at one number (1 to 1440)")
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError("must be a date as YYYY-MM-DD")
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a valid date") from None
+        return value
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not HHMM.fullmatch(value):
+            raise ValueError("must be a time as HH:MM")
+        return value
+
+    @field_validator("end_time")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start_time")
+        if start is not None and value <= start:
+            raise ValueError(f"must be after start_time ({start})")
+        return value
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _interval(cls, value: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip().isdigit() or not 1 <= int(value) <= 1440:
+            raise ValueError("must be a whole number of minutes from 1 to 1440, as a string")
+        return value.strip()
+
+
+class CampaignSpec(BaseModel):
+    project_id: Id
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    start_block_id: Id
+    schedule: ScheduleSpec
+    state: Literal["Создано"] = Field(default="Создано", description='Always "Создано" (created)')
+    phone_id: Id = Field(description="Caller phone id")
+
+
+Scalar = str | int | float | bool | None
+
+
+class PhoneSpec(BaseModel):
+    phone: str = Field(min_length=1, max_length=40, pattern=r"^\+?[0-9][0-9 ()\-]{3,30}$")
+    add_data: dict[str, Scalar] = Field(default_factory=dict,
+                                        description="Parameters of the scenario's start block, by name")
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _phone_is_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a string")
+        return value
+
+
+class CreateCampaignBody(BaseModel):
+    campaign: CampaignSpec
+    phones: list[PhoneSpec] = Field(min_length=1, max_length=MAX_PHONES)
+
+
+class AnalyticsFilter(BaseModel):
+    scenario_id: Id
+    start_block_id: Id
+    outgoing_campaign_id: Id
+    date_start: str = Field(description="Calls started at or after (ISO-8601, UTC)")
+    date_end: str = Field(description="Calls started at or before (ISO-8601, UTC; a bare date covers the day)")
+
+
+class ColumnSpec(BaseModel):
+    id: int | None = None
+    name: str | None = Field(default=None, description="A column's field; see the endpoint's description")
+    display_name: str | None = None
+    column_type: str | None = Field(default=None, description='Kind of column (the document sends "field")')
+    data_type: Annotated[report.DataType | None, BeforeValidator(_blank_is_none)] = None
+    filter_type: Annotated[report.FilterType | None, BeforeValidator(_blank_is_none)] = None
+    filter_value: str | int | float | bool | None = None
+    sorting: Annotated[report.Sorting | None, BeforeValidator(_blank_is_none)] = None
+
+
+class ReportBody(BaseModel):
+    analytics_filter: AnalyticsFilter
+    columns: list[ColumnSpec] = Field(default_factory=list, max_length=100)
+
+
+LOGIN_EXAMPLE = {"login": "demo", "password": "demo"}
+CAMPAIGN_EXAMPLE = {
+    "campaign": {
+        "project_id": 1, "name": "Обзвон клиентов", "description": "Обзвон клиентов для опроса удовлетворенности",
+        "start_block_id": 10,
+        "schedule": {"date": "2000-01-01", "start_time": "09:00", "end_time": "17:00",
+                     "periods": {"id": 1, "title": "Однократно"}, "attempts": {"id": 1, "title": "1"},
+                     "interval": "5"},
+        "state": "Создано", "phone_id": 5,
+    },
+    "phones": [{"phone": "+79999999999", "add_data": {"name": "Иванов Иван", "time": "10:00", "phone": 123456}}],
+}
+REPORT_EXAMPLE = {
+    "analytics_filter": {"scenario_id": 951, "start_block_id": 10, "outgoing_campaign_id": 12345,
+                         "date_start": "2000-01-01T08:00:59.096Z", "date_end": "2000-01-01T18:04:59.096Z"},
+    "columns": [{"id": 1, "name": "phone_number", "display_name": "Phone Number", "column_type": "field",
+                 "data_type": "number", "filter_type": "contains", "filter_value": "79999999999", "sorting": "asc"}],
+}
+
+
+@router.post("/api/login", summary="Log in with login and password; returns a Bearer token "
+             "(our reading of the document's undocumented \"/login\")",
+             openapi_extra=body_doc(LoginBody, form=True, example=LOGIN_EXAMPLE))
+async def login(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, LoginBody)
+    sandbox = sandbox_of(request)
+    with sandbox.read() as session:
+        company = session.scalar(select(schema.Company).where(schema.Company.dialog_login == body.login.strip()))
+        if company is None or not secrets.compare_digest(company.dialog_password.encode(), body.password.encode()):
+            raise ApiError(401, "Invalid login or password", field="login")
+        company_id = company.id
+    request.state.company_id = company_id
+    return {"token": sandbox.issue_token(schema.DialogToken, company_id)}
+
+
+def _check_references(session: Any, company_id: str, spec: CampaignSpec) -> None:
+    """The project, start block and caller phone must be the tenant's and belong together."""
+    project = session.get(schema.DialogProject, spec.project_id)
+    if project is None or project.company_id != company_id:
+        raise ApiError(422, f"project {spec.project_id} not found", field="campaign.project_id")
+    block = session.execute(
+        select(schema.DialogStartBlock.params)
+        .join(schema.DialogScenario, schema.DialogScenario.id == schema.DialogStartBlock.scenario_id)
+        .where(schema.DialogStartBlock.id == spec.start_block_id, schema.DialogScenario.project_id == project.id)
+    ).first()
+    if block is None:
+        raise ApiError(422, f"start block {spec.start_block_id} is not a start block of project {project.id}'s "
+                       "scenarios", field="campaign.start_block_id")
+    phone = session.get(schema.DialogCallerPhone, spec.phone_id)
+    if phone is None or phone.project_id != project.id:
+        raise ApiError(422, f"caller phone {spec.phone_id} not found in project {project.id}",
+                       field="campaign.phone_id")
+
+
+def _check_add_data(session: Any, spec: CampaignSpec, phones: list[PhoneSpec]) -> None:
+    params = set(session.get(schema.DialogStartBlock, spec.start_block_id).params or [])
+    for index, phone in enumerate(phones):
+        for key in phone.add_data:
+            if key not in params:
+                field = f"phones.{index}.add_data.{key}"
+                raise ApiError(422, f"{field}: not a parameter of start block {spec.start_block_id} "
+                               f"(its parameters: {', '.join(sorted(params))})", field=field)
+
+
+@router.post(
+    "/api/campaigns",
+    summary="Create a call campaign; it runs on the sandbox clock",
+    description=models.__doc__,
+    openapi_extra=body_doc(CreateCampaignBody, example=CAMPAIGN_EXAMPLE),
+)
+async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
+    body = await parse_body(request, CreateCampaignBody)
+    spec = body.campaign
+    sandbox = sandbox_of(request)
+    with sandbox.write(company) as session:
+        _check_references(session, company, spec)
+        _check_add_data(session, spec, body.phones)
+        campaign = schema.Campaign(
+            id=models.next_campaign_id(session, company), company_id=company, project_id=spec.project_id,
+            name=spec.name, description=spec.description, start_block_id=spec.start_block_id,
+            phone_id=spec.phone_id, date=spec.schedule.date, start_time=spec.schedule.start_time,
+            end_time=spec.schedule.end_time, attempts=spec.schedule.attempts.id,
+            interval_minutes=int(spec.schedule.interval), state=models.STATE_CREATED, created_at=sandbox.now(),
+        )
+        session.add(campaign)
+        session.flush()
+        session.add_all(
+            schema.CampaignPhone(campaign_id=campaign.id, position=position, phone=phone.phone,
+                                 add_data=phone.add_data)
+            for position, phone in enumerate(body.phones)
+        )
+        campaign_id = campaign.id
+    return {"campaign": {"id": campaign_id}}
+
+
+def _campaign(session: Any, company_id: str, campaign_id: int) -> schema.Campaign:
+    campaign = session.get(schema.Campaign, campaign_id)
+    if campaign is None or campaign.company_id != company_id:
+        raise not_found(f"Campaign {campaign_id}")
+    assert isinstance(campaign, schema.Campaign)
+    return campaign
+
+
+@router.get("/api/campaigns/{campaign_id}",
+            summary="A campaign's schedule, state and progress (sandbox extension: not in the document)")
+async def get_campaign(
+    request: Request, company: Company, campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> dict[str, Any]:
+    sandbox = sandbox_of(request)
+    with sandbox.write(company) as session:
+        campaign = _campaign(session, company, campaign_id)
+        models.materialise(sandbox.seed, session, campaign, sandbox.now())
+        return {"campaign": models.campaign_summary(session, campaign)}
+
+
+def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
+    return [
+        report.ColumnRequest(
+            index=index, name=column.name or None, display_name=column.display_name, data_type=column.data_type,
+            filter_type=column.filter_type,
+            filter_value=None if column.filter_value is None else report.as_text(column.filter_value),
+            sorting=column.sorting,
+        )
+        for index, column in enumerate(columns)
+    ]
+
+
+@router.post(
+    "/api/analytics/{project_id}/report",
+    summary="Dialogs (placed calls) of a campaign with chosen columns, filters, sorting and totals",
+    description=report.__doc__,
+    openapi_extra=body_doc(ReportBody, example=REPORT_EXAMPLE),
+)
+async def analytics_report(
+    request: Request, company: Company, project_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> dict[str, Any]:
+    body = await parse_body(request, ReportBody)
+    flt = body.analytics_filter
+    start = parse_datetime(flt.date_start, "analytics_filter.date_start")
+    end = parse_datetime(flt.date_end, "analytics_filter.date_end")
+    if len(flt.date_end.strip()) == 10:
+        end += timedelta(days=1) - timedelta(microseconds=1)
+    if end < start:
+        raise ApiError(422, "analytics_filter.date_end must not be before date_start",
+                       field="analytics_filter.date_end")
+    requests = _column_requests(body.columns)
+    sandbox = sandbox_of(request)
+    with sandbox.write(company) as session:
+        project = session.get(schema.DialogProject, project_id)
+        if project is None or project.company_id != company:
+            raise not_found(f"Project {project_id}")
+        scenario = session.get(schema.DialogScenario, flt.scenario_id)
+        if scenario is None or scenario.project_id != project_id:
+            raise not_found(f"Scenario {flt.scenario_id}")
+        block = session.get(schema.DialogStartBlock, flt.start_block_id)
+        if block is None or block.scenario_id != scenario.id:
+            raise not_found(f"Start block {flt.start_block_id}")
+        campaign = _campaign(session, company, flt.outgoing_campaign_id)
+        if campaign.project_id != project_id:
+            raise not_found(f"Campaign {flt.outgoing_campaign_id}")
+        models.materialise(sandbox.seed, session, campaign, sandbox.now())
+        columns, rows = report.load_rows(session, report.Window(campaign.id, start, end))
+        if campaign.start_block_id != block.id:
+            rows = []
+        return report.build_report(columns, rows, requests)
