@@ -215,6 +215,7 @@ class RowWriter:
         self.total = total
         self.progress = progress
         self.people = 0
+        self.reported = -1
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if table is schema.Person.__table__:
@@ -232,7 +233,8 @@ class RowWriter:
             self.report(self.people)
 
     def report(self, people: int) -> None:
-        if self.progress is not None:
+        if self.progress is not None and people != self.reported:
+            self.reported = people
             self.progress(self.label, people, self.total)
 
 

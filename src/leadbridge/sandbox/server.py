@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from leadbridge.sandbox.app import create_app
 from leadbridge.sandbox.seed import TENANTS
@@ -57,11 +58,17 @@ def serve_in_thread(
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox with uvicorn on a loopback port in a daemon thread; stop on exit."""
     sandbox = sandbox or Sandbox(MEMORY_URL)
-    app = create_app(sandbox)
+    with serve_app_in_thread(create_app(sandbox), host=host, port=port, **server_options) as url:
+        yield RunningSandbox(url=url, sandbox=sandbox)
+
+
+@contextmanager
+def serve_app_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
+                        **server_options: Any) -> Iterator[str]:
+    """Serve any ASGI app as the sandbox is served (same uvicorn set-up); yields the base URL."""
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="off", **server_options)
-    server = uvicorn.Server(config)
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off", **server_options}
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
     thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -70,7 +77,7 @@ def serve_in_thread(
             raise RuntimeError(f"sandbox did not start on {host}:{port}")
         time.sleep(0.01)
     try:
-        yield RunningSandbox(url=f"http://{host}:{port}", sandbox=sandbox)
+        yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

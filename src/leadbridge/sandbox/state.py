@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +27,7 @@ from leadbridge.sandbox.common import ApiError
 MEMORY_URL = "sqlite://"
 DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
 REQUEST_LOG_SIZE = 100_000
+Progress = Callable[[str, int, int], None]
 
 
 def make_engine(url: str) -> Engine:
@@ -127,8 +128,11 @@ class Sandbox:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self, *, reset: bool = False) -> None:
-        """Create or migrate the schema, then seed demo data if the database is empty."""
+    def start(self, *, reset: bool = False, progress: Progress | None = None) -> None:
+        """Create or migrate the schema, then seed demo data if the database is empty.
+
+        ``progress(tenant, people drawn, people wanted)`` is called as seeding goes.
+        """
         from leadbridge.sandbox import seed as seeding
         from leadbridge.sandbox.migrations import upgrade
 
@@ -139,7 +143,7 @@ class Sandbox:
             empty = session.execute(select(schema.Company.id).limit(1)).first() is None
             offset = session.get(schema.SandboxState, "clock_offset_seconds")
         if empty:
-            seeding.seed_all(self.engine, seed=self.seed, people=self.people)
+            seeding.seed_all(self.engine, seed=self.seed, people=self.people, progress=progress)
         self.clock_offset = timedelta(seconds=float(offset.value)) if offset else timedelta(0)
         self.invalidate()
 
