@@ -1,0 +1,129 @@
+"""The errors every leadbridge client raises, one hierarchy for the three platforms.
+
+::
+
+    LeadbridgeError
+    ├── APIError                 the API answered with an error (or a Leeloo 200 with status != 1)
+    │   ├── AuthenticationError  401 / 403
+    │   ├── NotFoundError        404
+    │   ├── ValidationError      400 / 422, with the field names the API gives
+    │   ├── RateLimitError       429, with ``retry_after`` seconds
+    │   └── ServerError          5xx
+    ├── APIConnectionError       the server could not be reached or the connection broke
+    │   └── APITimeoutError      no answer in time
+
+Messages name the method, path and status; they never contain a token or a password
+(those travel in headers and bodies, which messages never quote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "LeadbridgeError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "ValidationError",
+]
+
+
+class LeadbridgeError(Exception):
+    """Base class of every error raised by leadbridge clients."""
+
+
+class APIError(LeadbridgeError):
+    """The API answered, with an error status or an error envelope.
+
+    ``field_errors`` maps each field the API named to its messages; ``fields`` lists the names.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        body: object = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.path = path
+        self.message = message
+        self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in (field_errors or {}).items()}
+        self.body = body
+        super().__init__(f"{method} {path} -> {status}: {message}")
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of the fields the API reported as invalid."""
+        return list(self.field_errors)
+
+
+class AuthenticationError(APIError):
+    """401 or 403: the token is missing, wrong or expired, or the login failed."""
+
+
+class NotFoundError(APIError):
+    """404: no such record (or not visible to this account)."""
+
+
+class ValidationError(APIError):
+    """400 or 422: the request was refused; ``fields`` names the offending fields."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests; ``retry_after`` is the server's advice in seconds, if given."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        body: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path, field_errors=field_errors, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the server failed; retried automatically for idempotent calls before surfacing."""
+
+
+class APIConnectionError(LeadbridgeError):
+    """The request did not complete: connection refused, reset or broken mid-way."""
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        self.method = method
+        self.path = path
+        super().__init__(f"{method} {path}: {message}")
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer within the client's timeout."""
+
+
+def error_class_for(status: int) -> type[APIError]:
+    """The :class:`APIError` subclass matching an HTTP status."""
+    if status in (401, 403):
+        return AuthenticationError
+    if status == 404:
+        return NotFoundError
+    if status in (400, 422):
+        return ValidationError
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return APIError

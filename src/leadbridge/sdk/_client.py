@@ -1,0 +1,122 @@
+"""What every client shares: options, the transport, closing, and a repr without secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Self, TypedDict, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from leadbridge.sdk._core import Async, Mode, Sync
+from leadbridge.sdk._http import AsyncTransport, Auth, ClientOptions, Dialect, RetryPolicy, SyncTransport
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@cache
+def list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
+    """A cached validator of a list of ``model`` (validating a list at once is faster than item by item)."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def one(model: type[M], *, side: str | None = None, key: str = "data") -> Callable[[Any], M]:
+    """Reads ``body[key]`` as ``model``; ``side`` copies a side-loading block (``included``) into it."""
+
+    def parse(body: Any) -> M:
+        record = body[key]
+        if side is not None and isinstance(body.get(side), dict) and body[side]:
+            record = {**record, side: body[side]}
+        return model.model_validate(record)
+
+    return parse
+
+
+def many(model: type[M], *path: str) -> Callable[[Any], list[M]]:
+    """Reads the list at ``body[path…]`` as models."""
+    adapter = list_adapter(model)
+
+    def parse(body: Any) -> list[M]:
+        for key in path:
+            body = body[key]
+        return adapter.validate_python(body)
+
+    return parse
+
+
+def nothing(body: Any) -> None:
+    """For calls whose answer carries nothing but success (``{"status": 1, "data": {}}``)."""
+    return None
+
+
+class ClientSettings(TypedDict, total=False):
+    """Keyword options every client accepts.
+
+    ``timeout`` (seconds or ``httpx.Timeout``, default 30), ``max_retries`` (default 3) or a
+    whole ``retry`` policy, ``rate_limit`` (requests per second, default unlimited),
+    ``http2`` (needs the ``http2`` extra), ``max_connections`` (pool size, default 20) and
+    extra ``headers``.
+    """
+
+    timeout: float | httpx.Timeout
+    max_retries: int
+    retry: RetryPolicy | None
+    rate_limit: float | None
+    http2: bool
+    max_connections: int
+    headers: Mapping[str, str] | None
+
+
+class BaseClient(Generic[Mode]):
+    """Shared construction of the sync and async clients of one platform."""
+
+    dialect: ClassVar[Dialect]
+    default_base_url: ClassVar[str]
+    _is_async: ClassVar[bool] = False
+
+    def _setup(self, auth: Auth, base_url: str | None, settings: ClientSettings) -> None:
+        options = ClientOptions(base_url=(base_url or self.default_base_url).rstrip("/"), **settings)
+        self._options = options
+        transport_class = AsyncTransport if self._is_async else SyncTransport
+        self._transport: SyncTransport | AsyncTransport = transport_class(options, auth, self.dialect)
+
+    @property
+    def base_url(self) -> str:
+        return self._options.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, auth={self._transport.auth!r})"
+
+
+class SyncClientMixin(BaseClient[Sync]):
+    def close(self) -> None:
+        """Close the connection pool."""
+        transport = self._transport
+        assert isinstance(transport, SyncTransport)
+        transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncClientMixin(BaseClient[Async]):
+    _is_async = True
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        transport = self._transport
+        assert isinstance(transport, AsyncTransport)
+        await transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

@@ -1,0 +1,154 @@
+"""Endpoints defined once, run by a sync or an async client.
+
+A resource method builds an :class:`Operation` (what to send and how to read the answer)
+or a :class:`Pager` (how to walk a list). The :func:`endpoint` and :func:`paged`
+descriptors hand that description to the resource's transport: a sync transport runs it
+and returns the result, an async one returns a coroutine (or an async iterator). The
+descriptors' overloads carry each method's parameters through ``ParamSpec``, so
+``Leeloo().people.get`` is typed ``(person_id: str, …) -> Person`` and
+``AsyncLeeloo().people.get`` is typed ``(person_id: str, …) -> Coroutine[…, Person]``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+
+if TYPE_CHECKING:
+    from leadbridge.sdk._http import AsyncTransport, SyncTransport
+
+T = TypeVar("T")
+P = ParamSpec("P")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sync:
+    """Marker: the resource belongs to a blocking client."""
+
+
+class Async:
+    """Marker: the resource belongs to an asyncio client."""
+
+
+Mode = TypeVar("Mode", Sync, Async)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation(Generic[T]):
+    """One HTTP exchange: the request to send and the function reading the decoded JSON answer.
+
+    ``form`` bodies go out as multipart form-data, ``json`` bodies as JSON; ``authenticated``
+    is false only for login calls, which must not trigger a login themselves.
+    """
+
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: list[tuple[str, str]] | None = None
+    json: Any = field(default=None, repr=False)  # may hold a password (login calls)
+    form: dict[str, str] | None = field(default=None, repr=False)
+    authenticated: bool = True
+
+
+class PageLike(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+
+PageT = TypeVar("PageT", bound=PageLike[Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Pager(Generic[T]):
+    """How to walk a paged list: the first page, the pages its answer announces, and what follows.
+
+    ``plan`` lists the remaining pages known from the first answer (fetched concurrently
+    when ``concurrency`` > 1, yielded in order); ``follow`` asks for one more page after the
+    last one fetched, for lists that grew meanwhile. ``identity`` gives each item's key so
+    that an item shifted across a page boundary is not yielded twice.
+    """
+
+    first: Operation[PageLike[T]]
+    plan: Callable[[Any], list[Operation[PageLike[T]]]]
+    follow: Callable[[Any], Operation[PageLike[T]] | None]
+    concurrency: int = 1
+    identity: Callable[[T], Hashable | None] = field(default=lambda item: getattr(item, "id", None))
+
+
+class Resource(Generic[Mode]):
+    """A group of endpoints sharing the client's transport."""
+
+    def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
+        self._transport = transport
+
+
+class endpoint(Generic[P, T]):
+    """Turns a method returning an :class:`Operation` into a method returning its result."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
+        self.build = build
+        self.name = build.__name__
+        functools.update_wrapper(self, build)  # type: ignore[arg-type]
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> endpoint[P, T]: ...
+    @overload
+    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        build = self.build
+        transport = obj._transport
+        run = transport.run
+        if transport.is_async:
+
+            async def bound_async(*args: Any, **kwargs: Any) -> Any:
+                return await run(build(obj, *args, **kwargs))
+
+            bound: Callable[..., Any] = functools.wraps(build)(bound_async)
+        else:
+
+            def bound_sync(*args: Any, **kwargs: Any) -> Any:
+                return run(build(obj, *args, **kwargs))
+
+            bound = functools.wraps(build)(bound_sync)
+        obj.__dict__[self.name] = bound  # later lookups skip the descriptor
+        return bound
+
+
+class paged(Generic[P, T]):
+    """Turns a method returning a :class:`Pager` into one returning an (async) iterator of items."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], Pager[T]]) -> None:
+        self.build = build
+        self.name = build.__name__
+        functools.update_wrapper(self, build)  # type: ignore[arg-type]
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> paged[P, T]: ...
+    @overload
+    def __get__(self, obj: Resource[Sync], owner: type[Any]) -> Callable[P, Iterator[T]]: ...
+    @overload
+    def __get__(self, obj: Resource[Async], owner: type[Any]) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        build = self.build
+        iterate = obj._transport.iterate
+
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return iterate(build(obj, *args, **kwargs))
+
+        wrapped = functools.wraps(build)(bound)
+        obj.__dict__[self.name] = wrapped
+        return wrapped

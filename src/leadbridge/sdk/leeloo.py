@@ -1,0 +1,512 @@
+"""Leeloo.ai clients: API v2 (and v1 under ``.v1``), sync :class:`Leeloo` and async :class:`AsyncLeeloo`.
+
+Every request carries the ``X-Leeloo-AuthToken`` header; every answer is an envelope
+``{"status": 1, "data": …, "meta": …}`` and a 200 with ``status`` other than 1 is an error.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar, Unpack
+
+from pydantic import BaseModel
+
+from leadbridge.sdk._client import (
+    AsyncClientMixin,
+    BaseClient,
+    ClientSettings,
+    SyncClientMixin,
+    list_adapter,
+    many,
+    nothing,
+    one,
+)
+from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, endpoint, paged
+from leadbridge.sdk._encode import DateLike, comma_joined, compact, day_or_instant, form, iso_utc, minutes, query
+from leadbridge.sdk._http import Dialect, HeaderTokenAuth
+from leadbridge.sdk._paging import Page, offset_pager
+from leadbridge.sdk.models.leeloo import (
+    Account,
+    Channel,
+    ChatMessage,
+    Comment,
+    Connection,
+    CustomField,
+    Order,
+    Person,
+    PhoneCall,
+    Tag,
+    Template,
+    TemplateCategory,
+    TrafficSource,
+    Tunnel,
+    TunnelStats,
+    User,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+TOKEN_HEADER = "X-Leeloo-AuthToken"
+DEFAULT_BASE_URL = "https://api.leeloo.ai"
+DEFAULT_LIMIT = 20
+DEFAULT_PAGE_SIZE = 100
+
+
+def _envelope_error(body: Any) -> str | None:
+    if isinstance(body, dict) and "status" in body and body["status"] != 1:
+        return str(body.get("message") or f"status {body['status']}")
+    return None
+
+
+LEELOO = Dialect("Leeloo", body_error=_envelope_error)
+
+
+def _page(model: type[M]) -> Callable[[Any], Page[M]]:
+    adapter = list_adapter(model)
+
+    def parse(body: Any) -> Page[M]:
+        items = adapter.validate_python(body["data"])
+        meta = body.get("meta") or {}
+        total = meta.get("totalCount")
+        return Page(
+            items=items,
+            total=int(total) if total is not None else len(items),
+            limit=int(meta.get("limit", len(items))),
+            offset=int(meta.get("offset", 0)),
+            filtered_count=meta.get("filteredCount"),
+        )
+
+    return parse
+
+
+def _includes(include: str | Sequence[str] | None) -> str | None:
+    """``include=contactedUsers,orders``: a list is comma-joined as the documents show."""
+    return comma_joined(include)
+
+
+def _custom_fields(fields: Sequence[CustomField | Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if fields is None:
+        return None
+    return [f.model_dump(mode="json") if isinstance(f, CustomField) else dict(f) for f in fields]
+
+
+def _bool_text(value: bool | None) -> str | None:
+    return None if value is None else ("true" if value else "false")
+
+
+# --- v2 ----------------------------------------------------------------------------------
+
+
+class Templates(Resource[Mode]):
+    """Message templates and their categories."""
+
+    @endpoint
+    def categories(self) -> Operation[list[TemplateCategory]]:
+        """The template categories. GET /api/v2/categories/templates"""
+        return Operation("GET", "/api/v2/categories/templates", many(TemplateCategory, "data", "categories"))
+
+    @endpoint
+    def list(self, category_id: str) -> Operation[list[Template]]:
+        """The templates of one category. GET /api/v2/categories/templates/{category_id}"""
+        return Operation("GET", f"/api/v2/categories/templates/{category_id}", many(Template, "data", "templates"))
+
+
+class Messages(Resource[Mode]):
+    """Sending messages to a communication channel."""
+
+    @endpoint
+    def send(self, account_id: str, text: str) -> Operation[None]:
+        """Send a text message. POST /api/v2/messages/send-message"""
+        return Operation("POST", "/api/v2/messages/send-message", nothing,
+                         json={"account_id": account_id, "text": text})
+
+    @endpoint
+    def send_template(self, account_id: str, template_id: str,
+                      variables: Mapping[str, Any] | None = None) -> Operation[None]:
+        """Send a message template, filling its variables. POST /api/v2/messages/send-template"""
+        body: dict[str, Any] = {"account_id": account_id, "template_id": template_id}
+        if variables is not None:
+            body["variables"] = dict(variables)
+        return Operation("POST", "/api/v2/messages/send-template", nothing, json=body)
+
+
+class Channels(Resource[Mode]):
+    """Communication channels (accounts): lists, chat history, the person behind one, subscriptions."""
+
+    def _page_at(self, last_message_from: DateLike | None, last_message_to: DateLike | None
+                 ) -> Callable[[int, int], Operation[Page[Channel]]]:
+        def page_at(offset: int, limit: int) -> Operation[Page[Channel]]:
+            params = query(
+                ("limit", limit), ("offset", offset),
+                ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
+                ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)),
+            )
+            return Operation("GET", "/api/v2/communication-channels", _page(Channel), params=params)
+        return page_at
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *, last_message_from: DateLike | None = None,
+             last_message_to: DateLike | None = None) -> Operation[Page[Channel]]:
+        """One page of channels, with their UTM marks. GET /api/v2/communication-channels"""
+        return self._page_at(last_message_from, last_message_to)(offset, limit)
+
+    @paged
+    def iter(self, *, last_message_from: DateLike | None = None, last_message_to: DateLike | None = None,
+             page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Channel]:
+        """Every channel, page after page. GET /api/v2/communication-channels"""
+        return offset_pager(self._page_at(last_message_from, last_message_to), page_size=page_size,
+                            concurrency=concurrency)
+
+    @staticmethod
+    def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
+        def page_at(offset: int, limit: int) -> Operation[Page[ChatMessage]]:
+            return Operation("GET", f"/api/v2/communication-channels/{account_id}/chat-messages",
+                             _page(ChatMessage), params=query(("limit", limit), ("offset", offset)))
+        return page_at
+
+    @endpoint
+    def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
+        """One page of a channel's chat history. GET /api/v2/communication-channels/{account_id}/chat-messages"""
+        return self._messages_at(account_id)(offset, limit)
+
+    @paged
+    def iter_messages(self, account_id: str, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      concurrency: int = 1) -> Pager[ChatMessage]:
+        """A channel's whole chat history. GET /api/v2/communication-channels/{account_id}/chat-messages"""
+        return offset_pager(self._messages_at(account_id), page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def person(self, account_id: str) -> Operation[Person]:
+        """The person a channel belongs to. GET /api/v2/communication-channels/{account_id}/person"""
+        return Operation("GET", f"/api/v2/communication-channels/{account_id}/person",
+                         one(Person, side="included"))
+
+    @endpoint
+    def subscribe(self, account_id: str, tunnel_id: str, tunnel_block_id: str) -> Operation[None]:
+        """Subscribe a channel to a tunnel block (form-data).
+        POST /api/v2/communication-channels/{account_id}/manual-subscribe"""
+        return Operation("POST", f"/api/v2/communication-channels/{account_id}/manual-subscribe", nothing,
+                         form=form({"tunnel_id": tunnel_id, "tunnel_block_id": tunnel_block_id}))
+
+
+class Leadgentools(Resource[Mode]):
+    """Lead generation tools."""
+
+    @endpoint
+    def create_traffic_source(self, leadgentool_id: str, name: str,
+                              description: str | None = None) -> Operation[TrafficSource]:
+        """Create a traffic source. POST /api/v2/leadgentools/{leadgentool_id}/create-traffic-source"""
+        return Operation("POST", f"/api/v2/leadgentools/{leadgentool_id}/create-traffic-source", one(TrafficSource),
+                         json=compact({"name": name, "description": description}))
+
+
+class Orders(Resource[Mode]):
+    """Orders: manual ones created and updated through the API, all of them listed and read."""
+
+    @endpoint
+    def create(self, payment_credits_id: str, offer_id: str, person_id: str, *, email: str | None = None,
+               phone: str | None = None, transaction_date: DateLike | None = None,
+               is_notify_account: bool | None = None, manager_id: str | None = None) -> Operation[Order]:
+        """Create a manual order. POST /api/v2/orders"""
+        body = compact({
+            "paymentCreditsId": payment_credits_id,
+            "email": email,
+            "phone": phone,
+            "transactionDate": transaction_date and iso_utc(transaction_date),
+            "offerId": offer_id,
+            # The document sends the flag as the text "true"/"false".
+            "isNotifyAccount": _bool_text(is_notify_account),
+            "personId": person_id,
+            "managerId": manager_id,
+        })
+        return Operation("POST", "/api/v2/orders", one(Order), json=body)
+
+    @staticmethod
+    def _page_at(offset: int, limit: int) -> Operation[Page[Order]]:
+        return Operation("GET", "/api/v2/orders", _page(Order), params=query(("limit", limit), ("offset", offset)))
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Order]]:
+        """One page of orders. GET /api/v2/orders"""
+        return self._page_at(offset, limit)
+
+    @paged
+    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Order]:
+        """Every order. GET /api/v2/orders"""
+        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def get(self, order_id: str) -> Operation[Order]:
+        """One order. GET /api/v2/orders/{order_id}"""
+        return Operation("GET", f"/api/v2/orders/{order_id}", one(Order))
+
+    @endpoint
+    def update(self, order_id: str, status: str, *, payment_date: DateLike | None = None,
+               currency: str | None = None, price: float | None = None,
+               user_comments: str | None = None) -> Operation[str]:
+        """Resolve or reject a manual order without partial payments (form-data); returns its id.
+        POST /api/v2/orders/{order_id}"""
+        body = form({
+            "status": status,
+            "paymentDate": payment_date and minutes(payment_date),
+            "currency": currency,
+            "price": price,
+            "userComments": user_comments,
+        })
+        return Operation("POST", f"/api/v2/orders/{order_id}", lambda b: str(b["data"]["id"]), form=body)
+
+
+class People(Resource[Mode]):
+    """People (client cards): lists with filters, cards, tags, comments, SMS connections."""
+
+    @staticmethod
+    def _page_at(tags: Sequence[str] | str | None, last_message_from: DateLike | None,
+                 last_message_to: DateLike | None, phone: str | None,
+                 email: str | None) -> Callable[[int, int], Operation[Page[Person]]]:
+        tag_list = [tags] if isinstance(tags, str) else (list(tags) if tags else None)
+        date_from = last_message_from and day_or_instant(last_message_from)
+        date_to = last_message_to and day_or_instant(last_message_to)
+        parse = _page(Person)
+
+        def page_at(offset: int, limit: int) -> Operation[Page[Person]]:
+            params = query(
+                ("limit", limit), ("offset", offset),
+                ("filter[tags]", tag_list),  # v2 repeats the key for each tag
+                ("filter[last_message][from]", date_from), ("filter[last_message][to]", date_to),
+                ("filter[phone]", phone), ("filter[email]", email),
+            )
+            return Operation("GET", "/api/v2/people", parse, params=params)
+        return page_at
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *, tags: Sequence[str] | str | None = None,
+             last_message_from: DateLike | None = None, last_message_to: DateLike | None = None,
+             phone: str | None = None, email: str | None = None) -> Operation[Page[Person]]:
+        """One page of people, filtered by tags, last message dates, phone or email. GET /api/v2/people"""
+        return self._page_at(tags, last_message_from, last_message_to, phone, email)(offset, limit)
+
+    @paged
+    def iter(self, *, tags: Sequence[str] | str | None = None, last_message_from: DateLike | None = None,
+             last_message_to: DateLike | None = None, phone: str | None = None, email: str | None = None,
+             page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Person]:
+        """Every person matching the filters; ``concurrency`` pages are fetched at once. GET /api/v2/people"""
+        return offset_pager(self._page_at(tags, last_message_from, last_message_to, phone, email),
+                            page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def get(self, person_id: str, include: str | Sequence[str] | None = None) -> Operation[Person]:
+        """One person; ``include`` side-loads "contactedUsers" and/or "orders" into ``.included``.
+        GET /api/v2/people/{person_id}"""
+        return Operation("GET", f"/api/v2/people/{person_id}", one(Person, side="included"),
+                         params=query(("include", _includes(include))))
+
+    @endpoint
+    def update(self, person_id: str, *, phone: str | None = None, email: str | None = None,
+               name: str | None = None,
+               custom_fields: Sequence[CustomField | Mapping[str, Any]] | None = None) -> Operation[None]:
+        """Update a client card's phone, email, name or custom fields. PUT /api/v2/people/{person_id}"""
+        body = compact({"name": name, "phone": phone, "email": email, "custom_fields": _custom_fields(custom_fields)})
+        return Operation("PUT", f"/api/v2/people/{person_id}", nothing, json=body)
+
+    @endpoint
+    def create(self, name: str, leadgentool_id: str, *, email: str | None = None, phone: str | None = None,
+               connected_users_ids: Sequence[str] | None = None) -> Operation[Channel]:
+        """Add a person; returns the new communication channel (with ``person_id``). POST /api/v2/people"""
+        body = compact({
+            "name": name, "email": email, "phone": phone, "leadgentool_id": leadgentool_id,
+            "connected_users_ids": list(connected_users_ids) if connected_users_ids is not None else None,
+        })
+        return Operation("POST", "/api/v2/people", one(Channel), json=body)
+
+    @endpoint
+    def add_sms(self, data: Sequence[Mapping[str, Any]], connection_id: str, leadgentool_id: str,
+                tags: Sequence[str] | None = None) -> Operation[int]:
+        """Add SMS connections to people (``data``: name, email, phone each); returns how many will be processed.
+        POST /api/v2/people/sms"""
+        body = compact({"data": [dict(item) for item in data], "connection_id": connection_id,
+                        "leadgentool_id": leadgentool_id, "tags": list(tags) if tags is not None else None})
+        return Operation("POST", "/api/v2/people/sms", lambda b: int(b["data"]["count_to_process"]), json=body)
+
+    @endpoint
+    def add_comment(self, person_id: str, comment: str) -> Operation[Comment]:
+        """Add a comment to a person. PUT /api/v2/people/{person_id}/add-comment"""
+        return Operation("PUT", f"/api/v2/people/{person_id}/add-comment", one(Comment), json={"comment": comment})
+
+    @endpoint
+    def add_tag(self, person_id: str, tag_id: str) -> Operation[None]:
+        """Tag a person (form-data). PUT /api/v2/people/{person_id}/add-tag"""
+        return Operation("PUT", f"/api/v2/people/{person_id}/add-tag", nothing, form=form({"tag_id": tag_id}))
+
+    @endpoint
+    def remove_tag(self, person_id: str, tag_id: str) -> Operation[None]:
+        """Remove a tag from a person (form-data). PUT /api/v2/people/{person_id}/remove-tag"""
+        return Operation("PUT", f"/api/v2/people/{person_id}/remove-tag", nothing, form=form({"tag_id": tag_id}))
+
+
+class Calls(Resource[Mode]):
+    """Phone calls recorded on accounts."""
+
+    @endpoint
+    def create(self, user_id: str, from_: str, to: str, date: DateLike, account_id: str, record_link: str,
+               status: str, duration: int, type: str) -> Operation[PhoneCall]:
+        """Add a call to an account (form-data; ``record_link`` may be "NOT_DEFINED"). POST /api/v2/calls"""
+        body = form({"user_id": user_id, "from": from_, "to": to, "date": iso_utc(date), "account_id": account_id,
+                     "record_link": record_link, "status": status, "duration": duration, "type": type})
+        return Operation("POST", "/api/v2/calls", one(PhoneCall), form=body)
+
+
+class Tags(Resource[Mode]):
+    @endpoint
+    def list(self) -> Operation[list[Tag]]:
+        """Every tag of the company. GET /api/v2/tags"""
+        return Operation("GET", "/api/v2/tags", many(Tag, "data"))
+
+
+class Tunnels(Resource[Mode]):
+    """Tunnels (funnels) and their statistics."""
+
+    @staticmethod
+    def _page_at(offset: int, limit: int) -> Operation[Page[Tunnel]]:
+        return Operation("GET", "/api/v2/tunnels", _page(Tunnel), params=query(("limit", limit), ("offset", offset)))
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Tunnel]]:
+        """One page of tunnels. GET /api/v2/tunnels"""
+        return self._page_at(offset, limit)
+
+    @paged
+    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Tunnel]:
+        """Every tunnel. GET /api/v2/tunnels"""
+        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def get(self, tunnel_id: str, include: str | Sequence[str] | None = None) -> Operation[Tunnel]:
+        """One tunnel; ``include="leadgentools"`` side-loads them into ``.linked``. GET /api/v2/tunnels/{tunnel_id}"""
+        return Operation("GET", f"/api/v2/tunnels/{tunnel_id}", one(Tunnel, side="linked"),
+                         params=query(("include", _includes(include))))
+
+    @endpoint
+    def stats(self, tunnel_id: str | None = None) -> Operation[builtins.list[TunnelStats]]:
+        """Statistics of one tunnel, or of all tunnels without ``tunnel_id``.
+        GET /api/v2/tunnels/stats, GET /api/v2/tunnels/{tunnel_id}/stats"""
+        path = "/api/v2/tunnels/stats" if tunnel_id is None else f"/api/v2/tunnels/{tunnel_id}/stats"
+        return Operation("GET", path, many(TunnelStats, "data"))
+
+
+class Users(Resource[Mode]):
+    """The platform's users (operators)."""
+
+    @staticmethod
+    def _page_at(offset: int, limit: int) -> Operation[Page[User]]:
+        return Operation("GET", "/api/v2/users", _page(User), params=query(("limit", limit), ("offset", offset)))
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[User]]:
+        """One page of users. GET /api/v2/users"""
+        return self._page_at(offset, limit)
+
+    @paged
+    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[User]:
+        """Every user. GET /api/v2/users"""
+        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def get(self, user_id: str) -> Operation[User]:
+        """One user. GET /api/v2/users/{user_id}"""
+        return Operation("GET", f"/api/v2/users/{user_id}", one(User))
+
+
+class Connections(Resource[Mode]):
+    @endpoint
+    def list(self) -> Operation[list[Connection]]:
+        """The company's connections (bots). GET /api/v2/connections"""
+        return Operation("GET", "/api/v2/connections", many(Connection, "data", "connections"))
+
+
+# --- v1 ----------------------------------------------------------------------------------
+
+
+class Accounts(Resource[Mode]):
+    """API v1 client accounts."""
+
+    @staticmethod
+    def _page_at(tags: Sequence[str] | str | None) -> Callable[[int, int], Operation[Page[Account]]]:
+        joined = comma_joined(tags)  # v1 joins the tags with commas
+
+        def page_at(offset: int, limit: int) -> Operation[Page[Account]]:
+            return Operation("GET", "/api/v1/accounts", _page(Account),
+                             params=query(("limit", limit), ("offset", offset), ("filter[tags]", joined)))
+        return page_at
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *,
+             tags: Sequence[str] | str | None = None) -> Operation[Page[Account]]:
+        """One page of accounts, optionally with any of ``tags``. GET /api/v1/accounts"""
+        return self._page_at(tags)(offset, limit)
+
+    @paged
+    def iter(self, *, tags: Sequence[str] | str | None = None, page_size: int = DEFAULT_PAGE_SIZE,
+             concurrency: int = 1) -> Pager[Account]:
+        """Every account. GET /api/v1/accounts"""
+        return offset_pager(self._page_at(tags), page_size=page_size, concurrency=concurrency)
+
+    @endpoint
+    def get(self, account_id: str, include: str | Sequence[str] | None = None) -> Operation[Account]:
+        """One account; ``include`` side-loads "contactedUsers" and/or "orders". GET /api/v1/accounts/{id}"""
+        return Operation("GET", f"/api/v1/accounts/{account_id}", one(Account, side="included"),
+                         params=query(("include", _includes(include))))
+
+    @staticmethod
+    def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
+        def page_at(offset: int, limit: int) -> Operation[Page[ChatMessage]]:
+            return Operation("GET", f"/api/v1/accounts/{account_id}/chat-messages", _page(ChatMessage),
+                             params=query(("limit", limit), ("offset", offset)))
+        return page_at
+
+    @endpoint
+    def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
+        """One page of an account's chat history. GET /api/v1/accounts/{id}/chat-messages"""
+        return self._messages_at(account_id)(offset, limit)
+
+    @paged
+    def iter_messages(self, account_id: str, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      concurrency: int = 1) -> Pager[ChatMessage]:
+        """An account's whole chat history. GET /api/v1/accounts/{id}/chat-messages"""
+        return offset_pager(self._messages_at(account_id), page_size=page_size, concurrency=concurrency)
+
+
+class V1(Generic[Mode]):
+    """Leeloo API v1."""
+
+    def __init__(self, transport: Any) -> None:
+        self.accounts: Accounts[Mode] = Accounts(transport)
+
+
+class _Leeloo(BaseClient[Mode]):
+    dialect = LEELOO
+    default_base_url = DEFAULT_BASE_URL
+
+    def __init__(self, token: str, base_url: str | None = None, **settings: Unpack[ClientSettings]) -> None:
+        self._setup(HeaderTokenAuth(TOKEN_HEADER, token), base_url, settings)
+        transport = self._transport
+        self.templates: Templates[Mode] = Templates(transport)
+        self.messages: Messages[Mode] = Messages(transport)
+        self.channels: Channels[Mode] = Channels(transport)
+        self.leadgentools: Leadgentools[Mode] = Leadgentools(transport)
+        self.orders: Orders[Mode] = Orders(transport)
+        self.people: People[Mode] = People(transport)
+        self.calls: Calls[Mode] = Calls(transport)
+        self.tags: Tags[Mode] = Tags(transport)
+        self.tunnels: Tunnels[Mode] = Tunnels(transport)
+        self.users: Users[Mode] = Users(transport)
+        self.connections: Connections[Mode] = Connections(transport)
+        self.v1: V1[Mode] = V1(transport)
+
+
+class Leeloo(_Leeloo[Sync], SyncClientMixin):
+    """Blocking Leeloo.ai client: ``Leeloo(token="…")``; use ``with`` or call ``close()``."""
+
+
+class AsyncLeeloo(_Leeloo[Async], AsyncClientMixin):
+    """asyncio Leeloo.ai client: ``AsyncLeeloo(token="…")``; use ``async with`` or ``await aclose()``."""

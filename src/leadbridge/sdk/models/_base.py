@@ -1,0 +1,46 @@
+"""The base of every response model: snake_case attributes read from the documented names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+def _to_utc(value: datetime) -> datetime:
+    # The documents give every date in UTC; a date without an offset is therefore UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_to_utc)]
+"""A datetime parsed to an aware UTC datetime."""
+
+
+def _read_names(name: str) -> AliasChoices:
+    # The documents mix createdAt and created_at, even within one record: accept both.
+    camel = to_camel(name)
+    return AliasChoices(name, camel) if camel != name else AliasChoices(name)
+
+
+class Model(BaseModel):
+    """Attributes are the snake_case of the documented names; unknown fields are kept.
+
+    Construct or read by either name (``created_at`` or ``createdAt``); fields the API
+    adds later stay available as attributes and in ``model_extra``.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=_read_names, serialization_alias=to_camel),
+        frozen=False,
+    )
+
+
+def alias(name: str, **kwargs: Any) -> Any:
+    """A field documented under a name that is not a valid or not a snake_case identifier (``from``)."""
+    return Field(validation_alias=AliasChoices(name), serialization_alias=name, **kwargs)
