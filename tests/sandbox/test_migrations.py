@@ -1,0 +1,103 @@
+"""Alembic migrations build exactly the schema the code declares, and restarts keep data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import OperationalError
+
+from leadbridge.sandbox import schema
+from leadbridge.sandbox.migrations import alembic_config
+from leadbridge.sandbox.state import Sandbox
+
+PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL on a new empty schema of its own, dropped afterwards."""
+    engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect():
+            pass
+    except OperationalError:
+        engine.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL not reachable")
+    name = f"lb_mig_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite-file", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    return f"sqlite:///{tmp_path / 'sandbox.sqlite3'}"
+
+
+def schema_diff(sandbox: Sandbox) -> list[object]:
+    with sandbox.engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn), schema.Base.metadata))
+
+
+def test_migration_creates_exactly_the_declared_schema(db_url: str) -> None:
+    sandbox = Sandbox(db_url, people=20)
+    sandbox.start()
+    assert schema_diff(sandbox) == []
+    head = ScriptDirectory.from_config(alembic_config(sandbox.engine)).get_current_head()
+    with sandbox.engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
+        tables = set(sandbox.engine.dialect.get_table_names(conn))
+    assert tables == {table.name for table in schema.Base.metadata.sorted_tables} | {"alembic_version"}
+    sandbox.engine.dispose()
+
+
+def test_restart_keeps_data_and_clock(db_url: str) -> None:
+    first = Sandbox(db_url, seed=3, people=20)
+    first.start()
+    first.advance_clock(3600)
+    with first.write() as session:
+        session.add(schema.Tag(id="0" * 23 + "1", company_id="5b9f63e3d244d2000e27692f", name="kept"))
+    with first.read() as session:
+        people = session.scalar(select(func.count()).select_from(schema.Person))
+    first.engine.dispose()
+
+    # Another seed and size: an existing database is migrated, never re-seeded.
+    second = Sandbox(db_url, seed=4, people=5)
+    second.start()
+    with second.read() as session:
+        assert session.scalar(select(func.count()).select_from(schema.Person)) == people
+        assert session.get(schema.Tag, "0" * 23 + "1") is not None
+    assert second.clock_offset.total_seconds() == 3600
+    assert schema_diff(second) == []
+    second.engine.dispose()
+
+
+def test_reset_on_a_file_database_migrates_and_seeds_again(tmp_path: Path) -> None:
+    sandbox = Sandbox(f"sqlite:///{tmp_path / 'reset.sqlite3'}", people=10)
+    sandbox.start()
+    with sandbox.write() as session:
+        session.add(schema.Tag(id="0" * 23 + "2", company_id="5b9f63e3d244d2000e27692f", name="dropped"))
+    sandbox.reset()
+    with sandbox.read() as session:
+        assert session.get(schema.Tag, "0" * 23 + "2") is None
+        assert session.scalar(select(func.count()).select_from(schema.Company)) >= 2
+    assert schema_diff(sandbox) == []
+    sandbox.engine.dispose()
