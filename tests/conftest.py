@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -37,6 +38,12 @@ def postgres_available() -> bool:
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL on a private schema of database ``test``, dropped afterwards."""
+    with private_pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def private_pg_schema() -> Iterator[str]:
     import sqlalchemy
 
     if not postgres_available():
@@ -90,4 +97,60 @@ def other_leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
 def anon(live: RunningSandbox) -> Iterator[httpx.Client]:
     """A client with no credentials."""
     with httpx.Client(base_url=live.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def clocked(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
+    """A sandbox of each backend for one test module, whose clock the module may move
+    (``live``'s clock is shared by every module and stays put)."""
+    if request.param == "postgresql":
+        with private_pg_schema() as url, serve_in_thread(Sandbox(url, seed=7, people=50)) as running:
+            yield running
+    else:
+        with serve_in_thread(Sandbox(MEMORY_URL, seed=7, people=50)) as running:
+            yield running
+
+
+def bearer_client(base_url: str, login_path: str, credentials: dict[str, str]) -> httpx.Client:
+    """An HTTP client carrying the Bearer token that ``login_path`` issues for ``credentials``."""
+    response = httpx.post(base_url + login_path, json=credentials, timeout=30)
+    response.raise_for_status()
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {response.json()['token']}"},
+                        timeout=30)
+
+
+@pytest.fixture
+def neiros(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """The demo tenant's Neiros client, logged in."""
+    creds = live.credentials
+    with bearer_client(live.url, "/api/userapi/v1/auth/login",
+                       {"email": creds.neiros_email, "password": creds.neiros_password}) as client:
+        yield client
+
+
+@pytest.fixture
+def other_neiros(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """The second tenant's Neiros client, for isolation tests."""
+    creds = live.other_tenant
+    with bearer_client(live.url, "/api/userapi/v1/auth/login",
+                       {"email": creds.neiros_email, "password": creds.neiros_password}) as client:
+        yield client
+
+
+@pytest.fixture
+def dialog(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """The demo tenant's Dialog client, logged in."""
+    creds = live.credentials
+    with bearer_client(live.url, "/api/login",
+                       {"login": creds.dialog_login, "password": creds.dialog_password}) as client:
+        yield client
+
+
+@pytest.fixture
+def other_dialog(live: RunningSandbox) -> Iterator[httpx.Client]:
+    """The second tenant's Dialog client, for isolation tests."""
+    creds = live.other_tenant
+    with bearer_client(live.url, "/api/login",
+                       {"login": creds.dialog_login, "password": creds.dialog_password}) as client:
         yield client

@@ -73,16 +73,16 @@ DEALS_BODY_EXAMPLE = {"site_id": 13, "date_start": "2022-01-27T21:33:08", "date_
 UPDATE_EXAMPLE = {"site_id": 100, "summ": 1500}
 
 
-@router.post("/auth/login", summary="Log in with e-mail and password; returns a Sanctum-style Bearer token",
+@router.post("/auth/login", summary="Log in with e-mail and password; returns a Sanctum-style Bearer token "
+             "(the document's example credentials test@test.ru / 123456 open the demo account)",
              openapi_extra=body_doc(LoginBody, form=True, example=LOGIN_EXAMPLE))
 async def login(request: Request) -> dict[str, Any]:
     body = await parse_body(request, LoginBody)
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        company = models.authenticate(session, body.email, body.password)
-        user = models.user_of(company)
-    request.state.company_id = company.id
-    return {"user": user, "token": sandbox.issue_token(schema.NeirosToken, company.id)}
+        company_id, user = models.authenticate(session, body.email, body.password)
+    request.state.company_id = company_id
+    return {"user": user, "token": sandbox.issue_token(schema.NeirosToken, company_id)}
 
 
 def optional_body_doc(model: type[BaseModel], *, example: Any) -> dict[str, Any]:
