@@ -15,9 +15,9 @@ the demo tenant; see :data:`DOC_IDS`.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -43,6 +43,14 @@ CONNECTION_TYPES = {
 }
 LEADGENTOOL_TYPES = ["LINK", "QR", "WIDGET", "POPUP", "FORM", "FB_AD", "DEFAULT"]
 CURRENCIES = ["RUB", "USD", "EUR", "UAH"]
+# Leeloo orders: manual ones (first) move OPENED -> RESOLVED | REJECTED, payment-system ones
+# follow the payment; both status sets are documented.
+PAYMENT_SYSTEMS = [("MANUAL", "Ручная оплата"), ("WAYFORPAY", "WayForPay"), ("YANDEX_MONEY", "ЮMoney"),
+                   ("ASSET_PAYMENT", "AssetPayment")]
+ORDER_STATUSES = {
+    True: ("OPENED", "RESOLVED", "RESOLVED", "REJECTED"),
+    False: ("ORDER", "PENDING", "FAILED", "SUCCESS", "SUCCESS", "REFUNDED"),
+}
 NEIROS_CHANNELS = [
     ("Google", "google"),
     ("Яндекс.Директ", "yandex"),
@@ -115,6 +123,20 @@ DOC_IDS = {
     "order_manager": "5e1c1236b70fb3331279c444",
     # The documents use this id as the placeholder of every path parameter.
     "placeholder": "5b3f543bb2737000133d25b0",
+    "owner": "5b9f63e3d244d2000e276957",  # created_by of the documents' comment and traffic source
+    "template": "5e42be758d4fff000cafe6ef",
+    "template_account": "5e42be688d4fff000cafe5cc",
+    "person_leadgentool": "609290d3e060416cdea6823e",
+    "person_user": "609290d3e060416cdea68444",
+    "sms_connection": "5dbfe6c5fb73e101720b3dc7",
+    "sms_leadgentool": "5e1f119d6c384804b31e945e",
+    "sms_tag": "5cf7a18586236d000b1256b2",
+    "call_user": "5b0d313b307879002915b3cc",
+    "call_account": "6b0d313b307879002915b3c1",
+    "user": "632af797bd3cc466fe1af584",
+    "contacted_user": "60509800acc5ae000d74ce21",
+    "v1_account": "59bbc641b1223300210cdf2f",
+    "v1_user": "58be00d668aaeaded60aa186",
 }
 
 
@@ -355,8 +377,8 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
         currency = rng.choice(CURRENCIES)
         offers.append(data.add(schema.Offer, id=data.oid(), company_id=cid, tunnel_id=rng.choice(tunnels)["id"],
                                title=title, description="", price=float(price), currency=currency))
-    credits = [data.add(schema.PaymentCredits, id=data.oid(), company_id=cid, name="Ручная оплата",
-                        payment_method="MANUAL")]
+    credits = [data.add(schema.PaymentCredits, id=data.oid(), company_id=cid, name=name, payment_method=method)
+               for method, name in PAYMENT_SYSTEMS]
     ctx.update(offers=offers, credits=credits)
 
     categories = []
@@ -380,13 +402,168 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
         _build_document_examples(data, ctx)
 
 
+def _oid_time(oid: str) -> datetime:
+    """The creation instant an ObjectId carries in its first four bytes."""
+    return datetime.fromtimestamp(int(oid[:8], 16), UTC).replace(tzinfo=None)
+
+
 def _build_document_examples(data: DemoData, ctx: dict[str, Any]) -> None:
-    """Objects with the ids the documents' examples use (see DOC_IDS)."""
+    """Objects with the ids the documents' examples use (see DOC_IDS), so each example request
+    runs verbatim. The documents use one id (DOC_IDS["placeholder"]) for every path parameter,
+    so it names a category, an account, a person, a leadgentool, an order, a tunnel, a block,
+    a tag and a user at once (they live in different tables)."""
     cid = ctx["company_id"]
+    ph = DOC_IDS["placeholder"]
+    tag_by_name = {tag["name"]: tag["id"] for tag in ctx["tags"]}
+
+    # The owner is the company's oldest user: API writes (comments, messages) are made as them.
+    # Users the documents show keep the documents' dates; the others date from their ids.
+    documented_dates = {
+        DOC_IDS["owner"]: (datetime(2016, 12, 1, 9, 0), datetime(2018, 9, 17, 8, 20, 51)),
+        DOC_IDS["v1_user"]: (datetime(2017, 1, 25, 13, 6, 47, 652000), datetime(2017, 8, 16, 9, 11, 23, 2000)),
+        DOC_IDS["contacted_user"]: (datetime(2021, 3, 16, 11, 35, 28, 644000),
+                                    datetime(2024, 2, 19, 12, 59, 4, 460000)),
+        DOC_IDS["user"]: (datetime(2022, 9, 21, 11, 37, 59, 353000), datetime(2022, 9, 27, 12, 26, 12, 786000)),
+    }
+    for user_id, name in [(DOC_IDS["owner"], "Владелец"), (DOC_IDS["order_manager"], "Manager"),
+                          (DOC_IDS["person_user"], "Оператор"), (DOC_IDS["call_user"], "Оператор колл-центра"),
+                          (DOC_IDS["user"], "John Mack"), (DOC_IDS["v1_user"], "Robert"),
+                          (DOC_IDS["contacted_user"], "Max"), (ph, "Igor")]:
+        created = _oid_time(user_id)
+        created, updated = documented_dates.get(user_id, (created, created + timedelta(days=6)))
+        data.add(schema.User, id=user_id, company_id=cid, name=name, created_at=created, updated_at=updated)
+    data.add(schema.Connection, id=DOC_IDS["sms_connection"], company_id=cid, type="sms", name="SMS bot",
+             messenger="SMS")
+    for tag_id, name in [(ph, "Tag #1"), (DOC_IDS["sms_tag"], "sms"), (data.oid(), "68187")]:
+        tag_by_name[name] = data.add(schema.Tag, id=tag_id, company_id=cid, name=name)["id"]
+
+    for category_id, name in [(ph, "API templates"), ("5e3bf3fdb70492000f72cd6c", "Category 1"),
+                              ("5e18a2a3ed0b7a000d6c948f", "Category 2")]:
+        data.add(schema.TemplateCategory, id=category_id, company_id=cid, name=name)
+    data.add(schema.Template, id=DOC_IDS["template"], company_id=cid, category_id=ph,
+             message_name="test template 2", text="Здравствуйте, {key1}! Ваш промокод: {key2}")
+    data.add(schema.Template, id="5e42be688d4fff000cafe5cc", company_id=cid, category_id=ph,
+             message_name="test template 1", text="Test API v.1 message template")
+
+    created = datetime(2020, 1, 16, 9, 0)
+    data.add(schema.Tunnel, id=ph, company_id=cid, name="My tunnel", created_at=created, updated_at=created)
+    data.add(schema.TunnelBlock, id=ph, company_id=cid, tunnel_id=ph, name="Приветствие",
+             text="Добро пожаловать! Здесь мы рассказываем о наших акциях.")
+    data.add(schema.TunnelBlock, id=data.oid(created), company_id=cid, tunnel_id=ph, name="Оффер",
+             text="Только сегодня: скидка 20% на консультацию.")
+    sources = {}
+    for lgt_id, name, kind in [(ph, "LGT1", "LINK"), (DOC_IDS["person_leadgentool"], "Форма на сайте", "FORM"),
+                               (DOC_IDS["sms_leadgentool"], "SMS-рассылка", "DEFAULT")]:
+        data.add(schema.Leadgentool, id=lgt_id, company_id=cid, tunnel_id=ph, name=name, type=kind)
+        sources[lgt_id] = data.add(
+            schema.TrafficSource, id=data.oid(created), company_id=cid, leadgentool_id=lgt_id, tunnel_id=ph,
+            name="Default traffic source", description=None, type="normal", hash=f"{data.rng.getrandbits(24):06x}",
+            resubscribe_button_id=data.oid(created), created_by=DOC_IDS["owner"], visits=140, uniq_visits=50,
+            shows=50, uniq_shows=30, expenses=100.0, created_at=created, updated_at=created,
+        )
     data.add(schema.PaymentCredits, id=DOC_IDS["payment_credits"], company_id=cid, name="Ручная оплата",
              payment_method="MANUAL")
-    data.add(schema.Offer, id=DOC_IDS["offer"], company_id=cid, tunnel_id=ctx["tunnels"][0]["id"],
+    data.add(schema.Offer, id=DOC_IDS["offer"], company_id=cid, tunnel_id=ph,
              title="Ручной оффер", description="", price=100.0, currency="USD")
+
+    placeholder_person = _add_doc_person(
+        data, ctx, person_id=ph, account_id=ph, name="Mark Spenser", messenger="TELEGRAM",
+        created=datetime(2022, 4, 15, 10, 20, 13, 546000), phone="+380977451111", email="Ray37@hotmail.com",
+        tags=[tag_by_name["Mentor"]], source=sources[ph],
+        custom_fields=[{"type": "PHONE", "name": "phone", "value": "+48881644207"}],
+        contacted=[DOC_IDS["contacted_user"]],
+        messages=[("SYSTEM_MESSAGE", ""), ("BOT_MESSAGE", "Здравствуйте, {name}! Чем можем помочь?"),
+                  ("FRIEND_MESSAGE", "Хочу оформить заказ"), ("YOUR_MESSAGE", "API message"),
+                  ("YOUR_MESSAGE", "Test API v.1 message template")],
+    )
+    _add_doc_order(data, cid, ph, placeholder_person, "for API", 100.0, "USD", "OPENED", "MANUAL",
+                   datetime(2024, 2, 16, 12, 44, 42, 569000), ctx)
+    _add_doc_person(
+        data, ctx, person_id=DOC_IDS["order_person"], account_id=data.oid(datetime(2020, 1, 13)), name="Feliks",
+        messenger="TELEGRAM", created=datetime(2020, 1, 13, 14, 0), phone="+380966565556",
+        email="feliks@gmail.com", tags=[tag_by_name["Mentor"], tag_by_name["Professional"]],
+        source=sources[ph], utm={"utm_source": "test_UTM_mark"}, first_message=datetime(2020, 3, 2, 9, 15),
+        messages=[("FRIEND_MESSAGE", "Добрый день, хочу записаться на консультацию"),
+                  ("BOT_MESSAGE", "Спасибо за обращение! Менеджер свяжется с вами в ближайшее время.")],
+    )
+    _add_doc_person(
+        data, ctx, account_id=DOC_IDS["template_account"], name="TIIIIK", messenger="TELEGRAM",
+        created=datetime(2020, 2, 11, 12, 0), tags=[], source=sources[ph],
+        messages=[("FRIEND_MESSAGE", "Здравствуйте! Сколько стоит доставка?")],
+    )
+    _add_doc_person(
+        data, ctx, account_id=DOC_IDS["call_account"], name="Adolf Shtangencirkul", messenger="VKONTAKTE",
+        created=datetime(2020, 4, 23, 11, 10, 48, 337000), phone="+380663332222", tags=[], source=sources[ph],
+        messages=[("FRIEND_MESSAGE", "Перезвоните мне, пожалуйста")],
+    )
+    kurt = _add_doc_person(
+        data, ctx, account_id=DOC_IDS["v1_account"], name="Kurt Bowie", messenger="FACEBOOK",
+        created=datetime(2017, 9, 15, 12, 23, 29, 23000), gender="FEMALE", locale="en_US",
+        tags=[tag_by_name["tag2"], tag_by_name["tag3"]], source=sources[ph], contacted=[DOC_IDS["v1_user"]],
+        first_message=datetime(2017, 11, 3, 8, 31, 23, 321000),
+        messages=[("SYSTEM_MESSAGE", ""), ("BOT_MESSAGE", "Good morning, {name}! \n\nTest message content"),
+                  ("FRIEND_MESSAGE", "Good morning!"), ("YOUR_MESSAGE", "Pre last message"),
+                  ("BOT_MESSAGE", "Last message")],
+        author=DOC_IDS["v1_user"],
+    )
+    for order_id, method, moment in [
+        ("59f2e2425bb695001a3f6388", "ASSET_PAYMENT", datetime(2017, 10, 27, 7, 39, 19, 363000)),
+        ("59edb72dbed51e00152c1c1f", "YANDEX_MONEY", datetime(2017, 10, 23, 9, 33, 5, 403000)),
+        ("59edb6e5da15a0001be1261f", "YANDEX_MONEY", datetime(2017, 10, 23, 9, 32, 20, 164000)),
+    ]:
+        _add_doc_order(data, cid, order_id, kurt, "Консультация", 1.0, "UAH", "SUCCESS", method, moment, ctx)
+    _add_doc_person(
+        data, ctx, account_id="5899afd15c97121f006c8b48", name="Weend Vidente", messenger="TELEGRAM",
+        created=datetime(2017, 2, 7, 11, 30, 25, 324000), tags=[tag_by_name["68187"], tag_by_name["tag3"]],
+        source=sources[ph], first_message=datetime(2017, 9, 7, 14, 30, 58, 798000),
+        messages=[("FRIEND_MESSAGE", "Hello!")],
+    )
+
+
+def _add_doc_person(data: DemoData, ctx: dict[str, Any], *, account_id: str, name: str, messenger: str,
+                    created: datetime, tags: list[str], source: dict[str, Any],
+                    messages: list[tuple[str, str]], person_id: str | None = None, phone: str | None = None,
+                    email: str | None = None, gender: str = "MALE", locale: str = "ru_RU",
+                    custom_fields: list[dict[str, Any]] | None = None, contacted: Sequence[str] = (),
+                    utm: dict[str, str] | None = None, first_message: datetime | None = None,
+                    author: str | None = None) -> str:
+    """A person with one account and a short chat (messages a few minutes apart)."""
+    cid = ctx["company_id"]
+    person_id = person_id or data.oid(created)
+    moment = first_message or created + timedelta(minutes=5)
+    for index, (kind, text) in enumerate(messages):
+        at = moment + timedelta(minutes=3 * index)
+        data.add(schema.Message, id=data.oid(at), company_id=cid, account_id=account_id,
+                 text=text, type=kind, read=True,
+                 created_by=(author or DOC_IDS["owner"]) if kind == "YOUR_MESSAGE" else None, template_id=None,
+                 created_at=at, updated_at=at)
+    last = moment + timedelta(minutes=3 * (len(messages) - 1))
+    data.add(schema.Account, id=account_id, company_id=cid, person_id=person_id,
+             connection_id=ctx["connections"][messenger]["id"], messenger=messenger, name=name, bot_status="BOT",
+             connection_status="OK", utm_marks=utm or {}, last_message_time=last, created_at=created,
+             updated_at=last)
+    data.add(schema.Person, id=person_id, company_id=cid, name=name, phone=phone, email=email, gender=gender,
+             locale=locale, profile_image="NOT_DEFINED", custom_fields=custom_fields or [],
+             last_message_time=last, created_at=created, updated_at=last)
+    for tag_id in tags:
+        data.add(schema.PersonTag, person_id=person_id, tag_id=tag_id)
+    for user_id in contacted:
+        data.add(schema.ContactedUser, person_id=person_id, user_id=user_id)
+    data.add(schema.Subscription, company_id=cid, person_id=person_id, account_id=account_id,
+             tunnel_id=source["tunnel_id"], leadgentool_id=source["leadgentool_id"],
+             traffic_source_id=source["id"], tunnel_block_id=None, created_at=created)
+    return person_id
+
+
+def _add_doc_order(data: DemoData, cid: str, order_id: str, person_id: str, title: str, price: float,
+                   currency: str, status: str, method: str, moment: datetime, ctx: dict[str, Any]) -> None:
+    credits = next(c for c in ctx["credits"] if c["payment_method"] == method)
+    paid = status in ("RESOLVED", "SUCCESS")
+    data.add(schema.Order, id=order_id, company_id=cid, person_id=person_id, offer_id=DOC_IDS["offer"],
+             tunnel_id=DOC_IDS["placeholder"], title=title, description="", price=price, currency=currency,
+             status=status, payment_method=method, payment_credits_id=credits["id"], manager_id=None,
+             email=None, phone=None, is_notify_account=False, transaction_date=moment,
+             payment_date=moment if paid else None, user_comments=None, created_at=moment, updated_at=moment)
 
 
 def _add_person(data: DemoData, ctx: dict[str, Any], phones: list[str]) -> None:
@@ -437,13 +614,14 @@ def _add_person(data: DemoData, ctx: dict[str, Any], phones: list[str]) -> None:
     if rng.random() < 0.15:
         offer = rng.choice(ctx["offers"])
         moment = created + timedelta(days=rng.randrange(0, 20))
-        status = rng.choice(("OPENED", "RESOLVED", "RESOLVED", "REJECTED"))
+        credits = rng.choice(ctx["credits"])
+        status = rng.choice(ORDER_STATUSES[credits["payment_method"] == "MANUAL"])
         data.add(schema.Order, id=data.oid(moment), company_id=cid, person_id=person_id, offer_id=offer["id"],
                  tunnel_id=offer["tunnel_id"], title=offer["title"], description="", price=offer["price"],
-                 currency=offer["currency"], status=status, payment_method="MANUAL",
-                 payment_credits_id=ctx["credits"][0]["id"], manager_id=None, email=email, phone=phone,
+                 currency=offer["currency"], status=status, payment_method=credits["payment_method"],
+                 payment_credits_id=credits["id"], manager_id=None, email=email, phone=phone,
                  is_notify_account=False, transaction_date=moment,
-                 payment_date=moment if status == "RESOLVED" else None, user_comments=None,
+                 payment_date=moment if status in ("RESOLVED", "SUCCESS") else None, user_comments=None,
                  created_at=moment, updated_at=moment)
 
 

@@ -1,0 +1,312 @@
+"""Leeloo request bodies: one pydantic model per write, accepted as JSON or form data.
+
+The documents send some bodies as JSON and others as form-data; :func:`common.parse_body`
+turns either into a dict. Form data cannot nest, so bracketed keys
+(``variables[key1]``, ``data[0][phone]``, ``tags[]``) are folded back into objects and
+lists here, and a list or object field may also arrive as a JSON string.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from leadbridge.sandbox.common import is_oid
+
+CURRENCIES = ("USD", "EUR", "UAH", "RUB")
+Currency = Literal["USD", "EUR", "UAH", "RUB"]
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,24}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BRACKETED = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
+
+
+def _oid(value: str) -> str:
+    if not is_oid(value):
+        raise ValueError("must be a 24-character lowercase hexadecimal id")
+    return value
+
+
+def _phone(value: str) -> str:
+    value = value.strip()
+    if not _PHONE.match(value):
+        raise ValueError("must be a phone number such as +380669999777")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+def parse_utc(value: Any) -> Any:
+    """A documented date ('2020-02-04T11:46:48.803Z', '2018-06-27 07:32', '2020-02-10') as naive UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError("must be a UTC date such as 2020-02-04T11:46:48.803Z") from None
+    else:
+        raise ValueError("must be a UTC date string")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+Oid = Annotated[str, AfterValidator(_oid)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+UtcDatetime = Annotated[datetime, BeforeValidator(parse_utc)]
+
+
+def _fold_brackets(data: dict[str, Any]) -> dict[str, Any]:
+    """``{"a[0][b]": 1}`` -> ``{"a": [{"b": 1}]}``; plain keys pass through unchanged."""
+    folded: dict[str, Any] = {}
+    for key, value in data.items():
+        match = _BRACKETED.match(key) if isinstance(key, str) else None
+        if match is None:
+            folded[key] = value
+            continue
+        parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
+        node = folded
+        for index, part in enumerate(parts[:-1]):
+            following = parts[index + 1]
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+            if following == "":  # "tags[]" appended by position
+                parts[index + 1] = str(len(node))
+        node[parts[-1]] = value
+    return {key: _listify(value) for key, value in folded.items()}
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        value = {key: _listify(item) for key, item in value.items()}
+        if value and all(isinstance(key, str) and key.isdigit() for key in value):
+            return [value[key] for key in sorted(value, key=int)]
+    return value
+
+
+class Body(BaseModel):
+    """Unknown fields are refused (a misspelt field must not be dropped silently)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_form(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = _fold_brackets(data)
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            value = data.get(key)
+            if isinstance(value, str) and value.lstrip()[:1] in ("[", "{") and _is_container(field.annotation):
+                with contextlib.suppress(orjson.JSONDecodeError):  # else validation names the field
+                    data[key] = orjson.loads(value)
+        return data
+
+
+def _is_container(annotation: Any) -> bool:
+    text = str(annotation)
+    return "list" in text or "dict" in text
+
+
+class SendMessage(Body):
+    account_id: Oid = Field(description="Communication channel (account) id")
+    text: Text = Field(description="Message text")
+
+
+class SendTemplate(Body):
+    account_id: Oid = Field(description="Communication channel (account) id")
+    template_id: Oid = Field(description="Message template id")
+    variables: dict[str, str | int | float] = Field(
+        default_factory=dict, description="Values substituted for {name} placeholders in the template text"
+    )
+
+
+class ManualSubscribe(Body):
+    tunnel_id: Oid
+    tunnel_block_id: Oid = Field(description="A block of that tunnel (see GET /api/v2/tunnels/{id}?include=blocks)")
+
+
+class CreateTrafficSource(Body):
+    name: Text
+    description: str | None = None
+
+
+class CreateOrder(Body):
+    paymentCreditsId: Oid = Field(description="A manual payment system of the company")
+    offerId: Oid
+    personId: Oid
+    email: Email | None = None
+    phone: Phone | None = None
+    transactionDate: UtcDatetime | None = Field(default=None, description="UTC, e.g. 2020-02-04T11:46:48.803Z")
+    isNotifyAccount: bool = Field(default=False, description="true/false, also as the strings 'true'/'false'")
+    managerId: Oid | None = Field(default=None, description="User the sale is credited to (default: System)")
+
+
+class UpdateManualOrder(Body):
+    status: Literal["RESOLVED", "REJECTED"]
+    paymentDate: UtcDatetime | None = Field(default=None, description="UTC, e.g. '2018-06-27 07:32'")
+    currency: Currency | None = None
+    price: Annotated[float, Field(ge=0)] | None = Field(default=None, description="Amount actually received")
+    userComments: str | None = None
+
+
+CustomFieldType = Literal["EMAIL", "PHONE", "DATE", "KEYWORD", "NUMBER"]
+
+
+class CustomField(Body):
+    type: CustomFieldType
+    name: Text
+    value: str | int | float
+
+    @model_validator(mode="after")
+    def _value_matches_type(self) -> CustomField:
+        value = self.value
+        if self.type == "NUMBER" and isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                raise ValueError("value of a NUMBER field must be a number") from None
+        elif self.type == "EMAIL":
+            _email(str(value))
+        elif self.type == "PHONE":
+            _phone(str(value))
+        elif self.type == "DATE":
+            parse_utc(str(value))
+        return self
+
+
+class UpdatePerson(Body):
+    phone: Phone | None = None
+    email: Email | None = None
+    custom_fields: list[CustomField] | None = Field(
+        default=None, description="Merged by name: a field of the same name is replaced, others are kept"
+    )
+
+
+class CreatePerson(Body):
+    name: Text
+    email: Email | None = None
+    phone: Phone | None = None
+    leadgentool_id: Oid = Field(description="The person is subscribed through this leadgentool")
+    connected_users_ids: list[Oid] = Field(default_factory=list, description="Optional platform users")
+
+
+class SmsPerson(Body):
+    name: str | None = None
+    email: Email | None = None
+    phone: Phone
+
+
+class PeopleSms(Body):
+    data: list[SmsPerson] = Field(min_length=1, description="People to reach by SMS; matched by phone")
+    connection_id: Oid = Field(description="An SMS connection of the company")
+    leadgentool_id: Oid
+    tags: list[Oid] = Field(default_factory=list, description="Tag ids applied to every person")
+
+
+class AddComment(Body):
+    comment: Text
+
+
+class TagRef(Body):
+    tag_id: Oid
+
+
+class CreateCall(Body):
+    user_id: Oid
+    from_: Text = Field(alias="from")
+    to: Text
+    date: UtcDatetime
+    account_id: Oid
+    record_link: Text = Field(description="URL of the recording or NOT_DEFINED")
+    status: Literal["TALKING", "SUCCESS", "NO_ANSWER", "CLOSED_BY_SYSTEM"]
+    duration: Annotated[int, Field(ge=0, description="Seconds")]
+    type: Literal["INBOUND", "OUTBOUND"]
+
+
+# The documents' example bodies, shown in the OpenAPI document.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "send_template": {
+        "account_id": "5e42be688d4fff000cafe5cc",
+        "template_id": "5e42be758d4fff000cafe6ef",
+        "variables": {"key1": "value1", "key2": "value2"},
+    },
+    "send_message": {"account_id": "5b3f543bb2737000133d25b0", "text": "текст сообщения"},
+    "manual_subscribe": {"tunnel_id": "5b3f543bb2737000133d25b0", "tunnel_block_id": "5b3f543bb2737000133d25b0"},
+    "create_traffic_source": {"name": "some ts", "description": "some ts description"},
+    "create_order": {
+        "paymentCreditsId": "5e3c3533f04b1f000c27b534",
+        "email": "email123@gmail.com",
+        "phone": "+380669999777",
+        "transactionDate": "2020-02-04T11:46:48.803Z",
+        "offerId": "5e3c357bf04b1f000c27b83a",
+        "isNotifyAccount": "false",
+        "personId": "5e1c4676b70fb2001279c268",
+        "managerId": "5e1c1236b70fb3331279c444",
+    },
+    "update_order": {
+        "status": "RESOLVED",
+        "paymentDate": "2018-06-27 07:32",
+        "currency": "RUB",
+        "price": "100",
+        "userComments": "actual date dont match",
+    },
+    "update_person": {
+        "phone": "+380669991876",
+        "email": "newmail@gmail.com",
+        "custom_fields": [{"type": "EMAIL", "name": "emailcust", "value": "customemail@gmail.com"}],
+    },
+    "create_person": {
+        "name": "Feliks",
+        "email": "feliks@gmail.com",
+        "phone": "+380953066789",
+        "leadgentool_id": "609290d3e060416cdea6823e",
+        "connected_users_ids": ["609290d3e060416cdea68444"],
+    },
+    "people_sms": {
+        "data": [{"name": "test123", "email": "test123@example.com", "phone": "+380667772233"}],
+        "connection_id": "5dbfe6c5fb73e101720b3dc7",
+        "leadgentool_id": "5e1f119d6c384804b31e945e",
+        "tags": ["5cf7a18586236d000b1256b2"],
+    },
+    "add_comment": {"comment": "some text"},
+    "tag": {"tag_id": "5b3f543bb2737000133d25b0"},
+    "create_call": {
+        "user_id": "5b0d313b307879002915b3cc",
+        "from": "606",
+        "to": "607",
+        "date": "2024-03-22T15:30:17.339Z",
+        "account_id": "6b0d313b307879002915b3c1",
+        "record_link": "https://file-examples.com/storage/2017/11/file_example_MP3_5MG.mp3",
+        "status": "SUCCESS",
+        "duration": "100",
+        "type": "OUTBOUND",
+    },
+}

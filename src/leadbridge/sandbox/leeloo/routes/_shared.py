@@ -1,0 +1,110 @@
+"""What every Leeloo route module shares: auth, paging, envelopes and query parsing.
+
+Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`` /
+``linked`` for side-loaded records; errors keep ``status: 0`` (see common.error_body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
+from leadbridge.sandbox.state import Sandbox
+
+TOKEN_HEADER = "X-Leeloo-AuthToken"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+M = TypeVar("M", bound=BaseModel)
+
+
+def leeloo_company(
+    request: Request,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER, description="Your Leeloo auth token")] = None,
+) -> str:
+    """The company owning the token; remembered on the request for the request log."""
+    sandbox: Sandbox = request.app.state.sandbox
+    company_id = sandbox.leeloo_company(token)
+    request.state.company_id = company_id
+    return company_id
+
+
+Company = Annotated[str, Depends(leeloo_company)]
+Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size (default 20)")]
+Offset = Annotated[int, Query(ge=0, description="Records to skip (default 0)")]
+LastMessageFrom = Annotated[
+    str | None, Query(alias="filter[last_message][from]", description="Last message at or after (UTC)")
+]
+LastMessageTo = Annotated[
+    str | None,
+    Query(alias="filter[last_message][to]", description="Last message at or before (UTC; a bare date means its end)"),
+]
+Tags = Annotated[
+    list[str] | None,
+    Query(alias="filter[tags]", description="Tag names or ids, repeated or comma-separated; matches any of them"),
+]
+Include = Annotated[list[str] | None, Query(description="Comma-separated side-loads")]
+
+
+def sandbox_of(request: Request) -> Sandbox:
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
+
+
+def new_router() -> APIRouter:
+    return APIRouter(tags=["Leeloo"])
+
+
+def ok(data: Any, **extra: Any) -> dict[str, Any]:
+    return {"status": 1, "data": data, **extra}
+
+
+def page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> dict[str, Any]:
+    """A list envelope. filteredCount is the number of records in this response and
+    totalCount the number matching the filter, as the v1 document defines them."""
+    meta = {"limit": limit, "offset": offset, "filteredCount": len(items), "totalCount": total}
+    return {"status": 1, "data": items, "meta": meta}
+
+
+def split_tags(values: list[str] | None) -> tuple[str, ...]:
+    """filter[tags] repeated (v2) or comma-separated (v1): both forms are accepted everywhere."""
+    tags: list[str] = []
+    for value in values or []:
+        tags.extend(part.strip() for part in value.split(",") if part.strip())
+    return tuple(dict.fromkeys(tags))
+
+
+def parse_include(values: list[str] | None, allowed: frozenset[str]) -> frozenset[str]:
+    """include=a,b (or repeated); an unknown name is a 422 naming include."""
+    names = frozenset(split_tags(values))
+    unknown = sorted(names - allowed)
+    if unknown:
+        raise ApiError(422, f"include: unknown {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})",
+                       field="include")
+    return names
+
+
+def date_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    """filter[last_message][from|to]; a bare date as the upper bound means the whole day."""
+    lower = parse_datetime(start, "filter[last_message][from]") if start else None
+    upper = None
+    if end:
+        upper = parse_datetime(end, "filter[last_message][to]")
+        if len(end.strip()) == 10:
+            upper = upper + timedelta(days=1) - timedelta(milliseconds=1)
+    return lower, upper
+
+
+async def write(request: Request, company_id: str, model: type[M],
+                change: Callable[[Sandbox, Session, M], Any]) -> Any:
+    """Parse the body as ``model`` and apply ``change`` in one transaction of the company."""
+    body = await parse_body(request, model)
+    sandbox = sandbox_of(request)
+    with sandbox.write(company_id) as session:
+        return change(sandbox, session, body)
+
