@@ -1,0 +1,199 @@
+"""call-leads: Leeloo people → Dialog call campaigns.
+
+Units: one ``lead`` per Leeloo person (key: person id, unique phone: its E.164 number)
+and one ``campaign`` per batch of leads. A campaign is created by one POST that no
+Dialog call can look up afterwards, so if a runner dies during that POST the campaign
+and its leads become ``uncertain``: shown, never called again automatically.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from leadbridge.errors import APIConnectionError, APIError, ServerError
+from leadbridge.flows.config import CallLeadsConfig, parse_duration
+from leadbridge.flows.context import FlowContext
+from leadbridge.flows.engine import FlowReport, Step, chunked, parallel, perform_steps, settle
+from leadbridge.flows.ledger import NewUnit, Unit
+from leadbridge.flows.phones import normalise
+
+FLOW = "call-leads"
+DISCOVERY_CHUNK = 500
+
+
+def _config(ctx: FlowContext) -> CallLeadsConfig:
+    section = ctx.config.flows.call_leads
+    assert section is not None
+    return section
+
+
+def _add_data(cfg: CallLeadsConfig, person: Any, phone: str) -> dict[str, str]:
+    custom = {field.name: field.value for field in getattr(person, "custom_fields", []) or []}
+    values = {"id": person.id, "name": person.name or "", "phone": phone, "email": person.email or ""}
+    data = {}
+    for parameter, source in cfg.add_data.items():
+        value = custom.get(source[7:]) if source.startswith("custom:") else values[source]
+        data[parameter] = "" if value is None else str(value)
+    return data
+
+
+def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None:
+    """Record every matching person not yet in the ledger as a lead (or as skipped, with why)."""
+    now = ctx.now()
+    since = now - parse_duration(cfg.last_message_within)
+    excluded = set(cfg.exclude_tags) | ({cfg.queued_tag} if cfg.queued_tag else set())
+    region = ctx.config.phones.default_region
+    bar = ctx.bar("call-leads: reading Leeloo people")
+    people = ctx.leeloo.people.iter(tags=cfg.tags or None, last_message_from=since, last_message_to=now,
+                                    page_size=500, concurrency=4)
+    for chunk in chunked(bar.track(people), DISCOVERY_CHUNK):
+        units = []
+        for person in chunk:
+            if excluded.intersection(person.tags):
+                report.count("people excluded by tag")
+                continue
+            if not person.phone:
+                report.count("people without a phone")
+                continue
+            phone = normalise(person.phone, region)
+            account = person.accounts[0].account_id if person.accounts else None
+            payload: dict[str, Any] = {"person_id": person.id, "name": person.name, "phone": phone.e164 or phone.raw,
+                       "account_id": account}
+            if phone.e164 is None:
+                units.append(NewUnit(person.id, payload, state="skipped", error=phone.problem))
+            else:
+                payload["add_data"] = _add_data(cfg, person, phone.e164)
+                units.append(NewUnit(person.id, payload, dedupe=phone.e164))
+        if ctx.dry_run:
+            known = ctx.ledger.known_keys(FLOW, "lead", [u.key for u in units])
+            fresh = [u for u in units if u.key not in known]
+            report.count("leads to queue", sum(1 for u in fresh if u.state == "pending"))
+            report.count("invalid phones", sum(1 for u in fresh if u.state == "skipped"))
+            continue
+        added = ctx.ledger.add_units(FLOW, "lead", units)
+        report.count("people already known", added.known)
+        for unit in added.added:
+            if unit.state == "pending":
+                report.count("new leads")
+            elif unit.error and unit.error.startswith("same phone"):
+                continue
+            else:
+                report.count("invalid phones")
+                report.note("warning", f"person {unit.key} ({unit.payload['name']}): {unit.error}")
+        for unit, holder in added.duplicates:
+            report.count("duplicate phones")
+            report.note("warning", f"person {unit.key} ({unit.payload['name']}): phone {unit.dedupe} "
+                                   f"already belongs to lead {holder}; not called twice")
+    bar.done()
+
+
+def _tag_step(ctx: FlowContext, unit: Unit, tag_id: str | None) -> list[Step]:
+    if tag_id is None:
+        return []
+    person = unit.payload["person_id"]
+    return [Step(f"tag:{tag_id}", lambda: ctx.leeloo.people.add_tag(person, tag_id), repeatable=True,
+                 label="people tagged as queued")]
+
+
+def _finish_lead(ctx: FlowContext, unit: Unit, campaign_id: int, tag_id: str | None, report: FlowReport) -> str:
+    def work() -> dict[str, Any]:
+        perform_steps(ctx.ledger, unit, _tag_step(ctx, unit, tag_id), report)
+        return {"campaign_id": campaign_id}
+
+    return settle(ctx.ledger, unit, report, work, f"person {unit.key}")
+
+
+def recover(ctx: FlowContext, tag_id: str | None, report: FlowReport) -> None:
+    """Settle what an interrupted run left behind, before anything new is started."""
+    ledger = ctx.ledger
+    while campaigns := ledger.claim(FLOW, "campaign", 50):
+        for campaign in campaigns:
+            effect = ledger.effects(campaign.id).get("create")
+            if effect is not None and effect.state == "done":
+                ledger.finish(campaign.id, "done", result={"campaign_id": effect.detail["campaign_id"],
+                                                           "phones": campaign.payload.get("phones", 0)})
+            else:
+                reason = "the runner stopped while Dialog was creating this campaign; Dialog offers no call " \
+                         "to check whether it exists, so its phones are not called again automatically"
+                ledger.mark(campaign.id, "create", "uncertain", effect.detail if effect else {}, reason)
+                ledger.finish(campaign.id, "uncertain", error=reason)
+                report.count("campaigns uncertain")
+                report.note("uncertain", f"campaign batch {campaign.key} ({campaign.payload.get('phones')} phones): "
+                                         f"{reason}")
+    ledger.retry_failed(FLOW, "lead")
+    while leads := ledger.claim(FLOW, "lead", 200, parent="some"):
+        parents: dict[int, Unit | None] = {}
+        for lead in leads:
+            assert lead.parent_id is not None
+            if lead.parent_id not in parents:
+                parents[lead.parent_id] = ledger.get(lead.parent_id)
+            parent = parents[lead.parent_id]
+            if parent is not None and parent.state == "done" and parent.result:
+                _finish_lead(ctx, lead, int(parent.result["campaign_id"]), tag_id, report)
+            elif parent is not None and parent.state == "uncertain":
+                ledger.finish(lead.id, "uncertain", error=f"in campaign batch {parent.key}, whose creation is "
+                                                          "uncertain")
+                report.count("uncertain")
+            else:
+                ledger.release([lead.id], detach=True)
+
+
+def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], tag_id: str | None,
+                    report: FlowReport) -> bool:
+    """One Dialog campaign for ``leads``; False when Dialog refused it (the leads wait for the next run)."""
+    ledger = ctx.ledger
+    today = ctx.now().date()
+    name = cfg.campaign_name.format(date=today.isoformat(), count=len(leads))
+    batch = ledger.create_claimed(FLOW, "campaign", uuid.uuid4().hex, {"name": name, "phones": len(leads)},
+                                  children=[lead.id for lead in leads], effect="create")
+    phones = [{"phone": lead.payload["phone"], "add_data": lead.payload.get("add_data", {})} for lead in leads]
+    try:
+        campaign_id = ctx.dialog.campaigns.create(
+            cfg.project_id, name, cfg.start_block_id, cfg.phone_id, phones, today, cfg.start_time, cfg.end_time,
+            attempts=cfg.attempts, interval=cfg.interval_minutes, description=f"leadbridge batch {batch.key}")
+    except (ServerError, APIConnectionError) as exc:
+        ledger.mark(batch.id, "create", "uncertain", {}, str(exc))
+        ledger.finish(batch.id, "uncertain", error=str(exc))
+        ledger.finish([lead.id for lead in leads], "uncertain", error=f"campaign creation uncertain: {exc}")
+        report.count("campaigns uncertain")
+        report.count("uncertain", len(leads))
+        report.note("uncertain", f"campaign batch {batch.key} ({len(leads)} phones): {exc}")
+        return True
+    except APIError as exc:
+        ledger.mark(batch.id, "create", "failed", {}, str(exc))
+        ledger.finish(batch.id, "failed", error=str(exc))
+        ledger.release([lead.id for lead in leads], detach=True)
+        report.count("campaigns refused")
+        report.note("error", f"Dialog refused the campaign ({len(leads)} phones wait for the next run): {exc}")
+        return False
+    ledger.mark(batch.id, "create", "done", {"campaign_id": campaign_id})
+    ledger.finish(batch.id, "done", result={"campaign_id": campaign_id, "phones": len(leads)})
+    report.count("campaigns created")
+    report.count("phones queued in campaigns", len(leads))
+    bar = ctx.bar(f"call-leads: campaign {campaign_id}", len(leads))
+    for _ in parallel(leads, lambda lead: _finish_lead(ctx, lead, campaign_id, tag_id, report), ctx.parallelism):
+        bar.advance()
+    bar.done()
+    return True
+
+
+def run(ctx: FlowContext) -> FlowReport:
+    cfg = _config(ctx)
+    report = ctx.report(FLOW)
+    tag_id = ctx.tag_ids([cfg.queued_tag], "flows.call-leads.queued_tag")[cfg.queued_tag] if cfg.queued_tag else None
+    if ctx.dry_run:
+        discover(ctx, cfg, report)
+        waiting = sum(1 for _ in ctx.ledger.units(FLOW, "lead", ["pending"]))
+        total = report.counts["leads to queue"] + waiting
+        report.count("campaigns to create", -(-total // cfg.batch_size))
+        report.count("leads waiting from earlier runs", waiting)
+        return report
+    report.count("claims of stopped runners recovered", ctx.ledger.reclaim_stale(FLOW))
+    recover(ctx, tag_id, report)
+    discover(ctx, cfg, report)
+    while leads := ctx.ledger.claim(FLOW, "lead", cfg.batch_size, parent="none"):
+        if not create_campaign(ctx, cfg, leads, tag_id, report):
+            break
+    return report
+

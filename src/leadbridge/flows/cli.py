@@ -1,0 +1,129 @@
+"""``leadbridge flows …``: run, status, watch and resolve."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from leadbridge.flows.config import ConfigError, load_config, parse_duration
+
+app = typer.Typer(help="The integrations between Leeloo, Neiros and Dialog (configured in leadbridge.toml).",
+                  no_args_is_help=True, add_completion=False)
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", envvar="LEADBRIDGE_CONFIG", help="Configuration file (default: ./leadbridge.toml)")]
+NamesArgument = Annotated[list[str] | None, typer.Argument(
+    help="Flows to run: call-leads, call-results, deals-to-leeloo, revenue-to-neiros", show_default=False)]
+AllOption = Annotated[bool, typer.Option("--all", help="Run every flow configured in the file")]
+WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="Units processed at once")]
+
+
+def _fail(console: Console, exc: Exception) -> typer.Exit:
+    console.print(f"[red]configuration error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    names: NamesArgument = None,
+    run_all: AllOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and plan, change nothing, print the plan")]
+    = False,
+    config: ConfigOption = None,
+    workers: WorkersOption = 8,
+) -> None:
+    """Run flows once and print a table of what they did (or would do)."""
+    from leadbridge.flows.runner import failed, render_reports, resolve_names, run_flows
+
+    console = Console()
+    try:
+        settings = load_config(config)
+        chosen = resolve_names(settings, names or [], run_all)
+    except ConfigError as exc:
+        raise _fail(console, exc) from None
+    reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
+    render_reports(console, reports)
+    raise typer.Exit(1 if failed(reports) else 0)
+
+
+@app.command()
+def status(config: ConfigOption = None) -> None:
+    """Show the ledger: units pending, done, failed, skipped and uncertain, and those needing attention."""
+    from leadbridge.flows.ledger import Ledger
+    from leadbridge.flows.runner import render_status
+
+    console = Console()
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise _fail(console, exc) from None
+    with Ledger(settings.ledger.url) as ledger:
+        render_status(console, ledger)
+
+
+@app.command()
+def watch(
+    names: NamesArgument = None,
+    every: Annotated[str | None, typer.Option(help="Pause between runs, e.g. 30s, 5m, 1h (default: schedule.every)")]
+    = None,
+    config: ConfigOption = None,
+    workers: WorkersOption = 8,
+    runs: Annotated[int, typer.Option(min=0, help="Stop after this many runs (0: until stopped)")] = 0,
+) -> None:
+    """Run the flows (all configured, or those named) on a schedule until stopped (Ctrl-C)."""
+    from leadbridge.flows.runner import render_reports, resolve_names, run_flows
+
+    console = Console()
+    try:
+        settings = load_config(config)
+        chosen = resolve_names(settings, names or [], not names)
+        pause = parse_duration(every or settings.schedule.every)
+    except (ConfigError, ValueError) as exc:
+        raise _fail(console, exc) from None
+    done = 0
+    try:
+        while True:
+            started = datetime.now(UTC)
+            console.rule(f"run {done + 1} at {started:%Y-%m-%d %H:%M:%S} UTC")
+            render_reports(console, run_flows(settings, chosen, console=console, workers=workers))
+            done += 1
+            if runs and done >= runs:
+                return
+            wake = started + pause
+            console.print(f"next run at {wake:%H:%M:%S} UTC (every {every or settings.schedule.every}); "
+                          "Ctrl-C to stop", style="dim")
+            time.sleep(max(0.0, (wake - datetime.now(UTC)) / timedelta(seconds=1)))
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def resolve(
+    unit_id: Annotated[int, typer.Argument(help="The unit's number, as `flows status` shows it")],
+    done: Annotated[bool, typer.Option("--done", help="It happened on the platform: never make it again")] = False,
+    retry: Annotated[bool, typer.Option("--retry", help="It did not happen: make it again on the next run")]
+    = False,
+    config: ConfigOption = None,
+) -> None:
+    """Settle an uncertain (or failed) unit once you have checked the platform by hand."""
+    from leadbridge.flows.ledger import Ledger
+
+    console = Console()
+    if done == retry:
+        console.print("[red]give exactly one of --done or --retry[/]")
+        raise typer.Exit(2)
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise _fail(console, exc) from None
+    with Ledger(settings.ledger.url) as ledger:
+        try:
+            console.print(ledger.resolve(unit_id, "done" if done else "retry"))
+        except (KeyError, ValueError) as exc:
+            console.print(f"[red]{exc.args[0]}[/]")
+            raise typer.Exit(1) from None

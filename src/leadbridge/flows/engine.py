@@ -1,0 +1,185 @@
+"""Running units of work: guarded side effects, worker threads and the run report.
+
+Every external side effect goes through :func:`perform_steps`: its ``intended`` state is
+committed to the ledger before the call and ``done`` after it. When a unit is picked up
+again (a re-run, or after its runner was killed) each step is decided from the ledger:
+
+* ``done`` — never repeated;
+* ``intended`` — the call may or may not have happened. A *repeatable* step (setting a
+  tag, setting a sum) is simply made again; a *checkable* step asks the platform whether
+  it happened; any other step becomes ``uncertain`` and the unit is shown to a person,
+  never repeated and never dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from leadbridge.errors import APIConnectionError, APIError, LeadbridgeError, ServerError
+from leadbridge.flows.ledger import Effect, Ledger, Unit
+
+T = TypeVar("T")
+R = TypeVar("R")
+MAX_MESSAGES = 200
+
+
+class Uncertain(Exception):
+    """A side effect whose outcome cannot be known; the unit is marked uncertain."""
+
+
+class StepFailed(Exception):
+    """A side effect the platform refused (so it did not happen)."""
+
+
+class Skip(Exception):
+    """The unit cannot be processed for a reason a person should read (no phone, no person…)."""
+
+
+@dataclass
+class Step:
+    """One external side effect of a unit.
+
+    ``do`` makes the call and returns details worth keeping (ids); ``check`` answers
+    whether an earlier, interrupted attempt took effect, given what ``before`` recorded
+    with the intention; ``repeatable`` steps are safe to make twice.
+    """
+
+    name: str
+    do: Callable[[], dict[str, Any] | None]
+    check: Callable[[dict[str, Any]], bool] | None = None
+    before: Callable[[], dict[str, Any]] | None = None
+    repeatable: bool = False
+    label: str | None = None
+
+
+@dataclass
+class FlowReport:
+    """What one flow did (or, on a dry run, would do)."""
+
+    flow: str
+    dry_run: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    messages: list[tuple[str, str]] = field(default_factory=list)
+    hidden_messages: int = 0
+    seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, what: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[what] += n
+
+    def note(self, level: str, text: str) -> None:
+        """Record a message for the person running the flow (``warning``, ``error``, ``uncertain``…)."""
+        with self._lock:
+            if len(self.messages) < MAX_MESSAGES:
+                self.messages.append((level, text))
+            else:
+                self.hidden_messages += 1
+
+
+def _describe_error(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def perform_steps(ledger: Ledger, unit: Unit, steps: Iterable[Step], report: FlowReport) -> None:
+    """Make each step of ``unit`` at most once, as the ledger decides (see module docstring)."""
+    effects: dict[str, Effect] | None = None
+    for step in steps:
+        if effects is None:
+            effects = ledger.effects(unit.id)
+        known = effects.get(step.name)
+        if known is not None and known.state == "done":
+            continue
+        if known is not None and known.state == "uncertain":
+            raise Uncertain(f"{step.name}: outcome unknown since an earlier run")
+        if known is not None and known.state == "intended" and not step.repeatable:
+            if step.check is None:
+                ledger.mark(unit.id, step.name, "uncertain", known.detail,
+                            "interrupted while calling the platform, which offers no way to check")
+                raise Uncertain(f"{step.name}: interrupted mid-call and not checkable")
+            if step.check(known.detail):
+                ledger.mark(unit.id, step.name, "done", {**known.detail, "verified": True})
+                report.count(f"{step.label or step.name} (verified after interruption)")
+                continue
+        detail = step.before() if step.before else {}
+        ledger.mark(unit.id, step.name, "intended", detail)
+        try:
+            outcome = step.do()
+        except (ServerError, APIConnectionError) as exc:
+            # The call may have reached the platform: settle it by checking, or say we cannot know.
+            if step.repeatable:
+                ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
+                raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
+            if step.check is not None:
+                if step.check(detail):
+                    ledger.mark(unit.id, step.name, "done", {**detail, "verified": True})
+                    report.count(step.label or step.name)
+                    continue
+                ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
+                raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
+            ledger.mark(unit.id, step.name, "uncertain", detail, _describe_error(exc))
+            raise Uncertain(f"{step.name}: {_describe_error(exc)}") from exc
+        except APIError as exc:
+            ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
+            raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
+        ledger.mark(unit.id, step.name, "done", {**detail, **(outcome or {})})
+        report.count(step.label or step.name)
+
+
+def settle(ledger: Ledger, unit: Unit, report: FlowReport, work: Callable[[], dict[str, Any] | None],
+           describe: str) -> str:
+    """Run ``work`` for a claimed unit and record the unit's final state from how it ended."""
+    try:
+        result = work()
+    except Skip as exc:
+        ledger.finish(unit.id, "skipped", error=str(exc))
+        report.count("skipped")
+        report.note("warning", f"{describe}: {exc}")
+        return "skipped"
+    except Uncertain as exc:
+        ledger.finish(unit.id, "uncertain", error=str(exc))
+        report.count("uncertain")
+        report.note("uncertain", f"{describe}: {exc}")
+        return "uncertain"
+    except (StepFailed, LeadbridgeError) as exc:
+        ledger.finish(unit.id, "failed", error=str(exc))
+        report.count("failed")
+        report.note("error", f"{describe}: {exc}")
+        return "failed"
+    ledger.finish(unit.id, "done", result=result)
+    report.count("done")
+    return "done"
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to ``size`` items, so a stream is written to the ledger in batches."""
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def parallel(items: Iterable[T], work: Callable[[T], R], workers: int) -> Iterator[R]:
+    """Apply ``work`` to ``items`` on ``workers`` threads, holding only a bounded window in flight."""
+    if workers <= 1:
+        for item in items:
+            yield work(item)
+        return
+    window = workers * 4
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow") as pool:
+        pending: list[Future[R]] = []
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= window:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()

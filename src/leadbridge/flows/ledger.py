@@ -1,0 +1,639 @@
+"""The ledger: every unit of work and every external side effect, with its state.
+
+A *unit* is one lead, one dialog result, one deal, one order (or a campaign batch, or a
+person's revenue): ``pending`` → ``claimed`` (by one runner) → ``done`` | ``failed`` |
+``skipped`` | ``uncertain``. An *effect* is one call to a platform that changes something
+(a campaign created, a call added, a tag put): ``intended`` is committed before the call
+and ``done`` after it, so after a crash the ledger tells what may have happened.
+
+Claiming is safe with several runners: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED``
+picks rows nobody else is claiming; on SQLite a guarded ``UPDATE … WHERE state =
+'pending'`` does (SQLite serialises writers). A runner holds a liveness lock for its
+lifetime (a PostgreSQL advisory lock, or an ``flock`` on a file beside the SQLite ledger);
+the kernel or the server drops it when the process dies, even by SIGKILL, and the units
+the dead runner had claimed go back to ``pending`` for the next run, which consults their
+effects before doing anything again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, ClassVar, Literal, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+UnitState = Literal["pending", "claimed", "done", "failed", "skipped", "uncertain"]
+EffectState = Literal["intended", "done", "failed", "uncertain"]
+UNIT_STATES: tuple[UnitState, ...] = ("pending", "claimed", "done", "failed", "skipped", "uncertain")
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: DateTime()}
+
+
+class UnitRow(Base):
+    __tablename__ = "lb_unit"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    flow: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    # A second identity that must also be unique (a lead's E.164 phone: never called twice).
+    dedupe: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("flow", "kind", "key", name="uq_lb_unit_key"),
+        UniqueConstraint("flow", "kind", "dedupe", name="uq_lb_unit_dedupe"),
+        Index("ix_lb_unit_claim", "flow", "kind", "state", "id"),
+    )
+
+
+class EffectRow(Base):
+    __tablename__ = "lb_effect"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("lb_unit.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_lb_effect"),)
+
+
+class DealIndexRow(Base):
+    """Phones of Neiros deals (no Neiros call searches by phone; deals' phones never change)."""
+
+    __tablename__ = "lb_deal_index"
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deal_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    created_at: Mapped[datetime]
+
+
+@dataclass
+class Unit:
+    id: int
+    flow: str
+    kind: str
+    key: str
+    state: str
+    payload: dict[str, Any]
+    parent_id: int | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, row: UnitRow) -> Unit:
+        return cls(row.id, row.flow, row.kind, row.key, row.state, dict(row.payload or {}), row.parent_id,
+                   row.result, row.error, row.attempts)
+
+
+@dataclass
+class Effect:
+    name: str
+    state: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class NewUnit:
+    key: str
+    payload: dict[str, Any]
+    dedupe: str | None = None
+    state: UnitState = "pending"
+    error: str | None = None
+    parent_id: int | None = None
+
+
+@dataclass
+class AddResult:
+    added: list[NewUnit] = field(default_factory=list)
+    known: int = 0
+    duplicates: list[tuple[NewUnit, str]] = field(default_factory=list)  # (unit, key of the unit it duplicates)
+
+
+def make_ledger_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
+                           poolclass=StaticPool if memory else None)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own BEGIN handling is switched off so a claim starts with BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class _Liveness:
+    """Tells whether the runner that claimed a unit is still alive."""
+
+    def hold(self, runner: str) -> None: ...
+
+    def release(self) -> None: ...
+
+    def alive(self, runner: str) -> bool:
+        raise NotImplementedError
+
+
+class _ProcessLiveness(_Liveness):
+    """An in-memory ledger lives in one process: only runners registered here exist."""
+
+    _held: ClassVar[set[str]] = set()
+
+    def __init__(self) -> None:
+        self.runner: str | None = None
+
+    def hold(self, runner: str) -> None:
+        self.runner = runner
+        self._held.add(runner)
+
+    def release(self) -> None:
+        if self.runner:
+            self._held.discard(self.runner)
+
+    def alive(self, runner: str) -> bool:
+        return runner in self._held
+
+
+class _FileLiveness(_Liveness):
+    """An exclusive ``flock`` on ``<ledger>.runners/<runner>.lock``; the kernel drops it at death."""
+
+    def __init__(self, database: str) -> None:
+        self.directory = Path(database + ".runners")
+        self.handle: IO[str] | None = None
+        self.path: Path | None = None
+
+    def hold(self, runner: str) -> None:
+        import fcntl
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / f"{runner}.lock"
+        self.handle = self.path.open("w")
+        fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def release(self) -> None:
+        if self.handle:
+            self.handle.close()
+            self.handle = None
+        if self.path:
+            self.path.unlink(missing_ok=True)
+
+    def alive(self, runner: str) -> bool:
+        import fcntl
+
+        path = self.directory / f"{runner}.lock"
+        try:
+            handle = path.open("a")
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            path.unlink(missing_ok=True)
+            return False
+
+
+class _AdvisoryLiveness(_Liveness):
+    """A session-level PostgreSQL advisory lock held on a dedicated connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.connection: Connection | None = None
+
+    @staticmethod
+    def key(runner: str) -> int:
+        return int.from_bytes(hashlib.sha256(runner.encode()).digest()[:8], "big", signed=True)
+
+    def hold(self, runner: str) -> None:
+        self.connection = self.engine.connect()
+        self.connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key(runner)})
+        self.connection.commit()
+
+    def release(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = None
+
+    def alive(self, runner: str) -> bool:
+        with self.engine.connect() as conn:
+            free = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key(runner)}).scalar()
+            if free:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key(runner)})
+            conn.commit()
+            return not free
+
+
+class Ledger:
+    """The flows' record of work. Every method is one short transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_ledger_engine(url)
+        self.dialect = self.engine.dialect.name
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+        self.runner = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        database = self.engine.url.database
+        if self.dialect == "postgresql":
+            self.liveness: _Liveness = _AdvisoryLiveness(self.engine)
+        elif database and database != ":memory:":
+            self.liveness = _FileLiveness(database)
+        else:
+            self.liveness = _ProcessLiveness()
+        self.liveness.hold(self.runner)
+        self._lock = threading.Lock()
+        self._mutexes: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        self.liveness.release()
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.dialect == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    @contextlib.contextmanager
+    def mutex(self, name: str) -> Iterator[None]:
+        """Mutual exclusion on ``name`` among this runner's threads and, on PostgreSQL, all runners."""
+        with self._lock:
+            local = self._mutexes.setdefault(name, threading.Lock())
+        with local:
+            if self.dialect != "postgresql":
+                yield
+                return
+            key = _AdvisoryLiveness.key("mutex:" + name)
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+
+    # --- units ------------------------------------------------------------------------
+
+    def add_units(self, flow: str, kind: str, units: Sequence[NewUnit]) -> AddResult:
+        """Record new units; keys already known are counted, not changed.
+
+        A unit whose ``dedupe`` another unit already holds is recorded as ``skipped``
+        with the other's key in its error (so it is reported once, not lost).
+        """
+        result = AddResult()
+        if not units:
+            return result
+        now = utcnow()
+        with self.transaction() as session:
+            keys = [u.key for u in units]
+            known = set(session.scalars(select(UnitRow.key).where(
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.key.in_(keys))))
+            dedupes = [u.dedupe for u in units if u.dedupe and u.key not in known]
+            holders = dict(session.execute(select(UnitRow.dedupe, UnitRow.key).where(
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.dedupe.in_(dedupes))).tuples().all()) \
+                if dedupes else {}
+            rows = []
+            for unit in units:
+                if unit.key in known:
+                    result.known += 1
+                    continue
+                known.add(unit.key)
+                dedupe = unit.dedupe
+                if dedupe is not None and dedupe in holders:
+                    result.duplicates.append((unit, holders[dedupe]))
+                    unit = NewUnit(unit.key, unit.payload, None, "skipped",
+                                   f"same phone {dedupe} as {holders[dedupe]}", unit.parent_id)
+                elif dedupe is not None:
+                    holders[dedupe] = unit.key
+                result.added.append(unit)
+                rows.append({"flow": flow, "kind": kind, "key": unit.key, "dedupe": unit.dedupe,
+                             "parent_id": unit.parent_id, "state": unit.state, "owner": None, "attempts": 0,
+                             "payload": unit.payload, "result": None, "error": unit.error,
+                             "created_at": now, "updated_at": now})
+            if rows:
+                # A runner racing on the same keys loses quietly; the next discovery sees the winner.
+                session.execute(self._insert(UnitRow).on_conflict_do_nothing(), rows)
+        return result
+
+    def known_keys(self, flow: str, kind: str, keys: Sequence[str]) -> dict[str, str]:
+        """key → state of the given keys that the ledger already holds."""
+        if not keys:
+            return {}
+        with self.sessions() as session:
+            return dict(session.execute(select(UnitRow.key, UnitRow.state).where(
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.key.in_(keys))).tuples().all())
+
+    def claim(self, flow: str, kind: str, limit: int, *, parent: Literal["any", "none", "some"] = "any",
+              states: Sequence[str] = ("pending",)) -> list[Unit]:
+        """Take up to ``limit`` units for this runner; no other runner gets them."""
+        conditions = [UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.state.in_(states)]
+        if parent == "none":
+            conditions.append(UnitRow.parent_id.is_(None))
+        elif parent == "some":
+            conditions.append(UnitRow.parent_id.is_not(None))
+        now = utcnow()
+        with self.transaction() as session:
+            if self.dialect == "postgresql":
+                ids = list(session.scalars(select(UnitRow.id).where(*conditions).order_by(UnitRow.id)
+                                           .limit(limit).with_for_update(skip_locked=True)))
+                if not ids:
+                    return []
+                session.execute(update(UnitRow).where(UnitRow.id.in_(ids))
+                                .values(state="claimed", owner=self.runner, updated_at=now,
+                                        attempts=UnitRow.attempts + 1))
+            else:
+                picked = select(UnitRow.id).where(*conditions).order_by(UnitRow.id).limit(limit).scalar_subquery()
+                ids = list(session.scalars(
+                    update(UnitRow).where(UnitRow.id.in_(picked), UnitRow.state.in_(states))
+                    .values(state="claimed", owner=self.runner, updated_at=now, attempts=UnitRow.attempts + 1)
+                    .returning(UnitRow.id)))
+                if not ids:
+                    return []
+            rows = session.scalars(select(UnitRow).where(UnitRow.id.in_(ids)).order_by(UnitRow.id)).all()
+            return [Unit.of(row) for row in rows]
+
+    def create_claimed(self, flow: str, kind: str, key: str, payload: dict[str, Any],
+                       children: Sequence[int] = (), effect: str | None = None) -> Unit:
+        """A new unit already claimed by this runner, adopting ``children`` (and its first effect intended)."""
+        now = utcnow()
+        with self.transaction() as session:
+            row = UnitRow(flow=flow, kind=kind, key=key, dedupe=None, parent_id=None, state="claimed",
+                          owner=self.runner, attempts=1, payload=payload, result=None, error=None,
+                          created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            if children:
+                session.execute(update(UnitRow).where(UnitRow.id.in_(children), UnitRow.owner == self.runner)
+                                .values(parent_id=row.id, updated_at=now))
+            if effect:
+                session.add(EffectRow(unit_id=row.id, name=effect, state="intended", detail={}, updated_at=now))
+            return Unit.of(row)
+
+    def finish(self, unit_id: int | Sequence[int], state: UnitState, *, result: dict[str, Any] | None = None,
+               error: str | None = None) -> None:
+        """Settle claimed units (only this runner's claims)."""
+        ids = [unit_id] if isinstance(unit_id, int) else list(unit_id)
+        if not ids:
+            return
+        values: dict[str, Any] = {"state": state, "updated_at": utcnow(), "error": error}
+        if state == "pending":
+            values["owner"] = None
+        if result is not None:
+            values["result"] = result
+        with self.transaction() as session:
+            for start in range(0, len(ids), 500):
+                session.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
+                                                      UnitRow.owner == self.runner).values(**values))
+
+    def release(self, unit_ids: Sequence[int], *, detach: bool = False) -> None:
+        """Hand this runner's claims back to ``pending`` (``detach``: and out of their batch)."""
+        values: dict[str, Any] = {"state": "pending", "owner": None, "updated_at": utcnow()}
+        if detach:
+            values["parent_id"] = None
+        with self.transaction() as session:
+            for start in range(0, len(unit_ids), 500):
+                session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + 500]),
+                                                      UnitRow.owner == self.runner).values(**values))
+
+    def retry_failed(self, flow: str, kind: str, max_attempts: int = 5) -> int:
+        """Failed units go back to ``pending`` once per run, until ``max_attempts`` claims."""
+        with self.transaction() as session:
+            result = session.execute(update(UnitRow).where(
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.state == "failed",
+                UnitRow.attempts < max_attempts).values(state="pending", owner=None, updated_at=utcnow()))
+            return cast(CursorResult[Any], result).rowcount or 0
+
+    def reopen(self, flow: str, kind: str, key: str, payload: dict[str, Any]) -> bool:
+        """Put a settled unit back to pending with a new payload (its effects are forgotten)."""
+        with self.transaction() as session:
+            row = session.scalar(select(UnitRow).where(UnitRow.flow == flow, UnitRow.kind == kind,
+                                                       UnitRow.key == key).with_for_update())
+            if row is None or row.state == "claimed" or row.payload == payload:
+                return False
+            if row.state == "pending":
+                row.payload, row.updated_at = payload, utcnow()
+                return False
+            row.payload, row.state, row.error, row.owner, row.updated_at = payload, "pending", None, None, utcnow()
+            session.execute(delete(EffectRow).where(EffectRow.unit_id == row.id))
+            return True
+
+    def get(self, unit_id: int) -> Unit | None:
+        with self.sessions() as session:
+            row = session.get(UnitRow, unit_id)
+            return Unit.of(row) if row else None
+
+    def children(self, parent_id: int) -> list[Unit]:
+        with self.sessions() as session:
+            return [Unit.of(r) for r in session.scalars(select(UnitRow).where(UnitRow.parent_id == parent_id))]
+
+    def units(self, flow: str, kind: str, states: Sequence[str] | None = None) -> Iterator[Unit]:
+        """Stream units (in id order, in pages, so a large ledger is never held at once)."""
+        last = 0
+        while True:
+            with self.sessions() as session:
+                query = select(UnitRow).where(UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.id > last)
+                if states is not None:
+                    query = query.where(UnitRow.state.in_(states))
+                rows = session.scalars(query.order_by(UnitRow.id).limit(1000)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield Unit.of(row)
+            last = rows[-1].id
+
+    def reclaim_stale(self, flow: str) -> int:
+        """Return the claims of dead runners to ``pending``; their effects stay recorded."""
+        with self.sessions() as session:
+            owners = set(session.scalars(select(UnitRow.owner).where(
+                UnitRow.flow == flow, UnitRow.state == "claimed", UnitRow.owner.is_not(None)).distinct()))
+        reclaimed = 0
+        for owner in owners:
+            if owner is None or owner == self.runner or self.liveness.alive(owner):
+                continue
+            with self.transaction() as session:
+                result = session.execute(
+                    update(UnitRow).where(UnitRow.flow == flow, UnitRow.owner == owner, UnitRow.state == "claimed")
+                    .values(state="pending", owner=None, updated_at=utcnow()))
+                reclaimed += cast(CursorResult[Any], result).rowcount or 0
+        return reclaimed
+
+    def resolve(self, unit_id: int, action: Literal["done", "retry"]) -> str:
+        """A person's verdict on an uncertain (or failed) unit: it happened, or make it again."""
+        now = utcnow()
+        with self.transaction() as session:
+            row = session.get(UnitRow, unit_id, with_for_update=True)
+            if row is None:
+                raise KeyError(f"no unit #{unit_id} in the ledger")
+            if row.state not in ("uncertain", "failed"):
+                raise ValueError(f"unit #{unit_id} is {row.state}; only uncertain or failed units are resolved")
+            children = update(UnitRow).where(UnitRow.parent_id == row.id, UnitRow.state == "uncertain")
+            if action == "done":
+                session.execute(update(EffectRow).where(EffectRow.unit_id == row.id,
+                                                        EffectRow.state.in_(["uncertain", "intended"]))
+                                .values(state="done", error="resolved by hand", updated_at=now))
+                row.state, row.error = "done", "resolved by hand: done"
+                session.execute(children.values(state="done", error="resolved by hand: done", updated_at=now))
+            elif row.kind == "campaign" and row.flow == "call-leads":
+                row.state, row.error = "failed", "resolved by hand: not created; its leads are queued again"
+                session.execute(children.values(state="pending", parent_id=None, owner=None, error=None,
+                                                updated_at=now))
+            else:
+                session.execute(delete(EffectRow).where(EffectRow.unit_id == row.id,
+                                                        EffectRow.state.in_(["uncertain", "intended", "failed"])))
+                row.state, row.error, row.owner = "pending", None, None
+            row.updated_at = now
+            return f"unit #{row.id} {row.flow}/{row.kind} {row.key}: {row.state}"
+
+    # --- effects ----------------------------------------------------------------------
+
+    def effects(self, unit_id: int) -> dict[str, Effect]:
+        with self.sessions() as session:
+            rows = session.scalars(select(EffectRow).where(EffectRow.unit_id == unit_id)).all()
+            return {r.name: Effect(r.name, r.state, dict(r.detail or {}), r.error) for r in rows}
+
+    def mark(self, unit_id: int, name: str, state: EffectState, detail: dict[str, Any] | None = None,
+             error: str | None = None) -> None:
+        """Record an effect's state (committed before this returns)."""
+        row = {"unit_id": unit_id, "name": name, "state": state, "detail": detail or {}, "error": error,
+               "updated_at": utcnow()}
+        statement = self._insert(EffectRow).values(**row)
+        statement = statement.on_conflict_do_update(
+            index_elements=["unit_id", "name"],
+            set_={"state": state, "detail": statement.excluded.detail, "error": error,
+                  "updated_at": row["updated_at"]})
+        with self.transaction() as session:
+            session.execute(statement)
+
+    # --- the Neiros deal index --------------------------------------------------------
+
+    def indexed_deals(self, site_id: int, deal_ids: Sequence[int]) -> set[int]:
+        if not deal_ids:
+            return set()
+        with self.sessions() as session:
+            return set(session.scalars(select(DealIndexRow.deal_id).where(
+                DealIndexRow.site_id == site_id, DealIndexRow.deal_id.in_(deal_ids))))
+
+    def index_deals(self, rows: Iterable[tuple[int, int, str | None, datetime]]) -> None:
+        values = [{"site_id": s, "deal_id": d, "phone": p, "created_at": c} for s, d, p, c in rows]
+        if values:
+            with self.transaction() as session:
+                session.execute(self._insert(DealIndexRow).on_conflict_do_nothing(), values)
+
+    def deals_by_phone(self, phone: str, sites: Sequence[int] | None = None) -> list[tuple[int, int, datetime]]:
+        """(site_id, deal_id, created_at) of the indexed deals with this phone, oldest first."""
+        with self.sessions() as session:
+            query = select(DealIndexRow.site_id, DealIndexRow.deal_id, DealIndexRow.created_at).where(
+                DealIndexRow.phone == phone)
+            if sites:
+                query = query.where(DealIndexRow.site_id.in_(sites))
+            return [(s, d, c) for s, d, c in session.execute(query.order_by(DealIndexRow.created_at)).tuples()]
+
+    # --- reporting --------------------------------------------------------------------
+
+    def counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """(flow, kind) → state → number of units."""
+        with self.sessions() as session:
+            rows = session.execute(select(UnitRow.flow, UnitRow.kind, UnitRow.state, func.count())
+                                   .group_by(UnitRow.flow, UnitRow.kind, UnitRow.state)).tuples().all()
+        table: dict[tuple[str, str], dict[str, int]] = {}
+        for flow, kind, state, count in rows:
+            table.setdefault((flow, kind), {})[state] = count
+        return table
+
+    def attention(self, limit: int = 50) -> list[Unit]:
+        """Units a person should look at: uncertain first, then failed, then skipped."""
+        order = {"uncertain": 0, "failed": 1}
+        with self.sessions() as session:
+            rows = session.scalars(select(UnitRow).where(UnitRow.state.in_(list(order)))
+                                   .order_by(UnitRow.updated_at.desc()).limit(limit)).all()
+        return sorted((Unit.of(r) for r in rows), key=lambda u: order[u.state])
+
+    def effect_counts(self, flow: str) -> dict[tuple[str, str], int]:
+        """(effect name without its argument, state) → count, for one flow."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(EffectRow.name, EffectRow.state, func.count()).join(
+                    UnitRow, and_(UnitRow.id == EffectRow.unit_id, UnitRow.flow == flow))
+                .group_by(EffectRow.name, EffectRow.state)).tuples().all()
+        counts: dict[tuple[str, str], int] = {}
+        for name, state, count in rows:
+            key = (name.split(":", 1)[0], state)
+            counts[key] = counts.get(key, 0) + count
+        return counts

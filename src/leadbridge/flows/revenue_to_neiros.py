@@ -1,0 +1,172 @@
+"""revenue-to-neiros: paid Leeloo orders → the sum of the person's Neiros deal.
+
+Units: one ``order`` per paid order seen (a log: an order without a person is skipped
+with a message) and one ``person`` per person with paid orders, carrying the total. When
+a total changes, the person's unit is reopened with the new total. Setting a deal's sum
+is repeatable and the current sum is read first, so the sum is written only when it
+changes and an interrupted write is simply made again.
+
+Neiros cannot search deals by phone, so the phones of deals (which never change) are
+kept in the ledger's deal index, filled from ``deals.get`` once per deal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from leadbridge.flows.config import RevenueToNeirosConfig, parse_duration
+from leadbridge.flows.context import FlowContext
+from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, parallel, perform_steps, settle
+from leadbridge.flows.ledger import NewUnit, Unit
+from leadbridge.flows.phones import normalise
+
+FLOW = "revenue-to-neiros"
+
+
+def _config(ctx: FlowContext) -> RevenueToNeirosConfig:
+    section = ctx.config.flows.revenue_to_neiros
+    assert section is not None
+    return section
+
+
+def _status(order: Any) -> str:
+    status = order.status
+    return str(getattr(status, "value", status))
+
+
+def collect_totals(ctx: FlowContext, cfg: RevenueToNeirosConfig,
+                   report: FlowReport) -> dict[str, dict[str, Any]]:
+    """Person id → total of paid orders and the time of the latest; orders are logged as units."""
+    paid = set(cfg.paid_statuses)
+    totals: dict[str, dict[str, Any]] = {}
+    bar = ctx.bar("revenue-to-neiros: reading Leeloo orders")
+    for chunk in chunked(bar.track(ctx.leeloo.orders.iter(page_size=500, concurrency=4)), 500):
+        units = []
+        for order in chunk:
+            if _status(order) not in paid or order.id is None:
+                continue
+            if not order.person_id:
+                units.append(NewUnit(order.id, {"price": order.price}, state="skipped",
+                                     error="paid order without a person: its sum cannot reach Neiros"))
+                continue
+            entry = totals.setdefault(order.person_id, {"total": 0.0, "orders": 0, "last_order_at": None})
+            entry["total"] = round(entry["total"] + float(order.price or 0), 2)
+            entry["orders"] += 1
+            created = order.created_at.replace(tzinfo=None).isoformat() if order.created_at else None
+            if created and (entry["last_order_at"] is None or created > entry["last_order_at"]):
+                entry["last_order_at"] = created
+            units.append(NewUnit(order.id, {"person_id": order.person_id, "price": order.price}, state="done"))
+        if ctx.dry_run:
+            continue
+        added = ctx.ledger.add_units(FLOW, "order", units)
+        report.count("new paid orders", sum(1 for u in added.added if u.state == "done"))
+        for unit in added.added:
+            if unit.state == "skipped":
+                report.count("orders without a person")
+                report.note("warning", f"order {unit.key}: {unit.error}")
+    bar.done()
+    return totals
+
+
+def index_deals(ctx: FlowContext, cfg: RevenueToNeirosConfig, report: FlowReport) -> list[int]:
+    """Fill the deal index with the window's deals not indexed yet; returns the sites searched."""
+    now = ctx.now()
+    start = (now - parse_duration(cfg.window)).date()
+    sites = cfg.sites or [site.id for site in ctx.neiros.sites.list()]
+    region = ctx.config.phones.default_region
+    bar = ctx.bar("revenue-to-neiros: indexing Neiros deals")
+    for site_id in sites:
+        for chunk in chunked(ctx.neiros.deals.iter(site_id, start, now.date()), 200):
+            missing = [d.id for d in chunk if d.id not in ctx.ledger.indexed_deals(site_id, [x.id for x in chunk])]
+
+            def fetch(deal_id: int, site_id: int = site_id) -> tuple[int, int, str | None, datetime]:
+                deal = ctx.neiros.deals.get(deal_id, site_id)
+                created = deal.created_at.replace(tzinfo=None) if deal.created_at else datetime.min
+                return site_id, deal_id, normalise(deal.phone, region).e164, created
+
+            rows = list(parallel(missing, fetch, ctx.parallelism))
+            ctx.ledger.index_deals(rows)
+            report.count("deals indexed", len(rows))
+            bar.advance(len(chunk))
+    bar.done()
+    return sites
+
+
+def attribute(cfg: RevenueToNeirosConfig, deals: list[tuple[int, int, datetime]],
+              last_order_at: str | None) -> tuple[int, int] | None:
+    """The deal an order's revenue belongs to, by the configured rule (deals oldest first)."""
+    if not deals:
+        return None
+    if cfg.attribution == "first":
+        site, deal, _ = deals[0]
+        return site, deal
+    if cfg.attribution == "last" or last_order_at is None:
+        site, deal, _ = deals[-1]
+        return site, deal
+    moment = datetime.fromisoformat(last_order_at)
+    before = [d for d in deals if d[2] <= moment]
+    if not before:
+        return None
+    site, deal, _ = before[-1]
+    return site, deal
+
+
+def process(ctx: FlowContext, cfg: RevenueToNeirosConfig, unit: Unit, sites: list[int],
+            report: FlowReport) -> dict[str, Any]:
+    person = ctx.leeloo.people.get(unit.key)
+    phone = normalise(person.phone, ctx.config.phones.default_region)
+    if phone.e164 is None:
+        raise Skip(f"person {unit.key}: {phone.problem}")
+    deals = ctx.ledger.deals_by_phone(phone.e164, sites)
+    target = attribute(cfg, deals, unit.payload.get("last_order_at"))
+    if target is None:
+        raise Skip(f"person {unit.key} ({phone.e164}): no Neiros deal "
+                   f"{'before the order' if deals else 'with this phone'} in the window")
+    site_id, deal_id = target
+    total = float(unit.payload["total"])
+    outcome: dict[str, Any] = {"site_id": site_id, "deal_id": deal_id, "summ": total}
+
+    def set_sum() -> dict[str, Any]:
+        current = ctx.neiros.deals.get(deal_id, site_id).summ
+        if current is not None and abs(float(current) - total) < 0.005:
+            report.count("deal sums already right")
+            return {"unchanged": True}
+        ctx.neiros.deals.update_sum(deal_id, site_id, total)
+        report.count("deal sums updated")
+        return {"previous": current}
+
+    perform_steps(ctx.ledger, unit, [Step(f"sum:{site_id}:{deal_id}:{total}", set_sum, repeatable=True,
+                                          label="deal sums checked")], report)
+    return outcome
+
+
+def run(ctx: FlowContext) -> FlowReport:
+    cfg = _config(ctx)
+    report = ctx.report(FLOW)
+    if not ctx.dry_run:
+        report.count("claims of stopped runners recovered", ctx.ledger.reclaim_stale(FLOW))
+        ctx.ledger.retry_failed(FLOW, "person")
+    totals = collect_totals(ctx, cfg, report)
+    units = [NewUnit(person, entry) for person, entry in totals.items()]
+    if ctx.dry_run:
+        known = ctx.ledger.known_keys(FLOW, "person", list(totals))
+        report.count("people whose revenue would be sent", sum(1 for u in units if u.key not in known))
+        return report
+    for chunk in chunked(units, 500):
+        added = ctx.ledger.add_units(FLOW, "person", chunk)
+        report.count("people with new revenue", len(added.added))
+        new = {u.key for u in added.added}
+        for unit in chunk:
+            if unit.key not in new and ctx.ledger.reopen(FLOW, "person", unit.key, unit.payload):
+                report.count("people whose revenue changed")
+    sites = index_deals(ctx, cfg, report)
+    bar = ctx.bar("revenue-to-neiros: setting deal sums")
+    while claimed := ctx.ledger.claim(FLOW, "person", 100):
+        def work(unit: Unit) -> str:
+            return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report),
+                          f"person {unit.key}")
+        for _ in parallel(claimed, work, ctx.parallelism):
+            bar.advance()
+    bar.done()
+    return report

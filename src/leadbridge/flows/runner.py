@@ -1,0 +1,127 @@
+"""Running flows by name, and printing what they did and what the ledger holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadbridge.errors import LeadbridgeError
+from leadbridge.flows import call_leads, call_results, deals_to_leeloo, revenue_to_neiros
+from leadbridge.flows.config import FLOW_NAMES, Config, ConfigError
+from leadbridge.flows.context import FlowContext
+from leadbridge.flows.engine import FlowReport
+from leadbridge.flows.ledger import UNIT_STATES, Ledger
+
+FLOWS: dict[str, Callable[[FlowContext], FlowReport]] = {
+    call_leads.FLOW: call_leads.run,
+    call_results.FLOW: call_results.run,
+    deals_to_leeloo.FLOW: deals_to_leeloo.run,
+    revenue_to_neiros.FLOW: revenue_to_neiros.run,
+}
+LEVEL_STYLES = {"error": "red", "uncertain": "magenta", "warning": "yellow", "info": "cyan"}
+
+
+def resolve_names(config: Config, names: Sequence[str], run_all: bool) -> list[str]:
+    """The flows to run, in dependency order; unknown or unconfigured names are configuration errors."""
+    if run_all:
+        chosen = config.enabled_flows()
+        if not chosen:
+            raise ConfigError("flows: no flow is configured (add a [flows.<name>] section)")
+        return chosen
+    if not names:
+        raise ConfigError(f"name a flow ({', '.join(FLOW_NAMES)}) or pass --all")
+    unknown = [name for name in names if name not in FLOWS]
+    if unknown:
+        raise ConfigError(f"unknown flow {', '.join(unknown)} (known: {', '.join(FLOW_NAMES)})")
+    for name in names:
+        config.require(name)
+    return [name for name in FLOW_NAMES if name in names]
+
+
+def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, console: Console | None = None,
+              workers: int = 8, show_progress: bool = True) -> list[FlowReport]:
+    """Run ``names`` one after another; a flow that stops on an error does not stop the others."""
+    for name in names:
+        config.require(name)
+    console = console or Console()
+    reports: list[FlowReport] = []
+    with ExitStack() as stack:
+        ledger = stack.enter_context(Ledger(config.ledger.url))
+        progress = None
+        if show_progress and console.is_terminal:
+            progress = stack.enter_context(Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=console, transient=True))
+        ctx = FlowContext(config, ledger, dry_run=dry_run, workers=workers, progress=progress)
+        stack.callback(ctx.close)
+        for name in names:
+            started = time.monotonic()
+            try:
+                report = FLOWS[name](ctx)
+            except (ConfigError, LeadbridgeError) as exc:
+                report = ctx.report(name)
+                report.count("stopped by an error")
+                report.note("error", f"{name} stopped: {exc}")
+            report.seconds = time.monotonic() - started
+            reports.append(report)
+    return reports
+
+
+def render_reports(console: Console, reports: Sequence[FlowReport]) -> None:
+    dry = any(r.dry_run for r in reports)
+    table = Table(title="What the flows would do (dry run)" if dry else "What the flows did", title_justify="left")
+    table.add_column("flow", style="bold")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for report in reports:
+        first = True
+        for what, count in report.counts.items():
+            if count == 0:
+                continue
+            style = "red" if what in ("failed", "stopped by an error") else \
+                "magenta" if "uncertain" in what else "yellow" if what == "skipped" else None
+            table.add_row(report.flow if first else "", what, f"{count:,}", style=style)
+            first = False
+        table.add_row(report.flow if first else "", "seconds", f"{report.seconds:.1f}", style="dim")
+        table.add_section()
+    console.print(table)
+    for report in reports:
+        for level, message in report.messages:
+            console.print(f"[{LEVEL_STYLES.get(level, 'white')}]{report.flow} {level}:[/] {message}",
+                          highlight=False, markup=True, soft_wrap=True)
+        if report.hidden_messages:
+            console.print(f"{report.flow}: … and {report.hidden_messages} more messages "
+                          "(`leadbridge flows status` lists units needing attention)")
+
+
+def failed(reports: Sequence[FlowReport]) -> bool:
+    return any(r.counts["stopped by an error"] for r in reports)
+
+
+def render_status(console: Console, ledger: Ledger, limit: int = 30) -> None:
+    counts = ledger.counts()
+    table = Table(title=f"Ledger {ledger.engine.url.render_as_string(hide_password=True)}", title_justify="left")
+    table.add_column("flow", style="bold")
+    table.add_column("unit")
+    for state in UNIT_STATES:
+        table.add_column(state, justify="right")
+    for (flow, kind), states in sorted(counts.items()):
+        table.add_row(flow, kind, *(f"{states.get(s, 0):,}" if states.get(s) else "·" for s in UNIT_STATES))
+    if not counts:
+        console.print("The ledger is empty: no flow has run yet.")
+        return
+    console.print(table)
+    attention = ledger.attention(limit)
+    if attention:
+        console.print(f"[bold]Units needing attention[/] (latest {len(attention)}):")
+        for unit in attention:
+            style = LEVEL_STYLES["uncertain" if unit.state == "uncertain" else "error"]
+            console.print(f"  [{style}]{unit.state}[/] #{unit.id} {unit.flow}/{unit.kind} {unit.key}: {unit.error}",
+                          highlight=False, soft_wrap=True)
+        console.print("Uncertain units are never repeated automatically: check them on the platform, then "
+                      "`leadbridge flows resolve ID --done` or `--retry`.")
