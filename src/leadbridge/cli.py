@@ -50,5 +50,24 @@ def sandbox(
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
+def _flows_app() -> typer.Typer:
+    from leadbridge.flows.cli import app as flows
+
+    return flows
+
+
+app.add_typer(_flows_app(), name="flows")
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(min=10, max=100_000, help="Demo people in the embedded sandbox")] = 300,
+) -> None:
+    """Run the four flows against an embedded sandbox and print what happened (under a minute)."""
+    from leadbridge.flows.demo import run_demo
+
+    raise typer.Exit(run_demo(people=people))
+
+
 if __name__ == "__main__":
     app()
