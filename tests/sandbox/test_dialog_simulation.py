@@ -219,7 +219,8 @@ def run_in_new_sandbox(seed: int, day: str) -> list[dict[str, Any]]:
     with serve_in_thread(Sandbox(MEMORY_URL, seed=seed, people=10)) as running, login(running.url) as client:
         campaign_id = create(client, campaign_body(day, phones=20))
         advance_to(client, datetime.fromisoformat(day) + timedelta(days=5))
-        return report(client, campaign_id)["data"]
+        rows: list[dict[str, Any]] = report(client, campaign_id)["data"]
+        return rows
 
 
 def test_same_seed_same_outcomes_other_seed_others() -> None:

@@ -141,7 +141,7 @@ def test_deals_list_document_example(neiros: httpx.Client) -> None:
 
 
 def test_deals_list_pages_cover_every_deal_once(neiros: httpx.Client) -> None:
-    params = {"site_id": 100, "date_start": "2020-01-01", "date_end": "2023-01-01"}
+    params: dict[str, str | int] = {"site_id": 100, "date_start": "2020-01-01", "date_end": "2023-01-01"}
     first = neiros.get(f"{BASE}/projects", params=params).json()
     seen: list[int] = []
     for page in range(1, first["last_page"] + 1):
@@ -154,7 +154,7 @@ def test_deals_list_pages_cover_every_deal_once(neiros: httpx.Client) -> None:
 
 
 def test_deals_list_takes_parameters_from_a_json_body(neiros: httpx.Client) -> None:
-    wanted = {"site_id": 100, "date_start": "2020-01-01", "date_end": "2023-01-01", "page": 2}
+    wanted: dict[str, str | int] = {"site_id": 100, "date_start": "2020-01-01", "date_end": "2023-01-01", "page": 2}
     by_query = neiros.get(f"{BASE}/projects", params=wanted).json()
     by_body = neiros.request("GET", f"{BASE}/projects", json=wanted).json()
     assert by_body == by_query
