@@ -39,15 +39,15 @@ async def close(client: AnyClient) -> None:
         client.close()
 
 
-def leeloo(mode: str, token: str, base_url: str, **options: Any) -> Leeloo | AsyncLeeloo:
+def leeloo_client(mode: str, token: str, base_url: str, **options: Any) -> Leeloo | AsyncLeeloo:
     return (AsyncLeeloo if mode == "async" else Leeloo)(token=token, base_url=base_url, **options)
 
 
-def neiros(mode: str, base_url: str, **credentials: Any) -> Neiros | AsyncNeiros:
+def neiros_client(mode: str, base_url: str, **credentials: Any) -> Neiros | AsyncNeiros:
     return (AsyncNeiros if mode == "async" else Neiros)(base_url=base_url, **credentials)
 
 
-def dialog(mode: str, base_url: str, **credentials: Any) -> Dialog | AsyncDialog:
+def dialog_client(mode: str, base_url: str, **credentials: Any) -> Dialog | AsyncDialog:
     return (AsyncDialog if mode == "async" else Dialog)(base_url=base_url, **credentials)
 
 

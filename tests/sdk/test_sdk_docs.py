@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from sdk_support import MODES, close, collect, dialog, leeloo, neiros, request_body, resolve
+from sdk_support import MODES, close, collect, dialog_client, leeloo_client, neiros_client, request_body, resolve
 
 from docs_fixtures import all_fixtures, load
 from leadbridge.sdk import NumberedPage, Page
@@ -306,10 +306,10 @@ def _equal(actual: Any, expected: Any) -> None:
 
 def make_client(api: str, mode: str) -> Any:
     if api.startswith("leeloo"):
-        return leeloo(mode, TOKEN, BASE, max_retries=0)
+        return leeloo_client(mode, TOKEN, BASE, max_retries=0)
     if api == "neiros":
-        return neiros(mode, BASE, token=TOKEN, max_retries=0)
-    return dialog(mode, BASE, token=TOKEN, max_retries=0)
+        return neiros_client(mode, BASE, token=TOKEN, max_retries=0)
+    return dialog_client(mode, BASE, token=TOKEN, max_retries=0)
 
 
 def assert_auth(api: str, request: httpx.Request) -> None:
@@ -366,8 +366,8 @@ def test_every_documented_endpoint_has_a_case() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("api", "factory"), [
-    ("neiros", lambda mode, body: neiros(mode, BASE, email=body["email"], password=body["password"])),
-    ("dialog", lambda mode, body: dialog(mode, BASE, login=body["login"], password=body["password"])),
+    ("neiros", lambda mode, body: neiros_client(mode, BASE, email=body["email"], password=body["password"])),
+    ("dialog", lambda mode, body: dialog_client(mode, BASE, login=body["login"], password=body["password"])),
 ])
 async def test_login_as_documented_then_bearer(api: str, factory: Callable[[str, Any], Any], mode: str) -> None:
     login = load(api, "login")
