@@ -127,3 +127,7 @@ def resolve(
         except (KeyError, ValueError) as exc:
             console.print(f"[red]{exc.args[0]}[/]")
             raise typer.Exit(1) from None
+
+
+if __name__ == "__main__":
+    app()

@@ -201,7 +201,7 @@ def _print_platform_effects(console: Console, base_url: str) -> None:
     for entry in log:
         if entry["method"] in ("POST", "PUT") and entry["status"] < 400 and "login" not in entry["path"] \
                 and "report" not in entry["path"]:
-            path = "/".join("{id}" if any(ch.isdigit() for ch in part) else part for part in entry["path"].split("/"))
+            path = "/".join("{id}" if part.isdigit() or len(part) >= 20 else part for part in entry["path"].split("/"))
             key = (entry["api"], f"{entry['method']} {path}")
             writes[key] = writes.get(key, 0) + 1
     table = Table(title="Changes made on the platforms (from the sandbox's request log)", title_justify="left")

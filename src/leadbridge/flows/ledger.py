@@ -367,7 +367,7 @@ class Ledger:
                 UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.key.in_(keys))))
             dedupes = [u.dedupe for u in units if u.dedupe and u.key not in known]
             holders = dict(session.execute(select(UnitRow.dedupe, UnitRow.key).where(
-                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.dedupe.in_(dedupes))).tuples().all()) \
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.dedupe.in_(dedupes))).all()) \
                 if dedupes else {}
             rows = []
             for unit in units:
@@ -398,7 +398,7 @@ class Ledger:
             return {}
         with self.sessions() as session:
             return dict(session.execute(select(UnitRow.key, UnitRow.state).where(
-                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.key.in_(keys))).tuples().all())
+                UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.key.in_(keys))).all())
 
     def claim(self, flow: str, kind: str, limit: int, *, parent: Literal["any", "none", "some"] = "any",
               states: Sequence[str] = ("pending",)) -> list[Unit]:
@@ -603,7 +603,7 @@ class Ledger:
                 DealIndexRow.phone == phone)
             if sites:
                 query = query.where(DealIndexRow.site_id.in_(sites))
-            return [(s, d, c) for s, d, c in session.execute(query.order_by(DealIndexRow.created_at)).tuples()]
+            return [(s, d, c) for s, d, c in session.execute(query.order_by(DealIndexRow.created_at))]
 
     # --- reporting --------------------------------------------------------------------
 
@@ -611,7 +611,7 @@ class Ledger:
         """(flow, kind) → state → number of units."""
         with self.sessions() as session:
             rows = session.execute(select(UnitRow.flow, UnitRow.kind, UnitRow.state, func.count())
-                                   .group_by(UnitRow.flow, UnitRow.kind, UnitRow.state)).tuples().all()
+                                   .group_by(UnitRow.flow, UnitRow.kind, UnitRow.state)).all()
         table: dict[tuple[str, str], dict[str, int]] = {}
         for flow, kind, state, count in rows:
             table.setdefault((flow, kind), {})[state] = count
@@ -631,7 +631,7 @@ class Ledger:
             rows = session.execute(
                 select(EffectRow.name, EffectRow.state, func.count()).join(
                     UnitRow, and_(UnitRow.id == EffectRow.unit_id, UnitRow.flow == flow))
-                .group_by(EffectRow.name, EffectRow.state)).tuples().all()
+                .group_by(EffectRow.name, EffectRow.state)).all()
         counts: dict[tuple[str, str], int] = {}
         for name, state, count in rows:
             key = (name.split(":", 1)[0], state)

@@ -117,11 +117,11 @@ def process(ctx: FlowContext, cfg: RevenueToNeirosConfig, unit: Unit, sites: lis
     person = ctx.leeloo.people.get(unit.key)
     phone = normalise(person.phone, ctx.config.phones.default_region)
     if phone.e164 is None:
-        raise Skip(f"person {unit.key}: {phone.problem}")
+        raise Skip(phone.problem or "no phone number")
     deals = ctx.ledger.deals_by_phone(phone.e164, sites)
     target = attribute(cfg, deals, unit.payload.get("last_order_at"))
     if target is None:
-        raise Skip(f"person {unit.key} ({phone.e164}): no Neiros deal "
+        raise Skip(f"{phone.e164}: no Neiros deal "
                    f"{'before the order' if deals else 'with this phone'} in the window")
     site_id, deal_id = target
     total = float(unit.payload["total"])

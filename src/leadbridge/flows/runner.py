@@ -72,7 +72,7 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
     return reports
 
 
-def render_reports(console: Console, reports: Sequence[FlowReport]) -> None:
+def render_reports(console: Console, reports: Sequence[FlowReport], max_messages: int = 20) -> None:
     dry = any(r.dry_run for r in reports)
     table = Table(title="What the flows would do (dry run)" if dry else "What the flows did", title_justify="left")
     table.add_column("flow", style="bold")
@@ -91,12 +91,14 @@ def render_reports(console: Console, reports: Sequence[FlowReport]) -> None:
         table.add_section()
     console.print(table)
     for report in reports:
-        for level, message in report.messages:
+        shown = sorted(report.messages, key=lambda m: list(LEVEL_STYLES).index(m[0]) if m[0] in LEVEL_STYLES else 9)
+        for level, message in shown[:max_messages]:
             console.print(f"[{LEVEL_STYLES.get(level, 'white')}]{report.flow} {level}:[/] {message}",
                           highlight=False, markup=True, soft_wrap=True)
-        if report.hidden_messages:
-            console.print(f"{report.flow}: … and {report.hidden_messages} more messages "
-                          "(`leadbridge flows status` lists units needing attention)")
+        hidden = report.hidden_messages + max(0, len(shown) - max_messages)
+        if hidden:
+            console.print(f"{report.flow}: … and {hidden} more messages "
+                          "(`leadbridge flows status` lists the units needing attention)", style="dim")
 
 
 def failed(reports: Sequence[FlowReport]) -> bool:
