@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
-from docs_fixtures import load
 from sqlalchemy import func, select
 
+from docs_fixtures import load
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.state import Sandbox
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from docs_fixtures import all_fixtures, load
 from leeloo_support import PLACEHOLDER, UNKNOWN, assert_shape, leeloo_counts, send
 
+from docs_fixtures import all_fixtures, load
 from leadbridge.sandbox.server import RunningSandbox
 
 LEELOO = [(api, name) for api, name, _ in all_fixtures() if api.startswith("leeloo")]

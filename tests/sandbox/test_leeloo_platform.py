@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from docs_fixtures import load
 from leeloo_support import row_count
 from sqlalchemy import select
 
+from docs_fixtures import load
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.server import RunningSandbox
 
