@@ -16,7 +16,7 @@ def test_fixture_yields_url_and_credentials_that_authenticate(leadbridge_sandbox
     with httpx.Client(base_url=leadbridge_sandbox.url, timeout=30) as http:
         people = http.get("/api/v2/people", params={"limit": 1}, headers={"X-Leeloo-AuthToken": creds.leeloo_token})
         assert people.status_code == 200
-        assert people.json()["meta"]["totalCount"] == 200  # the fixture's own data set
+        assert 200 <= people.json()["meta"]["totalCount"] < 300  # 200 drawn people and the documents' own
 
         neiros = http.post("/api/userapi/v1/auth/login",
                            json={"email": creds.neiros_email, "password": creds.neiros_password})

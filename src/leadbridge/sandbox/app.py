@@ -34,6 +34,21 @@ reading of Dialog's "/login" call.
 """
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "description": "An error in the style of the API called: Leeloo adds status 0 and code; "
+                   "errors maps each invalid field to its messages.",
+    "type": "object",
+    "required": ["message"],
+    "properties": {
+        "message": {"type": "string"},
+        "status": {"type": "integer", "enum": [0]},
+        "code": {"type": "integer"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+
+
 def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI:
     from leadbridge.sandbox import control
     from leadbridge.sandbox.dialog.routes import router as dialog_router
@@ -76,7 +91,12 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
         if app.openapi_schema is None:
             spec = get_openapi(title=app.title, version=app.version, description=app.description,
                                routes=app.routes)
-            spec.setdefault("components", {}).setdefault("schemas", {}).update(common.EXTRA_SCHEMAS)
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(common.EXTRA_SCHEMAS)
+            # Invalid input is answered in each API's own error style, not FastAPI's.
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = ERROR_SCHEMA
+                schemas.pop("ValidationError", None)
             app.openapi_schema = spec
         return app.openapi_schema
 

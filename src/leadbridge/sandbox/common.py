@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse
 
 Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
 M = TypeVar("M", bound=BaseModel)
@@ -134,8 +134,8 @@ def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
 # --- JSON --------------------------------------------------------------------------------
 
 
-class JSON(Response):
-    media_type = "application/json"
+class JSON(JSONResponse):
+    """orjson-encoded; a JSONResponse so the OpenAPI document describes bodies as JSON."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
