@@ -1,0 +1,183 @@
+"""The SDK's cost per call and its paged walk, measured side by side against the sandbox.
+
+    .venv/bin/python bench/sdk.py [--people 100000] [--calls 1500] [--page-size 500] [--latency-ms 50]
+
+The sandbox runs in a child process on 127.0.0.1 (so the client and the server do not
+share one interpreter lock) with ``--people`` demo people; seeding prints its progress.
+
+(a) Per-call cost: the same request made with a raw ``httpx.Client`` (``.json()`` on the
+    answer) and with the SDK (which also builds models), in interleaved rounds so that
+    load from other processes falls on both alike; the ratio is SDK time / raw time.
+    Target: <= 1.15x.
+(b) ``people.iter()`` over every person with ``--latency-ms`` added to each page by the
+    sandbox's fault injection, sequential and with ``concurrency=8``. The ideal time of
+    the concurrent walk is pages x latency / 8; target: within 1.3x of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from leadbridge import AsyncLeeloo, Leeloo
+from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.server import free_port
+
+TOKEN = TENANTS[0].leeloo_token
+SERVER = """
+import sys, time, uvicorn
+from leadbridge.sandbox.app import create_app
+from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+people, port = int(sys.argv[1]), int(sys.argv[2])
+started = time.monotonic()
+last = [0.0]
+def progress(tenant, drawn, wanted):
+    now = time.monotonic()
+    if now - last[0] >= 2 or drawn == wanted:
+        last[0] = now
+        print(f"  seeding {tenant}: {drawn:,}/{wanted:,} people ({now - started:.0f} s)", flush=True)
+sandbox = Sandbox(MEMORY_URL, seed=1, people=people)
+sandbox.start(progress=progress)
+print(f"  sandbox ready in {time.monotonic() - started:.1f} s", flush=True)
+uvicorn.run(create_app(sandbox, start=False), host="127.0.0.1", port=port, log_level="warning",
+            access_log=False, lifespan="off")
+"""
+
+
+def start_sandbox(people: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(people), str(port)])
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the sandbox process exited")
+        try:
+            httpx.get(url + "/_sandbox/clock", timeout=1).raise_for_status()
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the sandbox did not start in 15 minutes")
+
+
+def per_call_seconds(call: Callable[[], Any], count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        call()
+    return (time.perf_counter() - started) / count
+
+
+def compare(name: str, raw: Callable[[], Any], sdk: Callable[[], Any], calls: int, rounds: int = 10) -> float:
+    """Median over interleaved rounds of the raw and SDK per-call times; prints and returns the ratio."""
+    raw(), sdk()  # warm connections and caches
+    raw_times: list[float] = []
+    sdk_times: list[float] = []
+    per_round = max(1, calls // rounds)
+    for index in range(rounds):
+        pair = [(raw, raw_times), (sdk, sdk_times)]
+        for call, times in pair if index % 2 == 0 else reversed(pair):
+            times.append(per_call_seconds(call, per_round))
+    raw_s, sdk_s = statistics.median(raw_times), statistics.median(sdk_times)
+    ratio = sdk_s / raw_s
+    verdict = "ok" if ratio <= 1.15 else "over target"
+    print(f"  {name:<34} raw {raw_s * 1e6:8.0f} us   SDK {sdk_s * 1e6:8.0f} us   ratio {ratio:.3f}x  "
+          f"(target <= 1.15x: {verdict})")
+    return ratio
+
+
+def part_a(url: str, calls: int) -> None:
+    print(f"\n(a) per-call cost, raw httpx vs SDK ({calls} calls each, interleaved)")
+    headers = {"X-Leeloo-AuthToken": TOKEN, "Accept": "application/json"}
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as raw, Leeloo(token=TOKEN, base_url=url) as lee:
+        person_id = lee.people.list(limit=1)[0].id
+        user_id = lee.users.list(limit=1)[0].id
+        compare("GET /api/v2/people?limit=20",
+                lambda: raw.get("/api/v2/people", params={"limit": 20, "offset": 0}).json(),
+                lambda: lee.people.list(limit=20), calls)
+        compare("GET /api/v2/people/{id}", lambda: raw.get(f"/api/v2/people/{person_id}").json(),
+                lambda: lee.people.get(person_id), calls)
+        compare("GET /api/v2/users/{id}", lambda: raw.get(f"/api/v2/users/{user_id}").json(),
+                lambda: lee.users.get(user_id), calls)
+
+
+def part_b(url: str, page_size: int, latency_ms: float) -> None:
+    latency = latency_ms / 1000
+    with httpx.Client(base_url=url + "/_sandbox", timeout=30) as control, Leeloo(token=TOKEN, base_url=url) as lee:
+        total = lee.people.list(limit=1).total
+        pages = math.ceil(total / page_size)
+        print(f"\n(b) people.iter() over {total:,} people, {pages} pages of {page_size}, "
+              f"{latency_ms:.0f} ms added to every page")
+        control.post("/faults", json={"pattern": "^/api/v2/people$", "latency_ms": latency_ms}).raise_for_status()
+        try:
+            ideal_sequential = pages * latency
+            ideal_concurrent = pages * latency / 8
+
+            def walk(concurrency: int) -> float:
+                started = time.perf_counter()
+                count = sum(1 for _ in lee.people.iter(page_size=page_size, concurrency=concurrency))
+                assert count == total, (count, total)
+                return time.perf_counter() - started
+
+            async def walk_async() -> float:
+                async with AsyncLeeloo(token=TOKEN, base_url=url) as client:
+                    started = time.perf_counter()
+                    count = 0
+                    async for _ in client.people.iter(page_size=page_size, concurrency=8):
+                        count += 1
+                    assert count == total, (count, total)
+                    return time.perf_counter() - started
+
+            sequential = walk(1)
+            print(f"  sequential           {sequential:7.2f} s   pages x latency = {ideal_sequential:.2f} s "
+                  f"(ratio {sequential / ideal_sequential:.2f}x)")
+            runs = (("concurrency 8 (sync)", walk(8)), ("concurrency 8 (async)", asyncio.run(walk_async())))
+            for label, seconds in runs:
+                ratio = seconds / ideal_concurrent
+                verdict = "ok" if ratio <= 1.3 else "over target"
+                print(f"  {label:<20} {seconds:7.2f} s   pages x latency / 8 = {ideal_concurrent:.2f} s "
+                      f"(ratio {ratio:.2f}x, target <= 1.3x: {verdict}; "
+                      f"{sequential / seconds:.1f}x faster than sequential)")
+            bare = walk_without_latency(lee, control, page_size, total)
+            print(f"  the same walk with no added latency, concurrency 8: {bare:.2f} s (the sandbox's own serving "
+                  f"time, which the ideal leaves out)")
+        finally:
+            control.delete("/faults")
+
+
+def walk_without_latency(lee: Leeloo, control: httpx.Client, page_size: int, total: int) -> float:
+    control.delete("/faults").raise_for_status()
+    started = time.perf_counter()
+    count = sum(1 for _ in lee.people.iter(page_size=page_size, concurrency=8))
+    assert count == total, (count, total)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--calls", type=int, default=1500)
+    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--latency-ms", type=float, default=50)
+    args = parser.parse_args()
+    print(f"starting a sandbox with {args.people:,} people on 127.0.0.1 …", flush=True)
+    process, url = start_sandbox(args.people)
+    try:
+        part_a(url, args.calls)
+        part_b(url, args.page_size, args.latency_ms)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
