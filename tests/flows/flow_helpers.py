@@ -6,10 +6,12 @@ through the flows' own ledger (except where a test is about the ledger's verdict
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +88,61 @@ def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None)
     """``leadbridge flows …`` in a child process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "leadbridge.flows.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def dialog_rows(setup: Setup) -> list[dict[str, Any]]:
+    """Every dialog of every campaign the flows asked reports for, read through the Dialog API."""
+    token = setup.control.post("/api/login", json={"login": "demo", "password": "demo"}).json()["token"]
+    campaign_ids = {r["body"]["analytics_filter"]["outgoing_campaign_id"]
+                    for r in setup.requests("/api/analytics/1/report")}
+    rows: list[dict[str, Any]] = []
+    for campaign_id in sorted(campaign_ids):
+        answer = setup.control.post("/api/analytics/1/report", headers={"Authorization": f"Bearer {token}"}, json={
+            "analytics_filter": {"scenario_id": 951, "start_block_id": 10, "outgoing_campaign_id": campaign_id,
+                                 "date_start": "2000-01-01T00:00:00.000Z", "date_end": "2100-01-01T00:00:00.000Z"}})
+        rows.extend(answer.json()["data"])
+    return rows
+
+
+def matching_phones(setup: Setup) -> set[str]:
+    """E.164 phones of the people call-leads selects with ``tags = []`` (every person with a phone)."""
+    from leadbridge.flows.phones import normalise
+
+    phones: set[str] = set()
+    offset = 0
+    while True:
+        page = setup.leeloo.get("/api/v2/people", params={
+            "limit": 500, "offset": offset, "filter[last_message][from]": "2010-01-01",
+            "filter[last_message][to]": "2100-01-01"}).json()["data"]
+        phones.update(e for p in page if (e := normalise(p.get("phone")).e164))
+        if len(page) < 500:
+            return phones
+        offset += 500
+
+
+PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def private_pg_schema() -> Iterator[str]:
+    """A ledger URL on a new schema of database ``test`` (dropped afterwards); skips, or fails under CI."""
+    import uuid
+
+    import pytest
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.begin() as conn:
+            name = f"lb_flows_{uuid.uuid4().hex[:10]}"
+            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip("PostgreSQL not reachable")
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
