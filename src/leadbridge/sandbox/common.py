@@ -53,6 +53,16 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+def iso_stored(value: str | datetime | None) -> str | None:
+    """:func:`iso` of a datetime read by hand-written SQL: SQLite returns SQLAlchemy's stored
+    text (``2026-11-01 10:00:00.123456``), PostgreSQL a datetime."""
+    if isinstance(value, str):
+        if len(value) == 26:
+            return f"{value[:10]}T{value[11:23]}Z"
+        return iso(datetime.fromisoformat(value))
+    return iso(value)
+
+
 def parse_datetime(value: str, field: str) -> datetime:
     """Parse a documented date ('2020-02-10', '2018-06-27 07:32', '…T11:46:48.803Z') to naive UTC."""
     text = value.strip()

@@ -28,6 +28,7 @@ MEMORY_URL = "sqlite://"
 DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
 REQUEST_LOG_SIZE = 100_000
 Progress = Callable[[str, int, int], None]
+_NAMED_PARAMETER = re.compile(r"(?<!:):(\w+)")
 
 
 def make_engine(url: str) -> Engine:
@@ -56,6 +57,35 @@ def make_engine(url: str) -> Engine:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_sql_for_driver: dict[tuple[str, str], str] = {}
+
+
+def run_sql(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` (``:name`` parameters) on the session's connection, straight through the driver.
+
+    For the few hottest queries only: SQLAlchemy's statement layer costs more than SQLite's
+    own work there. Datetimes come back as stored (read them with :func:`common.iso_stored`)
+    and go in through :func:`db_time`.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    text = _sql_for_driver.get((dialect, sql))
+    if text is None:
+        text = sql if dialect == "sqlite" else _NAMED_PARAMETER.sub(r"%(\1)s", sql)
+        _sql_for_driver[dialect, sql] = text
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(text, params)
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        cursor.close()
+
+
+def db_time(session: Session, value: datetime) -> Any:
+    """A naive UTC datetime as the database stores it (SQLAlchemy's text format on SQLite)."""
+    return value.isoformat(" ", "microseconds") if session.connection().dialect.name == "sqlite" else value
 
 
 @dataclass
