@@ -25,9 +25,9 @@ from sqlalchemy import ColumnElement, delete, distinct, func, insert, select, up
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, is_oid, iso, new_oid
+from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
-from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.state import Sandbox, db_time, run_sql
 
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.
@@ -156,12 +156,50 @@ def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dic
     return links
 
 
+NO_FILTER = PeopleFilter()
+# The unfiltered people page is the hottest read: by hand, people with their accounts in one
+# query and their tags in another (same order as tag_names and account_links).
+_PAGE = "SELECT id FROM leeloo_person WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
+_PEOPLE_PAGE_SQL = (
+    "SELECT p.id, p.name, p.email, p.phone, p.last_message_time,"
+    " a.id, a.connection_id, a.connection_status, a.messenger"
+    " FROM leeloo_person p LEFT JOIN leeloo_account a ON a.person_id = p.id"
+    f" WHERE p.id IN ({_PAGE}) ORDER BY p.id, a.created_at, a.id"
+)
+_PAGE_TAGS_SQL = (
+    "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
+    f" WHERE pt.person_id IN ({_PAGE}) ORDER BY t.name"
+)
+
+
+def _unfiltered_people(session: Session, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    params = {"company": company_id, "limit": limit, "offset": offset}
+    people: dict[str, dict[str, Any]] = {}
+    for pid, name, email, phone, last, account_id, connection_id, status, messenger in run_sql(
+            session, _PEOPLE_PAGE_SQL, params):
+        person = people.get(pid)
+        if person is None:
+            person = people[pid] = {"id": pid, "name": name, "email": email, "phone": phone, "tags": [],
+                                    "accounts": [], "lastMessageTime": iso_stored(last)}
+        if account_id is not None:
+            person["accounts"].append({"account_id": account_id, "connection_id": connection_id,
+                                       "connection_status": status, "from": messenger})
+    for pid, tag in run_sql(session, _PAGE_TAGS_SQL, params):
+        people[pid]["tags"].append(tag)
+    return list(people.values())
+
+
 def list_people(
     sandbox: Sandbox, session: Session, company_id: str, flt: PeopleFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of people (GET /api/v2/people) and the number matching the filter."""
+    key = (company_id, "people", flt)
+    total = sandbox.count_cache.get(key)
+    if total is None:
+        total = count(sandbox, session, key, _people_query(company_id, flt))
+    if flt == NO_FILTER:
+        return _unfiltered_people(session, company_id, limit, offset), total
     ids_query = _people_query(company_id, flt)
-    total = count(sandbox, session, (company_id, "people", flt), ids_query)
     rows = session.execute(
         select(s.Person.id, s.Person.name, s.Person.email, s.Person.phone, s.Person.last_message_time)
         .where(s.Person.id.in_(ids_query.order_by(s.Person.id).limit(limit).offset(offset).scalar_subquery()))
@@ -469,44 +507,57 @@ def list_channels(sandbox: Sandbox, session: Session, company_id: str, last_from
 def chat_messages(sandbox: Sandbox, session: Session, company_id: str, account_id: str, limit: int, offset: int,
                   *, with_author: bool) -> tuple[list[dict[str, Any]], int]:
     """An account's chat history, newest first; v1 links each manual message to its author."""
-    find(session, s.Account, company_id, account_id, what="Communication channel")
-    total = count(sandbox, session, (company_id, "messages", account_id),
-                  select(s.Message.id).where(s.Message.account_id == account_id))
-    rows = session.execute(
-        select(s.Message.id, s.Message.text, s.Message.type, s.Message.read, s.Message.created_by,
-               s.Message.created_at, s.Message.updated_at)
-        .where(s.Message.account_id == account_id)
-        .order_by(s.Message.created_at.desc(), s.Message.id.desc())
-        .limit(limit).offset(offset)
-    )
+    # A hot read: hand-written SQL, same checks and order as find() and the ORM query had.
+    if not (is_oid(account_id) and run_sql(session, _ACCOUNT_EXISTS_SQL,
+                                           {"account": account_id, "company": company_id})):
+        raise ApiError(404, "Communication channel not found")
+    key = (company_id, "messages", account_id)
+    total = sandbox.count_cache.get(key)
+    if total is None:
+        total = count(sandbox, session, key, select(s.Message.id).where(s.Message.account_id == account_id))
     items = []
-    for r in rows:
-        item: dict[str, Any] = {"id": r.id, "text": r.text, "type": r.type, "read": r.read,
-                                "createdAt": iso(r.created_at), "updatedAt": iso(r.updated_at)}
-        if with_author and r.created_by:
-            item["links"] = {"createdBy": {"type": "users", "id": r.created_by}}
+    for message_id, text, kind, read, created_by, created_at, updated_at in run_sql(
+            session, _CHAT_PAGE_SQL, {"account": account_id, "limit": limit, "offset": offset}):
+        item: dict[str, Any] = {"id": message_id, "text": text, "type": kind, "read": bool(read),
+                                "createdAt": iso_stored(created_at), "updatedAt": iso_stored(updated_at)}
+        if with_author and created_by:
+            item["links"] = {"createdBy": {"type": "users", "id": created_by}}
         items.append(item)
     return items, total
 
 
+_ACCOUNT_EXISTS_SQL = "SELECT 1 FROM leeloo_account WHERE id = :account AND company_id = :company"
+_CHAT_PAGE_SQL = (
+    "SELECT id, text, type, read, created_by, created_at, updated_at FROM leeloo_message"
+    " WHERE account_id = :account ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"
+)
+_TOUCH_ACCOUNT_SQL = (
+    "UPDATE leeloo_account SET last_message_time = :now, updated_at = :now"
+    " WHERE id = :account AND company_id = :company RETURNING person_id"
+)
+_INSERT_MESSAGE_SQL = (
+    "INSERT INTO leeloo_message (id, company_id, account_id, text, type, read, created_by, template_id,"
+    " created_at, updated_at) VALUES (:id, :company, :account, :text, :type, :read, :created_by, :template_id,"
+    " :now, :now)"
+)
+_TOUCH_PERSON_SQL = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :person"
+
+
 def append_message(session: Session, company_id: str, account_id: str, text: str, kind: str, now: datetime, *,
                    created_by: str | None = None, template_id: str | None = None, field: str | None = None) -> None:
-    """A message at the top of the account's chat; the account's and person's lastMessageTime follow."""
-    person_id = session.scalar(
-        update(s.Account)
-        .where(s.Account.id == account_id, s.Account.company_id == company_id)
-        .values(last_message_time=now, updated_at=now)
-        .returning(s.Account.person_id)
-        .execution_options(synchronize_session=False)
-    ) if is_oid(account_id) else None
-    if person_id is None:
+    """A message at the top of the account's chat; the account's and person's lastMessageTime follow.
+
+    The hottest write (POST send-message), so three hand-written statements."""
+    stored_now = db_time(session, now)
+    touched = run_sql(session, _TOUCH_ACCOUNT_SQL,
+                      {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
+    if not touched:
         raise ApiError(404, "Communication channel not found", field=field)
-    session.execute(insert(s.Message).values(
-        id=new_oid(now), company_id=company_id, account_id=account_id, text=text, type=kind, read=True,
-        created_by=created_by, template_id=template_id, created_at=now, updated_at=now,
-    ))
-    session.execute(update(s.Person).where(s.Person.id == person_id).values(last_message_time=now)
-                    .execution_options(synchronize_session=False))
+    run_sql(session, _INSERT_MESSAGE_SQL, {
+        "id": new_oid(now), "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
+        "created_by": created_by, "template_id": template_id, "now": stored_now,
+    })
+    run_sql(session, _TOUCH_PERSON_SQL, {"now": stored_now, "person": touched[0][0]})
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
