@@ -157,14 +157,16 @@ def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dic
 
 
 NO_FILTER = PeopleFilter()
-# The unfiltered people page is the hottest read: by hand, people with their accounts in one
-# query and their tags in another (same order as tag_names and account_links).
+# The unfiltered people page is the hottest read: by hand, in three small indexed queries
+# (same order as tag_names and account_links; one join with a two-table ORDER BY costs more).
 _PAGE = "SELECT id FROM leeloo_person WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
 _PEOPLE_PAGE_SQL = (
-    "SELECT p.id, p.name, p.email, p.phone, p.last_message_time,"
-    " a.id, a.connection_id, a.connection_status, a.messenger"
-    " FROM leeloo_person p LEFT JOIN leeloo_account a ON a.person_id = p.id"
-    f" WHERE p.id IN ({_PAGE}) ORDER BY p.id, a.created_at, a.id"
+    "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
+    " WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
+)
+_PAGE_ACCOUNTS_SQL = (
+    "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
+    f" WHERE person_id IN ({_PAGE}) ORDER BY created_at, id"
 )
 _PAGE_TAGS_SQL = (
     "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
@@ -174,18 +176,17 @@ _PAGE_TAGS_SQL = (
 
 def _unfiltered_people(session: Session, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
     params = {"company": company_id, "limit": limit, "offset": offset}
-    people: dict[str, dict[str, Any]] = {}
-    for pid, name, email, phone, last, account_id, connection_id, status, messenger in run_sql(
-            session, _PEOPLE_PAGE_SQL, params):
-        person = people.get(pid)
-        if person is None:
-            person = people[pid] = {"id": pid, "name": name, "email": email, "phone": phone, "tags": [],
-                                    "accounts": [], "lastMessageTime": iso_stored(last)}
-        if account_id is not None:
-            person["accounts"].append({"account_id": account_id, "connection_id": connection_id,
-                                       "connection_status": status, "from": messenger})
-    for pid, tag in run_sql(session, _PAGE_TAGS_SQL, params):
-        people[pid]["tags"].append(tag)
+    people = {
+        pid: {"id": pid, "name": name, "email": email, "phone": phone, "tags": [], "accounts": [],
+              "lastMessageTime": iso_stored(last)}
+        for pid, name, email, phone, last in run_sql(session, _PEOPLE_PAGE_SQL, params)
+    }
+    if people:
+        for pid, account_id, connection_id, status, messenger in run_sql(session, _PAGE_ACCOUNTS_SQL, params):
+            people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
+                                            "connection_status": status, "from": messenger})
+        for pid, tag in run_sql(session, _PAGE_TAGS_SQL, params):
+            people[pid]["tags"].append(tag)
     return list(people.values())
 
 
