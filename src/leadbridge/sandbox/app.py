@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
+from leadbridge.sandbox.hotpath import FastLane
 from leadbridge.sandbox.state import LoggedRequest, Sandbox
 
 TITLE = "leadbridge sandbox: Leeloo.ai (v1, v2), Neiros and Dialog"
@@ -68,8 +69,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return JSON(error_body(api_of(request.url.path), exc.status_code, exc.message, exc.errors),
-                    status_code=exc.status_code, headers=exc.headers)
+        return render_api_error(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -107,8 +107,14 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
         return HTMLResponse('<p>leadbridge sandbox. See <a href="/docs">/docs</a> and '
                             '<a href="/openapi.json">/openapi.json</a>.</p>')
 
+    app.add_middleware(FastLane, render_error=render_api_error)
     app.add_middleware(RecorderMiddleware, sandbox=sandbox)
     return app
+
+
+def render_api_error(path: str, exc: ApiError) -> JSON:
+    return JSON(error_body(api_of(path), exc.status_code, exc.message, exc.errors),
+                status_code=exc.status_code, headers=exc.headers)
 
 
 class RecorderMiddleware:

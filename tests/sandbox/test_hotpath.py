@@ -1,0 +1,60 @@
+"""The fast lane answers exactly as FastAPI does.
+
+A repeated ``offset`` (same value) sends a request through FastAPI instead of the fast
+lane without changing its meaning, so each pair below must get identical answers.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from leadbridge.sandbox.hotpath import paging
+
+
+def both_ways(client: httpx.Client, path: str, limit: int, offset: int) -> tuple[httpx.Response, httpx.Response]:
+    fast = client.get(f"{path}?limit={limit}&offset={offset}")
+    routed = client.get(f"{path}?limit={limit}&offset={offset}&offset={offset}")
+    return fast, routed
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(5, 3), (0, 0), (7, 100_000)])
+def test_people_page_identical(leeloo: httpx.Client, limit: int, offset: int) -> None:
+    fast, routed = both_ways(leeloo, "/api/v2/people", limit, offset)
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json()
+    assert len(fast.json()["data"]) == (limit if offset < 300 else 0)
+
+
+def test_chat_messages_identical(leeloo: httpx.Client) -> None:
+    channel = leeloo.get("/api/v2/people", params={"limit": 1}).json()["data"][0]["accounts"][0]["account_id"]
+    fast, routed = both_ways(leeloo, f"/api/v2/communication-channels/{channel}/chat-messages", 3, 1)
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json()
+    missing, missing_routed = both_ways(leeloo, "/api/v2/communication-channels/" + "0" * 24 + "/chat-messages",
+                                        3, 0)
+    assert missing.status_code == missing_routed.status_code == 404
+    assert missing.json() == missing_routed.json()
+
+
+def test_auth_errors_identical(anon: httpx.Client) -> None:
+    for headers in ({}, {"X-Leeloo-AuthToken": "wrong"}):
+        fast = anon.get("/api/v2/people", headers=headers)
+        routed = anon.get("/api/v2/people?offset=0&offset=0", headers=headers)
+        assert fast.status_code == routed.status_code == 401
+        assert fast.json() == routed.json()
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    (b"", {}),
+    (b"limit=20", {"limit": 20}),
+    (b"limit=5&offset=10", {"limit": 5, "offset": 10}),
+    (b"limit=1001", None),  # over the maximum: FastAPI answers 422
+    (b"limit=-1", None),
+    (b"limit=abc", None),
+    (b"limit=1&limit=2", None),
+    (b"filter[tags]=vip", None),
+    (b"offset=1234567890", None),
+])
+def test_only_plain_paging_takes_the_fast_lane(query: bytes, expected: dict[str, int] | None) -> None:
+    assert paging(query, 1000) == expected
