@@ -14,7 +14,7 @@ from typing import Any
 
 from leadbridge.flows.config import CallResultsConfig, ConfigError
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, parallel, perform_steps, settle
+from leadbridge.flows.engine import FlowReport, Skip, Step, claimed, parallel, perform_steps, settle
 from leadbridge.flows.ledger import NewUnit, Unit
 
 FLOW = "call-results"
@@ -168,35 +168,40 @@ def run(ctx: FlowContext) -> FlowReport:
         return report
     ctx.ledger.retry_failed(FLOW, "result")
     _process_results(ctx, cfg, tags, report)  # results an earlier run recorded but did not finish
-    campaigns = ctx.ledger.claim(FLOW, "campaign", 100_000)
-    bar = ctx.bar("call-results: reading campaign reports", len(campaigns))
-    for campaign in campaigns:
-        try:
-            closed = read_campaign(ctx, cfg, campaign, report)
-        except Exception:
-            ctx.ledger.release([c.id for c in campaigns if c.id >= campaign.id])
-            raise
-        if closed:
-            ctx.ledger.finish(campaign.id, "done", result={"closed": True})
-            report.count("campaigns closed")
-        else:
-            # Still running: back to pending, read again by the next run.
-            ctx.ledger.finish(campaign.id, "pending")
-            report.count("campaigns still running")
-        bar.advance()
-        _process_results(ctx, cfg, tags, report)
+    # One campaign at a time, so a second runner on the ledger takes the next one; a campaign still
+    # running stays claimed until the end of this run (read once per run), then goes back to pending.
+    still_running: list[int] = []
+    bar = ctx.bar("call-results: reading campaign reports")
+    try:
+        while campaigns := ctx.ledger.claim(FLOW, "campaign", 1):
+            campaign = campaigns[0]
+            try:
+                closed = read_campaign(ctx, cfg, campaign, report)
+            except Exception:
+                ctx.ledger.release([campaign.id])
+                raise
+            if closed:
+                ctx.ledger.finish(campaign.id, "done", result={"closed": True})
+                report.count("campaigns closed")
+            else:
+                still_running.append(campaign.id)
+                report.count("campaigns still running")
+            bar.advance()
+            _process_results(ctx, cfg, tags, report)
+    finally:
+        ctx.ledger.release(still_running)
     bar.done()
     return report
 
 
 def _process_results(ctx: FlowContext, cfg: CallResultsConfig, tags: dict[str, str], report: FlowReport) -> None:
     bar = ctx.bar("call-results: writing results to Leeloo")
-    while units := ctx.ledger.claim(FLOW, "result", 200):
-        def work(unit: Unit) -> str:
-            def write_back() -> None:
-                perform_steps(ctx.ledger, unit, _steps(ctx, cfg, unit.payload, tags), report)
+    def work(unit: Unit) -> str:
+        def write_back() -> None:
+            perform_steps(ctx.ledger, unit, _steps(ctx, cfg, unit.payload, tags), report)
 
-            return settle(ctx.ledger, unit, report, write_back, f"dialog {unit.key} ({unit.payload.get('phone')})")
-        for _ in parallel(units, work, ctx.parallelism):
-            bar.advance()
+        return settle(ctx.ledger, unit, report, write_back, f"dialog {unit.key} ({unit.payload.get('phone')})")
+
+    for _ in parallel(claimed(ctx.ledger, FLOW, "result"), work, ctx.parallelism):
+        bar.advance()
     bar.done()

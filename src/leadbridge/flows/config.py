@@ -141,7 +141,7 @@ def _default_outcomes() -> dict[str, OutcomeConfig]:
         "answered": OutcomeConfig(status="SUCCESS"),
         "no_answer": OutcomeConfig(status="NO_ANSWER", final=False),
         "busy": OutcomeConfig(status="NO_ANSWER", final=False),
-        "failed": OutcomeConfig(status="CLOSED_BY_SYSTEM", final=False),
+        "voicemail": OutcomeConfig(status="CLOSED_BY_SYSTEM", final=False),
     }
 
 

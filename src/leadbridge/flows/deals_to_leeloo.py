@@ -11,7 +11,7 @@ from typing import Any
 
 from leadbridge.flows.config import DealsToLeelooConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, parallel, perform_steps, settle
+from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, claimed, parallel, perform_steps, settle
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -123,11 +123,10 @@ def run(ctx: FlowContext) -> FlowReport:
         report.count("deals waiting from earlier runs", sum(1 for _ in ctx.ledger.units(FLOW, "deal", ["pending"])))
         return report
     bar = ctx.bar("deals-to-leeloo: writing deals to Leeloo")
-    while units := ctx.ledger.claim(FLOW, "deal", 100):
-        def work(unit: Unit) -> str:
-            return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report),
-                          f"deal {unit.key}")
-        for _ in parallel(units, work, ctx.parallelism):
-            bar.advance()
+    def work(unit: Unit) -> str:
+        return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"deal {unit.key}")
+
+    for _ in parallel(claimed(ctx.ledger, FLOW, "deal", 100), work, ctx.parallelism):
+        bar.advance()
     bar.done()
     return report

@@ -91,7 +91,8 @@ def perform_steps(ledger: Ledger, unit: Unit, steps: Iterable[Step], report: Flo
     effects: dict[str, Effect] | None = None
     for step in steps:
         if effects is None:
-            effects = ledger.effects(unit.id)
+            # A unit on its first claim has no effects yet: no need to ask the ledger.
+            effects = {} if unit.attempts <= 1 else ledger.effects(unit.id)
         known = effects.get(step.name)
         if known is not None and known.state == "done":
             continue
@@ -127,7 +128,7 @@ def perform_steps(ledger: Ledger, unit: Unit, steps: Iterable[Step], report: Flo
         except APIError as exc:
             ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
             raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
-        ledger.mark(unit.id, step.name, "done", {**detail, **(outcome or {})})
+        ledger.mark(unit.id, step.name, "done", {**detail, **(outcome or {})}, defer=True)
         report.count(step.label or step.name)
 
 
@@ -166,6 +167,13 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def claimed(ledger: Ledger, flow: str, kind: str, batch: int = 200) -> Iterator[Unit]:
+    """This runner's claims, one batch after another, taken only as the consumer needs them
+    (so workers never idle between batches, and a second runner finds the rest unclaimed)."""
+    while units := ledger.claim(flow, kind, batch):
+        yield from units
 
 
 def parallel(items: Iterable[T], work: Callable[[T], R], workers: int) -> Iterator[R]:

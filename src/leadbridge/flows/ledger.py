@@ -59,6 +59,7 @@ UnitState = Literal["pending", "claimed", "done", "failed", "skipped", "uncertai
 EffectState = Literal["intended", "done", "failed", "uncertain"]
 UNIT_STATES: tuple[UnitState, ...] = ("pending", "claimed", "done", "failed", "skipped", "uncertain")
 Id = BigInteger().with_variant(Integer, "sqlite")
+READ_ONLY = "leadbridge_read_only"
 
 
 def utcnow() -> datetime:
@@ -183,7 +184,8 @@ def make_ledger_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no deadlock upgrading a read lock); readers do not wait.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -310,6 +312,17 @@ class Ledger:
         self.liveness.hold(self.runner)
         self._lock = threading.Lock()
         self._mutexes: dict[str, threading.Lock] = {}
+        self._deferred = threading.local()
+        # SQLite has one writer at a time and its busy handler sleeps in steps of milliseconds:
+        # this process's threads queue on a lock instead (other processes still use the handler).
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext())
+        # Built once: the hottest statement (two per side effect), so it is compiled once too.
+        upsert = self._insert(EffectRow.__table__)
+        self._upsert_effect = upsert.on_conflict_do_update(
+            index_elements=["unit_id", "name"],
+            set_={"state": upsert.excluded.state, "detail": upsert.excluded.detail, "error": upsert.excluded.error,
+                  "updated_at": upsert.excluded.updated_at})
 
     def close(self) -> None:
         self.liveness.release()
@@ -323,8 +336,13 @@ class Ledger:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self.sessions() as session, session.begin():
+        with self._write_lock, self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
@@ -457,10 +475,11 @@ class Ledger:
             values["owner"] = None
         if result is not None:
             values["result"] = result
-        with self.transaction() as session:
+        with self._writing() as conn:
+            self._flush(conn)
             for start in range(0, len(ids), 500):
-                session.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
-                                                      UnitRow.owner == self.runner).values(**values))
+                conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
+                                                   UnitRow.owner == self.runner).values(**values))
 
     def release(self, unit_ids: Sequence[int], *, detach: bool = False) -> None:
         """Hand this runner's claims back to ``pending`` (``detach``: and out of their batch)."""
@@ -563,23 +582,41 @@ class Ledger:
 
     # --- effects ----------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn.execution_options(**{READ_ONLY: True})
+
     def effects(self, unit_id: int) -> dict[str, Effect]:
-        with self.sessions() as session:
-            rows = session.scalars(select(EffectRow).where(EffectRow.unit_id == unit_id)).all()
-            return {r.name: Effect(r.name, r.state, dict(r.detail or {}), r.error) for r in rows}
+        effect = EffectRow.__table__.c
+        with self._reading() as conn:
+            rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error)
+                                .where(effect.unit_id == unit_id)).all()
+        return {name: Effect(name, state, dict(detail or {}), error) for name, state, detail, error in rows}
 
     def mark(self, unit_id: int, name: str, state: EffectState, detail: dict[str, Any] | None = None,
-             error: str | None = None) -> None:
-        """Record an effect's state (committed before this returns)."""
+             error: str | None = None, *, defer: bool = False) -> None:
+        """Record an effect's state, committed before this returns.
+
+        ``defer`` (for ``done`` only) lets the record ride with this thread's next ledger write,
+        which always comes before the next side effect: one commit fewer per step, and a crash
+        in between leaves the effect ``intended``, exactly as a crash just before the commit would.
+        """
         row = {"unit_id": unit_id, "name": name, "state": state, "detail": detail or {}, "error": error,
                "updated_at": utcnow()}
-        statement = self._insert(EffectRow).values(**row)
-        statement = statement.on_conflict_do_update(
-            index_elements=["unit_id", "name"],
-            set_={"state": state, "detail": statement.excluded.detail, "error": error,
-                  "updated_at": row["updated_at"]})
-        with self.transaction() as session:
-            session.execute(statement)
+        pending: list[dict[str, Any]] = self._deferred.__dict__.setdefault("marks", [])
+        if defer:
+            pending.append(row)
+            return
+        with self._writing() as conn:
+            self._flush(conn)
+            conn.execute(self._upsert_effect, row)
+
+    def _flush(self, conn: Connection) -> None:
+        pending: list[dict[str, Any]] | None = self._deferred.__dict__.get("marks")
+        if pending:
+            conn.execute(self._upsert_effect, pending)
+            pending.clear()
 
     # --- the Neiros deal index --------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from leadbridge.flows.config import RevenueToNeirosConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, parallel, perform_steps, settle
+from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, claimed, parallel, perform_steps, settle
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -162,11 +162,10 @@ def run(ctx: FlowContext) -> FlowReport:
                 report.count("people whose revenue changed")
     sites = index_deals(ctx, cfg, report)
     bar = ctx.bar("revenue-to-neiros: setting deal sums")
-    while claimed := ctx.ledger.claim(FLOW, "person", 100):
-        def work(unit: Unit) -> str:
-            return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report),
-                          f"person {unit.key}")
-        for _ in parallel(claimed, work, ctx.parallelism):
-            bar.advance()
+    def work(unit: Unit) -> str:
+        return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"person {unit.key}")
+
+    for _ in parallel(claimed(ctx.ledger, FLOW, "person", 100), work, ctx.parallelism):
+        bar.advance()
     bar.done()
     return report
