@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -37,8 +38,11 @@ def seeded_oid(rng: random.Random, at: datetime) -> str:
     return f"{seconds & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
 
 
+_OID = re.compile(r"[0-9a-f]{24}")
+
+
 def is_oid(value: str) -> bool:
-    return len(value) == 24 and all(c in "0123456789abcdef" for c in value)
+    return _OID.fullmatch(value) is not None
 
 
 # --- dates -------------------------------------------------------------------------------

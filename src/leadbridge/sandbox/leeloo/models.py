@@ -53,11 +53,12 @@ def find(session: Session, model: Any, company_id: str, oid: str, *columns: Any,
     raise ApiError(404, f"{what} not found", field=field)
 
 
-def count(sandbox: Sandbox, session: Session, key: tuple[Any, ...], query: Any) -> int:
+def count(sandbox: Sandbox, key: tuple[Any, ...], query: Any) -> int:
     """COUNT(*) of ``query``, memoised until the company's next write (keeps paging cheap)."""
     cached = sandbox.count_cache.get(key)
     if cached is None:
-        cached = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        with sandbox.read() as session:
+            cached = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         sandbox.count_cache[key] = cached
     return cached
 
@@ -158,57 +159,59 @@ def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dic
 
 NO_FILTER = PeopleFilter()
 # The unfiltered people page is the hottest read: by hand, in three small indexed queries
-# (same order as tag_names and account_links; one join with a two-table ORDER BY costs more).
-_PAGE = "SELECT id FROM leeloo_person WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
+# on the sandbox's read connection (same order as tag_names and account_links).
 _PEOPLE_PAGE_SQL = (
     "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
     " WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
 )
-_PAGE_ACCOUNTS_SQL = (
-    "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
-    f" WHERE person_id IN ({_PAGE}) ORDER BY created_at, id"
-)
-_PAGE_TAGS_SQL = (
-    "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
-    f" WHERE pt.person_id IN ({_PAGE}) ORDER BY t.name"
-)
 
 
-def _unfiltered_people(session: Session, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+def _in_list(ids: list[str]) -> tuple[str, dict[str, str]]:
+    """``:p0, :p1, …`` and their values, for an ``IN (…)`` over one page of ids."""
+    return ", ".join(f":p{i}" for i in range(len(ids))), {f"p{i}": value for i, value in enumerate(ids)}
+
+
+def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
     params = {"company": company_id, "limit": limit, "offset": offset}
     people = {
         pid: {"id": pid, "name": name, "email": email, "phone": phone, "tags": [], "accounts": [],
               "lastMessageTime": iso_stored(last)}
-        for pid, name, email, phone, last in run_sql(session, _PEOPLE_PAGE_SQL, params)
+        for pid, name, email, phone, last in sandbox.query(_PEOPLE_PAGE_SQL, params)
     }
     if people:
-        for pid, account_id, connection_id, status, messenger in run_sql(session, _PAGE_ACCOUNTS_SQL, params):
+        marks, ids = _in_list(list(people))
+        for pid, account_id, connection_id, status, messenger in sandbox.query(
+                "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
+                f" WHERE person_id IN ({marks}) ORDER BY created_at, id", ids):
             people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
                                             "connection_status": status, "from": messenger})
-        for pid, tag in run_sql(session, _PAGE_TAGS_SQL, params):
+        for pid, tag in sandbox.query(
+                "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
+                f" WHERE pt.person_id IN ({marks}) ORDER BY t.name", ids):
             people[pid]["tags"].append(tag)
     return list(people.values())
 
 
 def list_people(
-    sandbox: Sandbox, session: Session, company_id: str, flt: PeopleFilter, limit: int, offset: int
+    sandbox: Sandbox, company_id: str, flt: PeopleFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of people (GET /api/v2/people) and the number matching the filter."""
     key = (company_id, "people", flt)
     total = sandbox.count_cache.get(key)
     if total is None:
-        total = count(sandbox, session, key, _people_query(company_id, flt))
+        total = count(sandbox, key, _people_query(company_id, flt))
     if flt == NO_FILTER:
-        return _unfiltered_people(session, company_id, limit, offset), total
+        return _unfiltered_people(sandbox, company_id, limit, offset), total
     ids_query = _people_query(company_id, flt)
-    rows = session.execute(
-        select(s.Person.id, s.Person.name, s.Person.email, s.Person.phone, s.Person.last_message_time)
-        .where(s.Person.id.in_(ids_query.order_by(s.Person.id).limit(limit).offset(offset).scalar_subquery()))
-        .order_by(s.Person.id)
-    ).all()
-    ids = [row.id for row in rows]
-    tags = tag_names(session, ids)
-    accounts = account_links(session, ids)
+    with sandbox.read() as session:
+        rows = session.execute(
+            select(s.Person.id, s.Person.name, s.Person.email, s.Person.phone, s.Person.last_message_time)
+            .where(s.Person.id.in_(ids_query.order_by(s.Person.id).limit(limit).offset(offset).scalar_subquery()))
+            .order_by(s.Person.id)
+        ).all()
+        ids = [row.id for row in rows]
+        tags = tag_names(session, ids)
+        accounts = account_links(session, ids)
     return [
         {
             "id": row.id,
@@ -490,7 +493,7 @@ def list_channels(sandbox: Sandbox, session: Session, company_id: str, last_from
         query = query.where(s.Account.last_message_time >= last_from)
     if last_to:
         query = query.where(s.Account.last_message_time <= last_to)
-    total = count(sandbox, session, (company_id, "channels", last_from, last_to), query)
+    total = count(sandbox, (company_id, "channels", last_from, last_to), query)
     rows = session.execute(
         select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
                s.Account.last_message_time, s.Account.created_at, s.Account.utm_marks)
@@ -505,20 +508,20 @@ def list_channels(sandbox: Sandbox, session: Session, company_id: str, last_from
     ], total
 
 
-def chat_messages(sandbox: Sandbox, session: Session, company_id: str, account_id: str, limit: int, offset: int,
+def chat_messages(sandbox: Sandbox, company_id: str, account_id: str, limit: int, offset: int,
                   *, with_author: bool) -> tuple[list[dict[str, Any]], int]:
     """An account's chat history, newest first; v1 links each manual message to its author."""
     # A hot read: hand-written SQL, same checks and order as find() and the ORM query had.
-    if not (is_oid(account_id) and run_sql(session, _ACCOUNT_EXISTS_SQL,
-                                           {"account": account_id, "company": company_id})):
+    if not (is_oid(account_id) and sandbox.query(_ACCOUNT_EXISTS_SQL,
+                                                 {"account": account_id, "company": company_id})):
         raise ApiError(404, "Communication channel not found")
     key = (company_id, "messages", account_id)
     total = sandbox.count_cache.get(key)
     if total is None:
-        total = count(sandbox, session, key, select(s.Message.id).where(s.Message.account_id == account_id))
+        total = count(sandbox, key, select(s.Message.id).where(s.Message.account_id == account_id))
     items = []
-    for message_id, text, kind, read, created_by, created_at, updated_at in run_sql(
-            session, _CHAT_PAGE_SQL, {"account": account_id, "limit": limit, "offset": offset}):
+    for message_id, text, kind, read, created_by, created_at, updated_at in sandbox.query(
+            _CHAT_PAGE_SQL, {"account": account_id, "limit": limit, "offset": offset}):
         item: dict[str, Any] = {"id": message_id, "text": text, "type": kind, "read": bool(read),
                                 "createdAt": iso_stored(created_at), "updatedAt": iso_stored(updated_at)}
         if with_author and created_by:
@@ -666,7 +669,7 @@ ORDER_LIST_COLUMNS = (s.Order.id, s.Order.person_id, s.Order.title, s.Order.pric
 def list_orders(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                 offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.Order.id).where(s.Order.company_id == company_id)
-    total = count(sandbox, session, (company_id, "orders"), query)
+    total = count(sandbox, (company_id, "orders"), query)
     rows = session.execute(
         select(*ORDER_LIST_COLUMNS).where(s.Order.company_id == company_id)
         .order_by(s.Order.created_at.desc(), s.Order.id.desc()).limit(limit).offset(offset)
@@ -736,7 +739,7 @@ def list_tags(session: Session, company_id: str) -> list[dict[str, Any]]:
 def list_users(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.User.id).where(s.User.company_id == company_id)
-    total = count(sandbox, session, (company_id, "users"), query)
+    total = count(sandbox, (company_id, "users"), query)
     rows = session.execute(select(*USER_COLUMNS).where(s.User.company_id == company_id)
                            .order_by(s.User.created_at, s.User.id).limit(limit).offset(offset))
     return [user_dict(r) for r in rows], total
@@ -780,7 +783,7 @@ TUNNEL_COLUMNS = (s.Tunnel.id, s.Tunnel.name, s.Tunnel.created_at, s.Tunnel.upda
 def list_tunnels(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                  offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.Tunnel.id).where(s.Tunnel.company_id == company_id)
-    total = count(sandbox, session, (company_id, "tunnels"), query)
+    total = count(sandbox, (company_id, "tunnels"), query)
     rows = session.execute(select(*TUNNEL_COLUMNS).where(s.Tunnel.company_id == company_id)
                            .order_by(s.Tunnel.created_at, s.Tunnel.id).limit(limit).offset(offset))
     return [_tunnel_dict(r) for r in rows], total
@@ -852,7 +855,7 @@ def list_accounts_v1(sandbox: Sandbox, session: Session, company_id: str, tags: 
     query = select(s.Account.id).where(s.Account.company_id == company_id)
     if tags:
         query = query.where(s.Account.person_id.in_(tagged_people(company_id, tags)))
-    total = count(sandbox, session, (company_id, "v1accounts", tags), query)
+    total = count(sandbox, (company_id, "v1accounts", tags), query)
     rows = session.execute(
         select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
                s.Account.last_message_time, s.Account.created_at)

@@ -88,8 +88,7 @@ async def list_channels(
 async def chat_messages(request: Request, company: Company, person_id: str, limit: Limit = DEFAULT_LIMIT,
                         offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        items, total = models.chat_messages(sandbox, session, company, person_id, limit, offset, with_author=False)
+    items, total = models.chat_messages(sandbox, company, person_id, limit, offset, with_author=False)
     return page(items, limit, offset, total)
 
 

@@ -52,8 +52,7 @@ async def list_people(
         email=email,
     )
     sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        items, total = models.list_people(sandbox, session, company, flt, limit, offset)
+    items, total = models.list_people(sandbox, company, flt, limit, offset)
     return page(items, limit, offset, total)
 
 

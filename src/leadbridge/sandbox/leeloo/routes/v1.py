@@ -46,6 +46,5 @@ async def get_account(request: Request, company: Company, account_id: str, inclu
 async def chat_messages(request: Request, company: Company, account_id: str, limit: Limit = DEFAULT_LIMIT,
                         offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        items, total = models.chat_messages(sandbox, session, company, account_id, limit, offset, with_author=True)
+    items, total = models.chat_messages(sandbox, company, account_id, limit, offset, with_author=True)
     return page(items, limit, offset, total)
