@@ -58,3 +58,30 @@ def test_auth_errors_identical(anon: httpx.Client) -> None:
 ])
 def test_only_plain_paging_takes_the_fast_lane(query: bytes, expected: dict[str, int] | None) -> None:
     assert paging(query, 1000) == expected
+
+
+def test_cached_pages_follow_writes(leeloo: httpx.Client, other_leeloo: httpx.Client) -> None:
+    """A page served from memory is dropped by the company's next write, and never crosses tenants."""
+    first = leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"][0]
+    again = leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"][0]
+    assert again == first
+    tags = leeloo.get("/api/v2/tags").json()["data"]
+    new_tag = next(tag for tag in tags if tag["name"] not in first["tags"])
+    assert leeloo.put(f"/api/v2/people/{first['id']}/add-tag", data={"tag_id": new_tag["id"]}).status_code == 200
+    after = leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"][0]
+    assert after["id"] == first["id"] and new_tag["name"] in after["tags"]
+    assert leeloo.put(f"/api/v2/people/{first['id']}/remove-tag", data={"tag_id": new_tag["id"]}).status_code == 200
+    assert new_tag["name"] not in leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"][0]["tags"]
+
+    channel = first["accounts"][0]["account_id"]
+    history = f"/api/v2/communication-channels/{channel}/chat-messages?limit=1"
+    before = leeloo.get(history).json()
+    sent = leeloo.post("/api/v2/messages/send-message", json={"account_id": channel, "text": "cache check"})
+    assert sent.status_code == 200
+    now = leeloo.get(history).json()
+    assert now["data"][0]["text"] == "cache check"
+    assert now["meta"]["totalCount"] == before["meta"]["totalCount"] + 1
+
+    foreign = other_leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"]
+    assert {p["id"] for p in foreign}.isdisjoint({first["id"]})
+    assert other_leeloo.get(history).status_code == 404

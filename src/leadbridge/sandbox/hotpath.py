@@ -7,6 +7,10 @@ layer calls the very same endpoint functions directly; anything else (a filter, 
 malformed or out-of-range parameter) goes through FastAPI as usual. So behaviour is
 identical by construction: same handler code, same error rendering.
 
+Pages read in plain form are kept rendered per company until the company's next write
+(``Sandbox.page_cache``, dropped by ``Sandbox.write``), as the counts already are: a client
+paging through data it does not change gets them straight from memory.
+
 Plain form: ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
 with at most ``limit`` and ``offset`` as plain numbers; ``POST /api/v2/messages/send-message``
 with any body (its handler parses the body itself).
@@ -17,14 +21,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge.sandbox.common import JSON, ApiError
+from leadbridge.sandbox.state import Sandbox
 
 CHANNELS = "/api/v2/communication-channels/"
 CHAT_MESSAGES = "/chat-messages"
 MAX_DIGITS = 9  # beyond this FastAPI's validation (and the database) decide
+MAX_CACHED_PAGES = 4096  # per company; the cache starts afresh beyond this
 
 Endpoint = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -98,10 +106,22 @@ class FastLane:
                 token = value.decode("latin-1")
                 break
         request = Request(scope, receive)
-        response: JSON
+        sandbox: Sandbox = scope["app"].state.sandbox
+        response: Response
         try:
             company = self.company(request, token)
-            response = JSON(await endpoint(request, company, **kwargs))
+            if scope["method"] != "GET":
+                response = JSON(await endpoint(request, company, **kwargs))
+            else:
+                pages = sandbox.page_cache.setdefault(company, {})
+                key = (scope["path"], scope["query_string"])
+                body = pages.get(key)
+                if body is None:
+                    body = orjson.dumps(await endpoint(request, company, **kwargs))
+                    if len(pages) >= MAX_CACHED_PAGES:
+                        pages.clear()
+                    pages[key] = body
+                response = Response(body, media_type="application/json")
         except ApiError as exc:
             response = self.render_error(scope["path"], exc)
         await response(scope, receive, send)

@@ -161,6 +161,9 @@ class Sandbox:
         # Memoised COUNT(*) results, keyed by query; dropped on every write of the company.
         self.count_cache: dict[tuple[Any, ...], int] = {}
         self.company_by_token: dict[str, str] = {}
+        # Rendered bodies of hot GET pages per company, keyed by (path, query); dropped,
+        # like the counts, on every write of the company (see hotpath.FastLane).
+        self.page_cache: dict[str, dict[tuple[str, bytes], bytes]] = {}
         self._reader: Any = None  # see query()
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -205,9 +208,11 @@ class Sandbox:
         if company_id is None:
             self.count_cache.clear()
             self.company_by_token.clear()
+            self.page_cache.clear()
         else:
             for key in [k for k in self.count_cache if k[0] == company_id]:
                 del self.count_cache[key]
+            self.page_cache.pop(company_id, None)
 
     # --- transactions ------------------------------------------------------------------
 
@@ -238,6 +243,7 @@ class Sandbox:
             self.invalidate(company_id)
         else:
             self.count_cache.clear()
+            self.page_cache.clear()
 
     # --- clock -------------------------------------------------------------------------
 
