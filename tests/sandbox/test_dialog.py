@@ -128,7 +128,14 @@ def setter(path: str, value: Any) -> Mutation:
     return mutate
 
 
-DELETE = object()
+class _Delete:
+    """Marks a field to remove from the body (a stable repr keeps test ids equal across workers)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 INVALID_CAMPAIGNS: list[tuple[str, Any, str]] = [
     ("campaign.project_id", DELETE, "campaign.project_id"),
     ("campaign.project_id", "one", "campaign.project_id"),
