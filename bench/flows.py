@@ -7,8 +7,8 @@
 2. runs call-leads (every person is read, page by page; the hot leads with a phone go
    into campaigns of 5,000) and, after moving the sandbox clock 30 days, call-results
    (a call and a comment in Leeloo per dialog), timing both;
-3. replays an even sample of the very requests the flows made (from the sandbox's request
-   log) with bare httpx on as many threads, as fast as the sandbox answers: that is the
+3. replays the very requests the flows made (all of them, from the sandbox's request log)
+   with bare httpx on as many threads, as fast as the sandbox answers: that is the
    sandbox's capacity for the same calls;
 4. prints elapsed time, the flows' requests per second as a ratio to that capacity
    (target >= 0.5) and the flows' peak memory (target <= 300 MB: records stream, they are
@@ -109,6 +109,7 @@ def replay(url: str, entries: list[dict[str, Any]], threads: int) -> float:
                "dialog": {"Authorization": f"Bearer {dialog}"}}
     queue = list(reversed(entries))
     lock = threading.Lock()
+    refused: list[str] = []
 
     def worker() -> None:
         with httpx.Client(base_url=url, timeout=120) as client:
@@ -124,10 +125,12 @@ def replay(url: str, entries: list[dict[str, Any]], threads: int) -> float:
                     options["headers"] = {**options["headers"], "Content-Type": "application/json"}
                 elif isinstance(body, str) and body:
                     options["content"] = body.encode()
-                    options["headers"] = {**options["headers"],
-                                          "Content-Type": "application/x-www-form-urlencoded"}
+                    options["headers"] = {**options["headers"], "Content-Type": content_type(body)}
                 path = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
-                client.request(entry["method"], path, **options)
+                status = client.request(entry["method"], path, **options).status_code
+                if status >= 400:
+                    with lock:
+                        refused.append(f"{entry['method']} {entry['path']} -> {status}")
 
     started = time.perf_counter()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
@@ -135,14 +138,25 @@ def replay(url: str, entries: list[dict[str, Any]], threads: int) -> float:
         thread.start()
     for thread in pool:
         thread.join()
-    return len(entries) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    if refused:
+        raise SystemExit(f"{len(refused)} replayed requests were refused, e.g. {refused[:3]}")
+    return len(entries) / elapsed
+
+
+def content_type(body: str) -> str:
+    """The form encoding a logged body was sent with (multipart bodies start with their boundary)."""
+    if body.startswith("--") and "Content-Disposition: form-data" in body:
+        return f"multipart/form-data; boundary={body[2:body.index(chr(13))]}"
+    return "application/x-www-form-urlencoded"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--replay", type=int, default=3000, help="requests replayed to measure capacity")
+    parser.add_argument("--replay", type=int, default=0,
+                        help="requests replayed to measure capacity (default: all the flows made)")
     args = parser.parse_args()
 
     print(f"starting a sandbox with {args.people:,} people…", flush=True)
@@ -169,8 +183,8 @@ def main() -> None:
 
             entries = [e for e in request_log(url, first) if "/login" not in e["path"]]
             rate = len(entries) / elapsed
-            step = max(1, len(entries) // args.replay)
-            capacity = replay(url, entries[::step][: args.replay], args.workers)
+            step = max(1, len(entries) // args.replay) if args.replay else 1
+            capacity = replay(url, entries[::step][: args.replay or None], args.workers)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -178,7 +192,7 @@ def main() -> None:
     failures = leads.counts["failed"] + results.counts["failed"] + leads.counts["stopped by an error"] \
         + results.counts["stopped by an error"]
     ratio = rate / capacity
-    print(f"people read:            {args.people:,}")
+    print(f"people in the account:  {args.people:,}")
     print(f"leads queued:           {leads.counts['phones queued in campaigns']:,} in "
           f"{leads.counts['campaigns created']} campaigns ({leads_seconds:.1f} s)")
     print(f"dialogs written back:   {results.counts['done']:,} (calls {results.counts['calls added']:,}, "

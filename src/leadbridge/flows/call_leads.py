@@ -172,7 +172,8 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
     report.count("campaigns created")
     report.count("phones queued in campaigns", len(leads))
     bar = ctx.bar(f"call-leads: campaign {campaign_id}", len(leads))
-    for _ in parallel(leads, lambda lead: _finish_lead(ctx, lead, campaign_id, tag_id, report), ctx.parallelism):
+    for _ in parallel(leads, lambda lead: _finish_lead(ctx, lead, campaign_id, tag_id, report), ctx.parallelism,
+                      ctx.ledger.flush):
         bar.advance()
     bar.done()
     return True

@@ -202,6 +202,6 @@ def _process_results(ctx: FlowContext, cfg: CallResultsConfig, tags: dict[str, s
 
         return settle(ctx.ledger, unit, report, write_back, f"dialog {unit.key} ({unit.payload.get('phone')})")
 
-    for _ in parallel(claimed(ctx.ledger, FLOW, "result"), work, ctx.parallelism):
+    for _ in parallel(claimed(ctx.ledger, FLOW, "result"), work, ctx.parallelism, ctx.ledger.flush):
         bar.advance()
     bar.done()

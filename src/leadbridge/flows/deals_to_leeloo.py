@@ -126,7 +126,7 @@ def run(ctx: FlowContext) -> FlowReport:
     def work(unit: Unit) -> str:
         return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"deal {unit.key}")
 
-    for _ in parallel(claimed(ctx.ledger, FLOW, "deal", 100), work, ctx.parallelism):
+    for _ in parallel(claimed(ctx.ledger, FLOW, "deal", 100), work, ctx.parallelism, ctx.ledger.flush):
         bar.advance()
     bar.done()
     return report

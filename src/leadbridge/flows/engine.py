@@ -13,10 +13,10 @@ again (a re-run, or after its runner was killed) each step is decided from the l
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -152,7 +152,7 @@ def settle(ledger: Ledger, unit: Unit, report: FlowReport, work: Callable[[], di
         report.count("failed")
         report.note("error", f"{describe}: {exc}")
         return "failed"
-    ledger.finish(unit.id, "done", result=result)
+    ledger.finish(unit.id, "done", result=result, defer=True)
     report.count("done")
     return "done"
 
@@ -176,18 +176,59 @@ def claimed(ledger: Ledger, flow: str, kind: str, batch: int = 200) -> Iterator[
         yield from units
 
 
-def parallel(items: Iterable[T], work: Callable[[T], R], workers: int) -> Iterator[R]:
-    """Apply ``work`` to ``items`` on ``workers`` threads, holding only a bounded window in flight."""
+def parallel(items: Iterable[T], work: Callable[[T], R], workers: int,
+             finish: Callable[[], None] | None = None) -> Iterator[R]:
+    """Apply ``work`` to ``items`` on ``workers`` threads, holding only a bounded window in flight.
+
+    Results come back as they complete. ``finish`` runs on each worker thread before it ends
+    (the ledger commits what the thread deferred).
+    """
     if workers <= 1:
-        for item in items:
-            yield work(item)
+        try:
+            for item in items:
+                yield work(item)
+        finally:
+            if finish is not None:
+                finish()
         return
-    window = workers * 4
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow") as pool:
-        pending: list[Future[R]] = []
+    inbox: queue.Queue[Any] = queue.Queue(maxsize=workers * 4)
+    outbox: queue.Queue[tuple[bool, Any]] = queue.Queue()
+    stop = object()
+
+    def worker() -> None:
+        try:
+            while (item := inbox.get()) is not stop:
+                try:
+                    outbox.put((True, work(item)))
+                except BaseException as exc:  # handed to the consumer, which raises it
+                    outbox.put((False, exc))
+        finally:
+            if finish is not None:
+                finish()
+
+    threads = [threading.Thread(target=worker, name=f"flow-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    failure: BaseException | None = None
+    try:
         for item in items:
-            pending.append(pool.submit(work, item))
-            if len(pending) >= window:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+            inbox.put(item)
+            while not outbox.empty():
+                ok, value = outbox.get_nowait()
+                if not ok:
+                    raise value
+                yield value
+    except BaseException as exc:
+        failure = exc
+    finally:
+        for _ in threads:
+            inbox.put(stop)
+        for thread in threads:
+            thread.join()
+    if failure is not None:
+        raise failure
+    while not outbox.empty():
+        ok, value = outbox.get_nowait()
+        if not ok:
+            raise value
+        yield value

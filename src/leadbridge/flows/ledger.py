@@ -336,13 +336,31 @@ class Ledger:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
+        """A write transaction; this thread's deferred records are committed with it, first."""
         with self._write_lock, self.sessions() as session, session.begin():
+            self._flush(session.connection())
             yield session
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[Connection]:
         with self._write_lock, self.engine.begin() as conn:
+            self._flush(conn)
             yield conn
+
+    def flush(self) -> None:
+        """Commit this thread's deferred records now (a worker thread does before it ends)."""
+        if self._deferred.__dict__.get("records"):
+            with self._writing():
+                pass
+
+    def _flush(self, conn: Connection) -> None:
+        pending: list[tuple[Any, Any]] | None = self._deferred.__dict__.get("records")
+        while pending:
+            statement, params = pending.pop(0)
+            conn.execute(statement, params)
+
+    def _defer(self, statement: Any, params: Any) -> None:
+        self._deferred.__dict__.setdefault("records", []).append((statement, params))
 
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self.dialect == "postgresql" else sqlite
@@ -465,8 +483,12 @@ class Ledger:
             return Unit.of(row)
 
     def finish(self, unit_id: int | Sequence[int], state: UnitState, *, result: dict[str, Any] | None = None,
-               error: str | None = None) -> None:
-        """Settle claimed units (only this runner's claims)."""
+               error: str | None = None, defer: bool = False) -> None:
+        """Settle claimed units (only this runner's claims).
+
+        ``defer`` lets a single unit's record ride with this thread's next write: if the runner
+        dies first, the unit is claimed again and, its effects all ``done``, settled at once.
+        """
         ids = [unit_id] if isinstance(unit_id, int) else list(unit_id)
         if not ids:
             return
@@ -475,8 +497,11 @@ class Ledger:
             values["owner"] = None
         if result is not None:
             values["result"] = result
+        if defer and len(ids) == 1:
+            self._defer(update(UnitRow).where(UnitRow.id == ids[0], UnitRow.owner == self.runner).values(**values),
+                        None)
+            return
         with self._writing() as conn:
-            self._flush(conn)
             for start in range(0, len(ids), 500):
                 conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
                                                    UnitRow.owner == self.runner).values(**values))
@@ -604,19 +629,11 @@ class Ledger:
         """
         row = {"unit_id": unit_id, "name": name, "state": state, "detail": detail or {}, "error": error,
                "updated_at": utcnow()}
-        pending: list[dict[str, Any]] = self._deferred.__dict__.setdefault("marks", [])
         if defer:
-            pending.append(row)
+            self._defer(self._upsert_effect, row)
             return
         with self._writing() as conn:
-            self._flush(conn)
             conn.execute(self._upsert_effect, row)
-
-    def _flush(self, conn: Connection) -> None:
-        pending: list[dict[str, Any]] | None = self._deferred.__dict__.get("marks")
-        if pending:
-            conn.execute(self._upsert_effect, pending)
-            pending.clear()
 
     # --- the Neiros deal index --------------------------------------------------------
 

@@ -85,7 +85,7 @@ def index_deals(ctx: FlowContext, cfg: RevenueToNeirosConfig, report: FlowReport
                 created = deal.created_at.replace(tzinfo=None) if deal.created_at else datetime.min
                 return site_id, deal_id, normalise(deal.phone, region).e164, created
 
-            rows = list(parallel(missing, fetch, ctx.parallelism))
+            rows = list(parallel(missing, fetch, ctx.parallelism))  # reads only: nothing deferred
             ctx.ledger.index_deals(rows)
             report.count("deals indexed", len(rows))
             bar.advance(len(chunk))
@@ -165,7 +165,7 @@ def run(ctx: FlowContext) -> FlowReport:
     def work(unit: Unit) -> str:
         return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"person {unit.key}")
 
-    for _ in parallel(claimed(ctx.ledger, FLOW, "person", 100), work, ctx.parallelism):
+    for _ in parallel(claimed(ctx.ledger, FLOW, "person", 100), work, ctx.parallelism, ctx.ledger.flush):
         bar.advance()
     bar.done()
     return report

@@ -67,6 +67,7 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
                 report = ctx.report(name)
                 report.count("stopped by an error")
                 report.note("error", f"{name} stopped: {exc}")
+            ledger.flush()
             report.seconds = time.monotonic() - started
             reports.append(report)
     return reports
