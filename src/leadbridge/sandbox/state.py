@@ -65,14 +65,25 @@ def token_hash(token: str) -> str:
 _sql_for_driver: dict[tuple[str, str], str] = {}
 
 
-def run_sql(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
-    """Run ``sql`` (``:name`` parameters) on the session's connection, straight through the driver.
+@dataclass
+class RawTransaction:
+    """A transaction on the driver connection itself (see :meth:`Sandbox.raw_write`)."""
+
+    driver: Any
+    dialect: str
+
+
+def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` (``:name`` parameters) straight through the driver, in a session's
+    transaction or a :class:`RawTransaction`.
 
     For the few hottest queries only: SQLAlchemy's statement layer costs more than SQLite's
     own work there. Datetimes come back as stored (read them with :func:`common.iso_stored`)
     and go in through :func:`db_time`.
     """
-    connection = session.connection()
+    if isinstance(target, RawTransaction):
+        return _execute(target.driver, target.dialect, sql, params)
+    connection = target.connection()
     return _execute(connection.connection.driver_connection, connection.dialect.name, sql, params)
 
 
@@ -89,9 +100,10 @@ def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, A
         cursor.close()
 
 
-def db_time(session: Session, value: datetime) -> Any:
+def db_time(target: Session | RawTransaction, value: datetime) -> Any:
     """A naive UTC datetime as the database stores it (SQLAlchemy's text format on SQLite)."""
-    return value.isoformat(" ", "microseconds") if session.connection().dialect.name == "sqlite" else value
+    dialect = target.dialect if isinstance(target, RawTransaction) else target.connection().dialect.name
+    return value.isoformat(" ", "microseconds") if dialect == "sqlite" else value
 
 
 @dataclass
@@ -228,11 +240,37 @@ class Sandbox:
         connection runs outside any transaction (autocommit), so it sees every committed
         write and holds no locks between requests.
         """
+        return _execute(self._kept_connection(), self.engine.dialect.name, sql, params)
+
+    def _kept_connection(self) -> Any:
+        """The driver connection kept open for query() and raw_write(), in autocommit mode."""
         if self._reader is None:
             self._reader = self.engine.raw_connection()
             if self.engine.dialect.name == "postgresql":
                 self._reader.driver_connection.autocommit = True
-        return _execute(self._reader.driver_connection, self.engine.dialect.name, sql, params)
+        return self._reader.driver_connection
+
+    @contextmanager
+    def raw_write(self, company_id: str) -> Iterator[RawTransaction]:
+        """One transaction of hand-written SQL (:func:`run_sql`) on the kept-open connection.
+
+        For the hottest write (POST send-message): a session's set-up, pool check-out and
+        tear-down cost more than the three statements themselves.
+        """
+        driver = self._kept_connection()
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            with driver.transaction():
+                yield RawTransaction(driver, dialect)
+        else:
+            driver.execute("BEGIN")
+            try:
+                yield RawTransaction(driver, dialect)
+            except BaseException:
+                driver.rollback()
+                raise
+            driver.commit()
+        self.invalidate(company_id)
 
     @contextmanager
     def write(self, company_id: str | None = None) -> Iterator[Session]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
-from leadbridge.sandbox.state import Sandbox, db_time, run_sql
+from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
 
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.
@@ -66,17 +66,18 @@ def count(sandbox: Sandbox, key: tuple[Any, ...], query: Any) -> int:
 _api_users: WeakKeyDictionary[Sandbox, dict[str, str]] = WeakKeyDictionary()
 
 
-def api_user(sandbox: Sandbox, session: Session, company_id: str) -> str:
+_API_USER_SQL = "SELECT id FROM leeloo_user WHERE company_id = :company ORDER BY created_at, id LIMIT 1"
+
+
+def api_user(sandbox: Sandbox, session: Session | RawTransaction, company_id: str) -> str:
     """The user acting for API calls: the company's first user (its owner)."""
     cache = _api_users.setdefault(sandbox, {})
     user_id = cache.get(company_id)
     if user_id is None:
-        user_id = session.scalar(
-            select(s.User.id).where(s.User.company_id == company_id).order_by(s.User.created_at, s.User.id).limit(1)
-        )
-        if user_id is None:
+        rows = run_sql(session, _API_USER_SQL, {"company": company_id})
+        if not rows:
             raise ApiError(409, "the company has no user to act for the API")
-        cache[company_id] = user_id
+        user_id = cache[company_id] = rows[0][0]
     return user_id
 
 
@@ -547,8 +548,9 @@ _INSERT_MESSAGE_SQL = (
 _TOUCH_PERSON_SQL = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :person"
 
 
-def append_message(session: Session, company_id: str, account_id: str, text: str, kind: str, now: datetime, *,
-                   created_by: str | None = None, template_id: str | None = None, field: str | None = None) -> None:
+def append_message(session: Session | RawTransaction, company_id: str, account_id: str, text: str, kind: str,
+                   now: datetime, *, created_by: str | None = None, template_id: str | None = None,
+                   field: str | None = None) -> None:
     """A message at the top of the account's chat; the account's and person's lastMessageTime follow.
 
     The hottest write (POST send-message), so three hand-written statements."""

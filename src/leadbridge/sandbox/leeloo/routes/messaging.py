@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.common import body_doc
+from leadbridge.sandbox.common import body_doc, parse_body
 from leadbridge.sandbox.leeloo import bodies, models
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
@@ -58,10 +58,11 @@ async def send_template(request: Request, company: Company) -> dict[str, Any]:
 @router.post("/api/v2/messages/send-message", summary="Send a text message to a communication channel",
              openapi_extra=body_doc(bodies.SendMessage, form=True, example=bodies.EXAMPLES["send_message"]))
 async def send_message(request: Request, company: Company) -> dict[str, Any]:
-    await write(request, company, bodies.SendMessage,
-                lambda sb, session, body: models.append_message(
-                    session, company, body.account_id, body.text, "YOUR_MESSAGE", sb.now(),
-                    created_by=models.api_user(sb, session, company), field="account_id"))
+    body = await parse_body(request, bodies.SendMessage)
+    sandbox = sandbox_of(request)
+    with sandbox.raw_write(company) as transaction:
+        models.append_message(transaction, company, body.account_id, body.text, "YOUR_MESSAGE", sandbox.now(),
+                              created_by=models.api_user(sandbox, transaction, company), field="account_id")
     return ok({})
 
 
