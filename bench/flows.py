@@ -77,12 +77,16 @@ def free_port() -> int:
 
 def start_sandbox(people: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the sandbox writes to it for its whole life
     process = subprocess.Popen([sys.executable, "-m", "leadbridge.cli", "sandbox", "--port", str(port),
                                 "--db", "sqlite://", "--people", str(people)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"the sandbox exited with {process.returncode}: {log.read().decode()[-2000:]}")
         try:
             httpx.get(url + "/_sandbox/clock", timeout=2)
             return process, url

@@ -300,7 +300,10 @@ class Ledger:
         self.engine = make_ledger_engine(url)
         self.dialect = self.engine.dialect.name
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":  # runners starting together must not race on CREATE TABLE
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AdvisoryLiveness.key("schema")})
+            Base.metadata.create_all(conn)
         self.runner = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         database = self.engine.url.database
         if self.dialect == "postgresql":
