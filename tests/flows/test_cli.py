@@ -60,3 +60,13 @@ def test_resolve_settles_an_uncertain_unit(setup: Setup, cli: Cli) -> None:
         assert ledger.get(first.id).state == "done"  # type: ignore[union-attr]
         assert ledger.get(second.id).state == "pending"  # type: ignore[union-attr]
         assert ledger.effects(second.id) == {}, "a retried unit keeps no uncertain effect"
+
+
+def test_watch_runs_on_a_schedule(setup: Setup, cli: Cli) -> None:
+    config = setup.write_config()
+    result = cli("watch", "deals-to-leeloo", "--every", "1s", "--runs", "2", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run 1 at" in result.stdout and "run 2 at" in result.stdout and "next run at" in result.stdout
+    assert result.stdout.count("calls added") == 1, "the second run repeated the first one's calls"
+    bad = cli("watch", "--every", "often", "--config", str(config))
+    assert bad.returncode == 2 and "'often' is not a duration" in bad.stdout

@@ -109,8 +109,8 @@ def failed(reports: Sequence[FlowReport]) -> bool:
 def render_status(console: Console, ledger: Ledger, limit: int = 30) -> None:
     counts = ledger.counts()
     table = Table(title=f"Ledger {ledger.engine.url.render_as_string(hide_password=True)}", title_justify="left")
-    table.add_column("flow", style="bold")
-    table.add_column("unit")
+    table.add_column("flow", style="bold", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
     for state in UNIT_STATES:
         table.add_column(state, justify="right")
     for (flow, kind), states in sorted(counts.items()):
