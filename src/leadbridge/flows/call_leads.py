@@ -112,7 +112,8 @@ def recover(ctx: FlowContext, tag_id: str | None, report: FlowReport) -> None:
             effect = ledger.effects(campaign.id).get("create")
             if effect is not None and effect.state == "done":
                 ledger.finish(campaign.id, "done", result={"campaign_id": effect.detail["campaign_id"],
-                                                           "phones": campaign.payload.get("phones", 0)})
+                                                           "phones": campaign.payload.get("phones", 0),
+                                                           "attempts": campaign.payload.get("attempts")})
             else:
                 reason = "the runner stopped while Dialog was creating this campaign; Dialog offers no call " \
                          "to check whether it exists, so its phones are not called again automatically"
@@ -145,7 +146,8 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
     ledger = ctx.ledger
     today = ctx.now().date()
     name = cfg.campaign_name.format(date=today.isoformat(), count=len(leads))
-    batch = ledger.create_claimed(FLOW, "campaign", uuid.uuid4().hex, {"name": name, "phones": len(leads)},
+    batch = ledger.create_claimed(FLOW, "campaign", uuid.uuid4().hex,
+                                  {"name": name, "phones": len(leads), "attempts": cfg.attempts},
                                   children=[lead.id for lead in leads], effect="create")
     phones = [{"phone": lead.payload["phone"], "add_data": lead.payload.get("add_data", {})} for lead in leads]
     try:
@@ -168,7 +170,8 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
         report.note("error", f"Dialog refused the campaign ({len(leads)} phones wait for the next run): {exc}")
         return False
     ledger.mark(batch.id, "create", "done", {"campaign_id": campaign_id})
-    ledger.finish(batch.id, "done", result={"campaign_id": campaign_id, "phones": len(leads)})
+    ledger.finish(batch.id, "done", result={"campaign_id": campaign_id, "phones": len(leads),
+                                            "attempts": cfg.attempts})
     report.count("campaigns created")
     report.count("phones queued in campaigns", len(leads))
     bar = ctx.bar(f"call-leads: campaign {campaign_id}", len(leads))

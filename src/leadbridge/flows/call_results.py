@@ -32,7 +32,7 @@ def track_campaigns(ctx: FlowContext, report: FlowReport) -> None:
     """Every campaign call-leads created becomes an open campaign of this flow (once)."""
     units = [NewUnit(str(c.result["campaign_id"]), {"campaign_id": int(c.result["campaign_id"]),
                                                    "phones": int(c.result.get("phones", 0)),
-                                                   "batch_unit": c.id})
+                                                   "batch_unit": c.id, "attempts": c.result.get("attempts")})
              for c in ctx.ledger.units(LEADS_FLOW, "campaign", ["done"]) if c.result]
     if ctx.dry_run:
         known = ctx.ledger.known_keys(FLOW, "campaign", [u.key for u in units])
@@ -71,6 +71,7 @@ def read_campaign(ctx: FlowContext, cfg: CallResultsConfig, campaign: Unit, repo
     dialogs = ctx.dialog.analytics.report(leads_cfg.project_id, cfg.scenario_id, leads_cfg.start_block_id,
                                           campaign_id, now - timedelta(days=400), now + timedelta(days=3650))
     people = _people_by_phone(ctx, campaign.payload["batch_unit"])
+    attempts = int(campaign.payload.get("attempts") or leads_cfg.attempts)
     finals: set[str] = set()
     units = []
     for row in dialogs.rows:
@@ -78,7 +79,7 @@ def read_campaign(ctx: FlowContext, cfg: CallResultsConfig, campaign: Unit, repo
         if row.get("dialog_id") is None or not phone:
             continue
         outcome = cfg.outcomes.get(str(row.get("outcome")))
-        if (outcome is not None and outcome.final) or int(row.get("attempt") or 1) >= leads_cfg.attempts:
+        if (outcome is not None and outcome.final) or int(row.get("attempt") or 1) >= attempts:
             finals.add(phone)
         units.append(NewUnit(f"{campaign_id}:{row['dialog_id']}", _result_payload(row, people.get(phone))))
     if ctx.dry_run:
