@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from leadbridge.sandbox.hotpath import paging
+from leadbridge.sandbox.server import RunningSandbox
 
 
 def both_ways(client: httpx.Client, path: str, limit: int, offset: int) -> tuple[httpx.Response, httpx.Response]:
@@ -85,3 +86,35 @@ def test_cached_pages_follow_writes(leeloo: httpx.Client, other_leeloo: httpx.Cl
     foreign = other_leeloo.get("/api/v2/people?limit=3&offset=1").json()["data"]
     assert {p["id"] for p in foreign}.isdisjoint({first["id"]})
     assert other_leeloo.get(history).status_code == 404
+
+
+def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
+    """Pages far into the list start from a remembered anchor: same records as one long read."""
+    from leadbridge.sandbox.leeloo.models import ANCHOR_STEP
+
+    headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
+    with httpx.Client(base_url=fresh.url, headers=headers) as client:
+        for index in range(3 * ANCHOR_STEP // 1000):
+            created = client.post("/api/v2/people/sms", json={
+                "data": [{"name": f"Lead {index}-{n}", "phone": f"+7900{index:03d}{n:04d}"} for n in range(1000)],
+                "connection_id": _sms_connection(client), "leadgentool_id": _leadgentool(client)})
+            assert created.status_code == 200, created.text
+        total = client.get("/api/v2/people?limit=1").json()["meta"]["totalCount"]
+        assert total > 2 * ANCHOR_STEP
+        everything = [p["id"] for offset in range(0, total, 1000)
+                      for p in client.get(f"/api/v2/people?limit=1000&offset={offset}&offset={offset}").json()["data"]]
+        assert len(everything) == len(set(everything)) == total
+        for offset in (ANCHOR_STEP - 1, ANCHOR_STEP, ANCHOR_STEP + 7, 2 * ANCHOR_STEP + 3, total - 5, total):
+            page = client.get(f"/api/v2/people?limit=10&offset={offset}").json()["data"]
+            assert [p["id"] for p in page] == everything[offset:offset + 10]
+
+
+def _sms_connection(client: httpx.Client) -> str:
+    connections = client.get("/api/v2/connections").json()["data"]["connections"]
+    return str(next(c["id"] for c in connections if c["type"] == "sms"))
+
+
+def _leadgentool(client: httpx.Client) -> str:
+    tunnel = client.get("/api/v2/tunnels?limit=1").json()["data"][0]
+    linked = client.get(f"/api/v2/tunnels/{tunnel['id']}?include=leadgentools").json()["linked"]
+    return str(linked["leadgentools"][0]["id"])

@@ -172,6 +172,8 @@ class Sandbox:
         self.fault_rng_state = 0
         # Memoised COUNT(*) results, keyed by query; dropped on every write of the company.
         self.count_cache: dict[tuple[Any, ...], int] = {}
+        # Other derived values keyed by (company id, what); dropped likewise.
+        self.memo: dict[tuple[Any, ...], Any] = {}
         self.company_by_token: dict[str, str] = {}
         # Rendered bodies of hot GET pages per company, keyed by (path, query); dropped,
         # like the counts, on every write of the company (see hotpath.FastLane).
@@ -219,11 +221,13 @@ class Sandbox:
     def invalidate(self, company_id: str | None = None) -> None:
         if company_id is None:
             self.count_cache.clear()
+            self.memo.clear()
             self.company_by_token.clear()
             self.page_cache.clear()
         else:
-            for key in [k for k in self.count_cache if k[0] == company_id]:
-                del self.count_cache[key]
+            for cache in (self.count_cache, self.memo):
+                for key in [k for k in cache if k[0] == company_id]:
+                    del cache[key]
             self.page_cache.pop(company_id, None)
 
     # --- transactions ------------------------------------------------------------------
@@ -281,6 +285,7 @@ class Sandbox:
             self.invalidate(company_id)
         else:
             self.count_cache.clear()
+            self.memo.clear()
             self.page_cache.clear()
 
     # --- clock -------------------------------------------------------------------------

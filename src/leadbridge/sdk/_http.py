@@ -22,6 +22,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 import httpx
+import pydantic_core
 
 from leadbridge import errors
 from leadbridge.sdk._core import Operation, PageLike, Pager
@@ -326,7 +327,8 @@ class _Core:
         if not content:
             return None
         try:
-            return response.json()
+            # pydantic-core's JSON parser (Rust) costs a fraction of the standard library's.
+            return pydantic_core.from_json(content)
         except ValueError:
             return response.text
 
