@@ -1,6 +1,6 @@
 """The SDK's cost per call and its paged walk, measured side by side against the sandbox.
 
-    .venv/bin/python bench/sdk.py [--people 100000] [--calls 1500] [--page-size 500] [--latency-ms 50]
+    .venv/bin/python bench/sdk.py [--people 100000] [--calls 1500] [--page-size 100] [--latency-ms 50]
 
 The sandbox runs in a child process on 127.0.0.1 (so the client and the server do not
 share one interpreter lock) with ``--people`` demo people; seeding prints its progress.
@@ -174,7 +174,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--calls", type=int, default=1500)
-    parser.add_argument("--page-size", type=int, default=500)
+    parser.add_argument("--page-size", type=int, default=100, help="people per page (the SDK's default)")
     parser.add_argument("--latency-ms", type=float, default=50)
     args = parser.parse_args()
     print(f"starting a sandbox with {args.people:,} people on 127.0.0.1 …", flush=True)
