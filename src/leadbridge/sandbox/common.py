@@ -9,12 +9,15 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from leadbridge.sandbox.state import Sandbox
 
 Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
 M = TypeVar("M", bound=BaseModel)
@@ -218,3 +221,9 @@ def body_doc(model: type[BaseModel], *, form: bool = False, example: Any = None)
 
 def monotonic_ms() -> float:
     return time.monotonic() * 1000
+
+
+def sandbox_of(request: Request) -> Sandbox:
+    """The sandbox serving this request (``app.state.sandbox``)."""
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox

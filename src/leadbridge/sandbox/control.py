@@ -12,15 +12,11 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from leadbridge.sandbox.common import body_doc, iso, parse_body
-from leadbridge.sandbox.state import Fault, Sandbox
+from leadbridge.sandbox.common import body_doc, iso, parse_body, sandbox_of
+from leadbridge.sandbox.state import Fault
 
 router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
 
-
-def _sandbox(request: Request) -> Sandbox:
-    sandbox: Sandbox = request.app.state.sandbox
-    return sandbox
 
 
 class AdvanceClock(BaseModel):
@@ -39,21 +35,21 @@ class FaultSpec(BaseModel):
 
 @router.post("/reset", summary="Drop all data and seed the demo data again")
 async def reset(request: Request) -> dict[str, Any]:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     sandbox.reset()
     return {"status": "ok", "clock": iso(sandbox.now())}
 
 
 @router.get("/clock", summary="The sandbox clock (UTC)")
 async def clock(request: Request) -> dict[str, Any]:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 
 
 @router.post("/clock/advance", summary="Move the sandbox clock forward", openapi_extra=body_doc(AdvanceClock))
 async def advance(request: Request) -> dict[str, Any]:
     body = await parse_body(request, AdvanceClock)
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     sandbox.advance_clock(body.seconds)
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 
@@ -75,7 +71,7 @@ async def requests(
     since_id: Annotated[int, Query(ge=0, description="Only entries with a greater id")] = 0,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
 ) -> dict[str, Any]:
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     selected = []
     for entry in sandbox.requests:
         if entry.id <= since_id or (method and entry.method != method.upper()) or (path and path not in entry.path):
@@ -90,7 +86,7 @@ async def requests(
 
 @router.delete("/requests", summary="Clear the request log")
 async def clear_requests(request: Request) -> dict[str, Any]:
-    _sandbox(request).requests.clear()
+    sandbox_of(request).requests.clear()
     return {"status": "ok"}
 
 
@@ -107,19 +103,19 @@ async def add_fault(request: Request) -> dict[str, Any]:
 
         raise ApiError(422, f"pattern is not a valid regular expression: {exc}", field="pattern") from None
     fault = Fault(**spec.model_dump())
-    sandbox = _sandbox(request)
+    sandbox = sandbox_of(request)
     sandbox.faults.append(fault)
     return {"status": "ok", "faults": [_fault_dict(f) for f in sandbox.faults]}
 
 
 @router.get("/faults", summary="The faults in force")
 async def list_faults(request: Request) -> dict[str, Any]:
-    return {"faults": [_fault_dict(f) for f in _sandbox(request).faults]}
+    return {"faults": [_fault_dict(f) for f in sandbox_of(request).faults]}
 
 
 @router.delete("/faults", summary="Remove every injected fault")
 async def clear_faults(request: Request) -> dict[str, Any]:
-    _sandbox(request).faults.clear()
+    sandbox_of(request).faults.clear()
     return {"status": "ok", "faults": []}
 
 

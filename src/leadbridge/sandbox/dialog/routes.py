@@ -12,19 +12,14 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_va
 from sqlalchemy import select
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import ApiError, body_doc, not_found, parse_body, parse_datetime
+from leadbridge.sandbox.common import ApiError, body_doc, not_found, parse_body, parse_datetime, sandbox_of
 from leadbridge.sandbox.dialog import models, report
-from leadbridge.sandbox.state import Sandbox
 
 MAX_ID = 2**31 - 1
 MAX_PHONES = 10_000
 
 router = APIRouter(tags=["Dialog"])
 
-
-def sandbox_of(request: Request) -> Sandbox:
-    sandbox: Sandbox = request.app.state.sandbox
-    return sandbox
 
 
 def dialog_company(

@@ -10,19 +10,22 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import ApiError, body_doc, parse_body, parse_datetime, read_body, validation_error
+from leadbridge.sandbox.common import (
+    ApiError,
+    body_doc,
+    parse_body,
+    parse_datetime,
+    read_body,
+    sandbox_of,
+    validation_error,
+)
 from leadbridge.sandbox.neiros import models
-from leadbridge.sandbox.state import Sandbox
 
 PREFIX = "/api/userapi/v1"
 MAX_ID = 2**53
 
 router = APIRouter(prefix=PREFIX, tags=["Neiros"])
 
-
-def sandbox_of(request: Request) -> Sandbox:
-    sandbox: Sandbox = request.app.state.sandbox
-    return sandbox
 
 
 def neiros_company(

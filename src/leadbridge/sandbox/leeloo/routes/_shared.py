@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
+from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported for the route modules
 from leadbridge.sandbox.state import Sandbox
 
 TOKEN_HEADER = "X-Leeloo-AuthToken"
@@ -50,10 +51,6 @@ Tags = Annotated[
 ]
 Include = Annotated[list[str] | None, Query(description="Comma-separated side-loads")]
 
-
-def sandbox_of(request: Request) -> Sandbox:
-    sandbox: Sandbox = request.app.state.sandbox
-    return sandbox
 
 
 def new_router() -> APIRouter:
