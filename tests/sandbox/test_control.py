@@ -229,3 +229,16 @@ def test_fault_rejects_bad_input(client: httpx.Client, spec: dict[str, object], 
     assert response.status_code == 422
     assert field in response.json()["errors"]
     assert client.get("/_sandbox/faults").json()["faults"] == []
+
+
+def test_a_file_in_form_data_is_refused_naming_the_field(fresh: RunningSandbox) -> None:
+    headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
+    with httpx.Client(base_url=fresh.url, headers=headers) as client:
+        channel = client.get("/api/v2/people?limit=1").json()["data"][0]["accounts"][0]["account_id"]
+        before = client.get(f"/api/v2/communication-channels/{channel}/chat-messages").json()["meta"]["totalCount"]
+        response = client.post("/api/v2/messages/send-message", data={"account_id": channel},
+                               files={"text": ("text.txt", b"hello", "text/plain")})
+        assert response.status_code == 422
+        assert "text" in response.json()["errors"]
+        after = client.get(f"/api/v2/communication-channels/{channel}/chat-messages").json()["meta"]["totalCount"]
+        assert after == before

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
@@ -175,13 +175,17 @@ async def read_body(request: Request) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for key, value in form.multi_items():
             if not isinstance(value, str):
-                continue
+                raise ApiError(422, f"{key} must be a text field, not a file", field=key)
             if key.endswith("[]"):
                 data.setdefault(key[:-2], []).append(value)
             else:
                 data[key] = value
         return data
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # Nobody is left to read an answer; this keeps a killed client out of the server's error log.
+        raise ApiError(400, "the client disconnected before sending the whole body", field="body") from None
     if not raw.strip():
         return {}
     try:
