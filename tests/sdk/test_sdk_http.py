@@ -420,6 +420,50 @@ async def test_iter_yields_every_record_once_in_order(mode: str, concurrency: in
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("concurrency", [2, 5])
+async def test_iter_never_has_more_requests_in_flight_than_its_concurrency(mode: str, concurrency: int) -> None:
+    client = fast_leeloo(mode)
+    answer = paged_people(600, mode=mode)
+    lock = threading.Lock()
+    in_flight = peak = 0
+
+    def enter() -> None:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+
+    def leave() -> None:
+        nonlocal in_flight
+        with lock:
+            in_flight -= 1
+
+    async def async_counted(request: httpx.Request) -> httpx.Response:
+        enter()
+        try:
+            await asyncio.sleep(0.01)
+            return await answer(request)
+        finally:
+            leave()
+
+    def sync_counted(request: httpx.Request) -> httpx.Response:
+        enter()
+        try:
+            time.sleep(0.01)
+            response: httpx.Response = answer(request)
+            return response
+        finally:
+            leave()
+
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people").mock(side_effect=async_counted if mode == "async" else sync_counted)
+        people = await collect(client.people.iter(page_size=20, concurrency=concurrency))
+    await close(client)
+    assert len(people) == 600
+    assert peak == concurrency  # every slot used, never one more
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_iter_follows_a_list_that_grew_while_walking(mode: str) -> None:
     client = fast_leeloo(mode)
     answer = paged_people(100, mode=mode, grow_to=130)

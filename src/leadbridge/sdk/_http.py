@@ -28,6 +28,9 @@ from leadbridge import errors
 from leadbridge.sdk._core import Operation, PageLike, Pager
 
 T = TypeVar("T")
+# Pages fetched ahead of the reader per concurrent request: bounds memory while keeping
+# every request slot busy when pages complete out of order.
+PAGES_AHEAD_PER_WORKER = 4
 
 logger = logging.getLogger("leadbridge.sdk")
 
@@ -418,8 +421,10 @@ class SyncTransport(_Core):
             pool = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
             try:
                 pending = iter(planned)
+                # The pool runs `concurrency` requests at a time; pages queued behind them let a
+                # free worker start the next request while an earlier page is still in flight.
                 window: deque[Future[PageLike[T]]] = deque(
-                    pool.submit(self.run, op) for op in islice(pending, pager.concurrency)
+                    pool.submit(self.run, op) for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
                 )
                 while window:
                     last = window.popleft().result()
@@ -490,15 +495,22 @@ class AsyncTransport(_Core):
         planned = pager.plan(last)
         if pager.concurrency > 1 and len(planned) > 1:
             pending = iter(planned)
+            in_flight = asyncio.Semaphore(pager.concurrency)
+
+            async def fetch(op: Operation[PageLike[T]]) -> PageLike[T]:
+                async with in_flight:
+                    return await self.run(op)
+
+            # As in the sync transport: `concurrency` requests at a time, more pages queued.
             window: deque[asyncio.Task[PageLike[T]]] = deque(
-                asyncio.ensure_future(self.run(op)) for op in islice(pending, pager.concurrency)
+                asyncio.ensure_future(fetch(op)) for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
             )
             try:
                 while window:
                     last = await window.popleft()
                     following = next(pending, None)
                     if following is not None:
-                        window.append(asyncio.ensure_future(self.run(following)))
+                        window.append(asyncio.ensure_future(fetch(following)))
                     for item in fresh(last):
                         yield item
             finally:
