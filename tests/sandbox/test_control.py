@@ -242,3 +242,20 @@ def test_a_file_in_form_data_is_refused_naming_the_field(fresh: RunningSandbox) 
         assert "text" in response.json()["errors"]
         after = client.get(f"/api/v2/communication-channels/{channel}/chat-messages").json()["meta"]["totalCount"]
         assert after == before
+
+
+def test_request_log_never_shows_passwords_or_tokens(fresh: RunningSandbox) -> None:
+    creds = fresh.credentials
+    with httpx.Client(base_url=fresh.url) as client:
+        client.post("/api/userapi/v1/auth/login", json={"email": creds.neiros_email, "password": creds.neiros_password})
+        client.post("/api/login", data={"login": creds.dialog_login, "password": creds.dialog_password})
+        client.post("/api/login",
+                    files={"login": (None, creds.dialog_login), "password": (None, creds.dialog_password)})
+        log = client.get("/_sandbox/requests", params={"method": "POST"}).json()["data"]
+    logins = [entry for entry in log if entry["path"] in ("/api/userapi/v1/auth/login", "/api/login")]
+    assert len(logins) == 3
+    assert logins[0]["body"] == {"email": creds.neiros_email, "password": "***"}
+    assert logins[1]["body"] == f"login={creds.dialog_login}&password=***"
+    multipart = logins[2]["body"]
+    assert 'name="password"\r\n\r\n***\r\n' in multipart
+    assert f'name="login"\r\n\r\n{creds.dialog_login}\r\n' in multipart

@@ -6,6 +6,7 @@ sandbox from outside, over HTTP, like any other client.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import orjson
@@ -54,13 +55,30 @@ async def advance(request: Request) -> dict[str, Any]:
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 
 
+SECRET_FIELDS = frozenset({"password", "token"})
+# The same fields in urlencoded (password=…&) and multipart (name="password"\r\n\r\n…) bodies.
+_SECRET_IN_TEXT = re.compile(
+    r'((?:^|&)(?:password|token)=)[^&]*|(name="(?:password|token)"\r\n(?:[^\r\n]*\r\n)*\r\n)[^\r\n]*'
+)
+
+
+def _redact(value: Any) -> Any:
+    """The request log never shows a password or token, whatever form the body took."""
+    if isinstance(value, dict):
+        return {key: "***" if key in SECRET_FIELDS else _redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value
+
+
 def _decode(body: bytes) -> Any:
     if not body:
         return None
     try:
-        return orjson.loads(body)
+        return _redact(orjson.loads(body))
     except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace")
+        text = body.decode("utf-8", "replace")
+        return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
 
 
 @router.get("/requests", summary="The request log of the vendor APIs, oldest first")
@@ -94,7 +112,6 @@ async def clear_requests(request: Request) -> dict[str, Any]:
              openapi_extra=body_doc(FaultSpec))
 async def add_fault(request: Request) -> dict[str, Any]:
     spec = await parse_body(request, FaultSpec)
-    import re
 
     try:
         re.compile(spec.pattern)
