@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -31,6 +31,15 @@ T = TypeVar("T")
 # Pages fetched ahead of the reader per concurrent request: bounds memory while keeping
 # every request slot busy when pages complete out of order.
 PAGES_AHEAD_PER_WORKER = 4
+
+
+def unparsed(op: Operation[Any]) -> Operation[Any]:
+    """The same request, answering the decoded JSON (checked for errors) instead of models."""
+    return replace(op, parse=_as_is)
+
+
+def _as_is(body: Any) -> Any:
+    return body
 
 logger = logging.getLogger("leadbridge.sdk")
 
@@ -423,14 +432,18 @@ class SyncTransport(_Core):
                 pending = iter(planned)
                 # The pool runs `concurrency` requests at a time; pages queued behind them let a
                 # free worker start the next request while an earlier page is still in flight.
-                window: deque[Future[PageLike[T]]] = deque(
-                    pool.submit(self.run, op) for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
+                # Workers only fetch: the reader parses, so a slot is free again as soon as its
+                # answer arrives, not after the models of every page ahead of it are built.
+                window: deque[tuple[Operation[PageLike[T]], Future[Any]]] = deque(
+                    (op, pool.submit(self.run, unparsed(op)))
+                    for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
                 )
                 while window:
-                    last = window.popleft().result()
+                    op, answer = window.popleft()
+                    last = op.parse(answer.result())
                     following = next(pending, None)
                     if following is not None:
-                        window.append(pool.submit(self.run, following))
+                        window.append((following, pool.submit(self.run, unparsed(following))))
                     yield from fresh(last)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -497,24 +510,27 @@ class AsyncTransport(_Core):
             pending = iter(planned)
             in_flight = asyncio.Semaphore(pager.concurrency)
 
-            async def fetch(op: Operation[PageLike[T]]) -> PageLike[T]:
+            async def fetch(op: Operation[Any]) -> Any:
                 async with in_flight:
                     return await self.run(op)
 
-            # As in the sync transport: `concurrency` requests at a time, more pages queued.
-            window: deque[asyncio.Task[PageLike[T]]] = deque(
-                asyncio.ensure_future(fetch(op)) for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
+            # As in the sync transport: `concurrency` requests at a time, more pages queued,
+            # and pages parsed by the reader once their slot is free again.
+            window: deque[tuple[Operation[PageLike[T]], asyncio.Task[Any]]] = deque(
+                (op, asyncio.ensure_future(fetch(unparsed(op))))
+                for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
             )
             try:
                 while window:
-                    last = await window.popleft()
+                    op, answer = window.popleft()
+                    last = op.parse(await answer)
                     following = next(pending, None)
                     if following is not None:
-                        window.append(asyncio.ensure_future(fetch(following)))
+                        window.append((following, asyncio.ensure_future(fetch(unparsed(following)))))
                     for item in fresh(last):
                         yield item
             finally:
-                for task in window:
+                for _, task in window:
                     task.cancel()
         else:
             for op in planned:
