@@ -527,6 +527,8 @@ class AsyncTransport(_Core):
                     following = next(pending, None)
                     if following is not None:
                         window.append((following, asyncio.ensure_future(fetch(unparsed(following)))))
+                        # Let the new request go out before the next page is parsed.
+                        await asyncio.sleep(0)
                     for item in fresh(last):
                         yield item
             finally:
