@@ -12,6 +12,8 @@ The bare app is measured between every two endpoints and the ratios use the mean
 those runs, so load from other processes on the machine affects both sides alike.
 
 Targets: GET people >= 0.25 and POST send-message >= 0.15 of the bare app's req/s.
+"GET people, any page" asks for a random page each time, so it shows the cost of a page
+read from the database (a repeated page is served from the sandbox's page cache).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import re
 import shutil
 import statistics
@@ -47,6 +50,9 @@ class Target:
     path: str
     headers: dict[str, str]
     body: bytes = b""
+    # When set, every request asks for a random page among the first `spread_offsets`
+    # (appended as &offset=N), so answers come from the database, not the page cache.
+    spread_offsets: int = 0
 
 
 async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,6 +82,8 @@ def run_wrk(url: str, target: Target, seconds: float, connections: int) -> tuple
         [f'wrk.method = "{target.method}"']
         + [f'wrk.headers["{name}"] = "{value}"' for name, value in target.headers.items()]
         + ([f"wrk.body = {lua_string(target.body)}"] if target.body else [])
+        + ([f'request = function() return wrk.format(nil, "{target.path}&offset=" .. '
+            f"math.random(0, {target.spread_offsets - 1})) end"] if target.spread_offsets else [])
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script + "\n")
@@ -98,7 +106,8 @@ def lua_string(data: bytes) -> str:
 
 def run_python(url: str, target: Target, seconds: float, connections: int) -> tuple[float, int]:
     spec = orjson.dumps({"url": url, "method": target.method, "path": target.path, "headers": target.headers,
-                         "body": target.body.decode(), "seconds": seconds, "connections": connections})
+                         "body": target.body.decode(), "seconds": seconds, "connections": connections,
+                         "spread_offsets": target.spread_offsets})
     out = subprocess.run([sys.executable, __file__, "--load-worker", spec.decode()],
                          capture_output=True, check=True).stdout
     result = orjson.loads(out)
@@ -108,18 +117,23 @@ def run_python(url: str, target: Target, seconds: float, connections: int) -> tu
 def load_worker(spec: dict[str, Any]) -> None:
     """Keep-alive HTTP/1.1 clients on raw sockets; prints {"rate", "errors"} as JSON."""
     parts = urlsplit(spec["url"])
-    head = f"{spec['method']} {spec['path']} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-    head += "".join(f"{name}: {value}\r\n" for name, value in spec["headers"].items())
+    rest = f"Host: {parts.netloc}\r\n"
+    rest += "".join(f"{name}: {value}\r\n" for name, value in spec["headers"].items())
     body = spec["body"].encode()
     if body:
-        head += f"Content-Length: {len(body)}\r\n"
-    request = head.encode() + b"\r\n" + body
+        rest += f"Content-Length: {len(body)}\r\n"
+    tail = rest.encode() + b"\r\n" + body
+    spread = spec["spread_offsets"]
     counts = {"done": 0, "errors": 0}
+
+    def request() -> bytes:
+        path = spec["path"] + (f"&offset={random.randrange(spread)}" if spread else "")
+        return f"{spec['method']} {path} HTTP/1.1\r\n".encode() + tail
 
     async def client(deadline: float) -> None:
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         while time.monotonic() < deadline:
-            writer.write(request)
+            writer.write(request())
             status_line = await reader.readline()
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -159,6 +173,8 @@ def targets(sandbox: Any) -> list[Target]:
     auth = {"X-Leeloo-AuthToken": demo.leeloo_token}
     return [
         Target("GET people", "GET", "/api/v2/people?limit=20", auth),
+        Target("GET people, any page", "GET", "/api/v2/people?limit=20", auth,
+               spread_offsets=sandbox.people - 20),
         Target("GET chat-messages", "GET", f"/api/v2/communication-channels/{busiest}/chat-messages", auth),
         Target("POST send-message", "POST", "/api/v2/messages/send-message",
                {**auth, "Content-Type": "application/json"},
