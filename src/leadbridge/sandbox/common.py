@@ -7,16 +7,18 @@ import os
 import random
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
+from fastapi import Header
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
+    from leadbridge.sandbox.schema import DialogToken, NeirosToken
     from leadbridge.sandbox.state import Sandbox
 
 Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
@@ -231,3 +233,17 @@ def sandbox_of(request: Request) -> Sandbox:
     """The sandbox serving this request (``app.state.sandbox``)."""
     sandbox: Sandbox = request.app.state.sandbox
     return sandbox
+
+
+def bearer_company(table: type[NeirosToken | DialogToken], description: str) -> Callable[..., Awaitable[str]]:
+    """A route dependency: the company whose Bearer token (of ``table``) the request carries.
+
+    Asynchronous, so FastAPI calls it on the event loop rather than in a worker thread.
+    """
+
+    async def company(request: Request, authorization: str | None = Header(None, description=description)) -> str:
+        company_id = sandbox_of(request).bearer_company(authorization, table)
+        request.state.company_id = company_id
+        return company_id
+
+    return company

@@ -109,7 +109,7 @@ class FastLane:
         sandbox: Sandbox = scope["app"].state.sandbox
         response: Response
         try:
-            company = self.company(request, token)
+            company = await self.company(request, token)
             if scope["method"] != "GET":
                 response = JSON(await endpoint(request, company, **kwargs))
             else:

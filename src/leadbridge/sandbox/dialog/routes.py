@@ -7,12 +7,20 @@ import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import select
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import ApiError, body_doc, not_found, parse_body, parse_datetime, sandbox_of
+from leadbridge.sandbox.common import (
+    ApiError,
+    bearer_company,
+    body_doc,
+    not_found,
+    parse_body,
+    parse_datetime,
+    sandbox_of,
+)
 from leadbridge.sandbox.dialog import models, report
 
 MAX_ID = 2**31 - 1
@@ -22,13 +30,7 @@ router = APIRouter(tags=["Dialog"])
 
 
 
-def dialog_company(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <token from POST /api/login>")] = None,
-) -> str:
-    company_id = sandbox_of(request).bearer_company(authorization, schema.DialogToken)
-    request.state.company_id = company_id
-    return company_id
+dialog_company = bearer_company(schema.DialogToken, "Bearer <token from POST /api/login>")
 
 
 Company = Annotated[str, Depends(dialog_company)]

@@ -6,12 +6,13 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import (
     ApiError,
+    bearer_company,
     body_doc,
     parse_body,
     parse_datetime,
@@ -28,13 +29,7 @@ router = APIRouter(prefix=PREFIX, tags=["Neiros"])
 
 
 
-def neiros_company(
-    request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <token from auth/login>")] = None,
-) -> str:
-    company_id = sandbox_of(request).bearer_company(authorization, schema.NeirosToken)
-    request.state.company_id = company_id
-    return company_id
+neiros_company = bearer_company(schema.NeirosToken, "Bearer <token from auth/login>")
 
 
 Company = Annotated[str, Depends(neiros_company)]

@@ -24,7 +24,7 @@ MAX_LIMIT = 1000
 M = TypeVar("M", bound=BaseModel)
 
 
-def leeloo_company(
+async def leeloo_company(
     request: Request,
     token: Annotated[str | None, Header(alias=TOKEN_HEADER, description="Your Leeloo auth token")] = None,
 ) -> str:
