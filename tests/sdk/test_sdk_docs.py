@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -64,7 +64,7 @@ def check_people_list(result: Page[Person], body: Any) -> None:
 def check_person(result: Person, body: Any) -> None:
     doc = body["data"]
     assert result.id == doc["id"] and result.name == doc["name"]
-    assert result.created_at == utc(doc["created_at"]) and result.created_at.tzinfo is UTC
+    assert result.created_at == utc(doc["created_at"]) and result.created_at.utcoffset() == timedelta(0)
     assert result.subscribe_history[0].tunnel_id == doc["subscribeHistory"][0]["tunnelId"]
     assert [link.id for link in result.links["orders"]] == [link["id"] for link in doc["links"]["orders"]]
     assert result.profile_image == doc["profileImage"]
@@ -105,7 +105,7 @@ def check_model(**expected_from_doc: str) -> Callable[[Any, Any], None]:
         for attribute, key in expected_from_doc.items():
             value = getattr(result, attribute)
             if isinstance(value, datetime):
-                assert value == utc(doc[key]) and value.tzinfo is UTC
+                assert value == utc(doc[key]) and value.utcoffset() == timedelta(0)
             else:
                 assert value == doc[key], attribute
 

@@ -21,6 +21,8 @@ from sdk_support import MODES, close, collect, dialog_client, leeloo_client, nei
 
 from leadbridge import Leeloo, Neiros, errors
 from leadbridge.sdk import RetryPolicy
+from leadbridge.sdk.leeloo import _lister
+from leadbridge.sdk.models.leeloo import Person
 
 BASE = "https://api.example.test"
 TOKEN = "secret-token-value-42"
@@ -200,6 +202,38 @@ async def test_leeloo_200_with_status_other_than_1_is_an_error(mode: str) -> Non
     await close(client)
     assert caught.value.status == 200
     assert str(caught.value) == "GET /api/v2/tags -> 200: Company is blocked"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_list_answered_with_status_other_than_1_is_an_error_not_a_page(mode: str) -> None:
+    # Lists are read straight from the bytes when the answer has the success shape; an error
+    # envelope that otherwise looks like a list must still come out as the API's error.
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people").respond(200, json={"status": 0, "message": "Company is blocked", "data": []})
+        with pytest.raises(errors.APIError) as caught:
+            await resolve(client.people.list())
+    await close(client)
+    assert str(caught.value) == "GET /api/v2/people -> 200: Company is blocked"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str) -> None:
+    body = {"status": 1, "data": [{"id": "p1", "name": "Ann", "createdAt": "2021-11-01T11:55:56+03:00",
+                                   "loyalty": 3}],
+            "meta": {"totalCount": "41", "limit": 1, "offset": 5, "filteredCount": 1}}
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people").respond(200, json=body)
+        page = await resolve(client.people.list(limit=1, offset=5))
+    await close(client)
+    op = _lister("/api/v2/people", Person)(5, 1)
+    assert op.parse_bytes is not None
+    from_json = op.parse(body)
+    assert page == from_json == op.parse_bytes(httpx.Response(200, json=body).content)
+    assert (page.total, page.limit, page.offset, page.filtered_count) == (41, 1, 5, 1)
+    assert page[0].model_extra == {"loyalty": 3}
+    assert page[0].created_at is not None and page[0].created_at.isoformat() == "2021-11-01T08:55:56+00:00"
 
 
 @pytest.mark.parametrize("mode", MODES)

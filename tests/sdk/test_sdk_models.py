@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
+
 from leadbridge.sdk.models.leeloo import AccountLink, Person
 
 
@@ -22,8 +25,17 @@ def test_dates_become_aware_utc() -> None:
     naive = Person.model_validate({"id": "a", "lastMessageTime": "2020-01-13T14:21:36"})
     offset = Person.model_validate({"id": "a", "lastMessageTime": "2020-01-13T17:21:36+03:00"})
     assert naive.last_message_time == offset.last_message_time == datetime(2020, 1, 13, 14, 21, 36, tzinfo=UTC)
-    assert offset.last_message_time is not None and offset.last_message_time.utcoffset() == timedelta(0)
-    assert offset.last_message_time.tzinfo is UTC
+    in_utc = Person.model_validate({"id": "a", "lastMessageTime": "2020-01-13T14:21:36Z"})
+    assert in_utc.last_message_time == naive.last_message_time
+    for person in (naive, offset, in_utc):
+        assert person.last_message_time is not None and person.last_message_time.utcoffset() == timedelta(0)
+
+
+def test_a_date_that_is_not_a_date_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Person.model_validate({"id": "a", "createdAt": "last tuesday"})
+    assert [error["loc"] for error in caught.value.errors()] == [("createdAt",)]
+    assert "valid datetime" in str(caught.value)
 
 
 def test_reserved_word_from_reads_and_builds() -> None:

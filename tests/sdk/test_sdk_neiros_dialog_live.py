@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -63,7 +63,7 @@ async def test_deal_update_sum_then_get(nei: Any) -> None:
     assert await resolve(nei.deals.update_sum(deal_id, site_id, amount)) is True
     deal = await resolve(nei.deals.get(deal_id, site_id))
     assert deal.id == deal_id and deal.summ == amount
-    assert deal.created_at is None or deal.created_at.tzinfo is UTC
+    assert deal.created_at is None or deal.created_at.utcoffset() == timedelta(0)
 
 
 async def test_deal_of_another_site_is_not_found(nei: Any) -> None:

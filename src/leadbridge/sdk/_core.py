@@ -41,6 +41,11 @@ class Operation(Generic[T]):
 
     ``form`` bodies go out as multipart form-data, ``json`` bodies as JSON; ``authenticated``
     is false only for login calls, which must not trigger a login themselves.
+
+    ``parse_bytes``, when given, reads a successful answer straight from its bytes (one
+    pass of pydantic-core, no intermediate Python objects). It raises ``ValueError`` on a
+    body of any other shape, such as an error envelope, which then goes the general way:
+    decoded, checked for errors, and read by ``parse``.
     """
 
     method: str
@@ -50,6 +55,7 @@ class Operation(Generic[T]):
     json: Any = field(default=None, repr=False)  # may hold a password (login calls)
     form: dict[str, str] | None = field(default=None, repr=False)
     authenticated: bool = True
+    parse_bytes: Callable[[bytes], T] | None = None
 
 
 class PageLike(Protocol[T_co]):

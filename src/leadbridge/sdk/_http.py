@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Hashable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -32,14 +32,6 @@ T = TypeVar("T")
 # every request slot busy when pages complete out of order.
 PAGES_AHEAD_PER_WORKER = 4
 
-
-def unparsed(op: Operation[Any]) -> Operation[Any]:
-    """The same request, answering the decoded JSON (checked for errors) instead of models."""
-    return replace(op, parse=_as_is)
-
-
-def _as_is(body: Any) -> Any:
-    return body
 
 logger = logging.getLogger("leadbridge.sdk")
 
@@ -280,8 +272,9 @@ class _Core:
                                     headers=headers)
 
     def exchange(
-        self, client: httpx.Client | httpx.AsyncClient, op: Operation[T]
-    ) -> Generator[Action, Any, T]:
+        self, client: httpx.Client | httpx.AsyncClient, op: Operation[Any]
+    ) -> Generator[Action, Any, httpx.Response]:
+        """Sends ``op`` until an answer is final (retried and re-logged in as needed); returns that answer."""
         attempt = 0
         relogged = False
         while True:
@@ -321,10 +314,16 @@ class _Core:
                 yield Sleep(delay)
                 attempt += 1
                 continue
-            return self.finish(op, response)
+            return response
 
     def finish(self, op: Operation[T], response: httpx.Response) -> T:
+        """The result of ``op`` read from its final answer, or the error that answer means."""
         status = response.status_code
+        if op.parse_bytes is not None and status < 400:
+            try:
+                return op.parse_bytes(response.content)
+            except ValueError:
+                pass  # not the success shape: the general way below tells what it is
         body = self.decode(response)
         if status >= 400:
             raise self.api_error(op, status, body, response)
@@ -393,6 +392,10 @@ class SyncTransport(_Core):
         self._login_lock = threading.Lock()
 
     def run(self, op: Operation[T]) -> T:
+        return self.finish(op, self.respond(op))
+
+    def respond(self, op: Operation[Any]) -> httpx.Response:
+        """The final answer to ``op``, not yet read."""
         flow = self.exchange(self.client, op)
         outcome: Any = None
         send = self.client.send
@@ -400,8 +403,8 @@ class SyncTransport(_Core):
             try:
                 action = flow.send(outcome)
             except StopIteration as done:
-                result: T = done.value
-                return result
+                response: httpx.Response = done.value
+                return response
             outcome = None
             if type(action) is Send:
                 try:
@@ -432,18 +435,18 @@ class SyncTransport(_Core):
                 pending = iter(planned)
                 # The pool runs `concurrency` requests at a time; pages queued behind them let a
                 # free worker start the next request while an earlier page is still in flight.
-                # Workers only fetch: the reader parses, so a slot is free again as soon as its
+                # Workers only fetch: the reader reads, so a slot is free again as soon as its
                 # answer arrives, not after the models of every page ahead of it are built.
-                window: deque[tuple[Operation[PageLike[T]], Future[Any]]] = deque(
-                    (op, pool.submit(self.run, unparsed(op)))
+                window: deque[tuple[Operation[PageLike[T]], Future[httpx.Response]]] = deque(
+                    (op, pool.submit(self.respond, op))
                     for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
                 )
                 while window:
                     op, answer = window.popleft()
-                    last = op.parse(answer.result())
+                    last = self.finish(op, answer.result())
                     following = next(pending, None)
                     if following is not None:
-                        window.append((following, pool.submit(self.run, unparsed(following))))
+                        window.append((following, pool.submit(self.respond, following)))
                     yield from fresh(last)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -470,6 +473,10 @@ class AsyncTransport(_Core):
         self._login_lock: asyncio.Lock | None = None
 
     async def run(self, op: Operation[T]) -> T:
+        return self.finish(op, await self.respond(op))
+
+    async def respond(self, op: Operation[Any]) -> httpx.Response:
+        """The final answer to ``op``, not yet read."""
         flow = self.exchange(self.client, op)
         outcome: Any = None
         send = self.client.send
@@ -477,8 +484,8 @@ class AsyncTransport(_Core):
             try:
                 action = flow.send(outcome)
             except StopIteration as done:
-                result: T = done.value
-                return result
+                response: httpx.Response = done.value
+                return response
             outcome = None
             if type(action) is Send:
                 try:
@@ -510,23 +517,23 @@ class AsyncTransport(_Core):
             pending = iter(planned)
             in_flight = asyncio.Semaphore(pager.concurrency)
 
-            async def fetch(op: Operation[Any]) -> Any:
+            async def fetch(op: Operation[Any]) -> httpx.Response:
                 async with in_flight:
-                    return await self.run(op)
+                    return await self.respond(op)
 
             # As in the sync transport: `concurrency` requests at a time, more pages queued,
-            # and pages parsed by the reader once their slot is free again.
-            window: deque[tuple[Operation[PageLike[T]], asyncio.Task[Any]]] = deque(
-                (op, asyncio.ensure_future(fetch(unparsed(op))))
+            # and pages read by the reader once their slot is free again.
+            window: deque[tuple[Operation[PageLike[T]], asyncio.Task[httpx.Response]]] = deque(
+                (op, asyncio.ensure_future(fetch(op)))
                 for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
             )
             try:
                 while window:
                     op, answer = window.popleft()
-                    last = op.parse(await answer)
+                    last = self.finish(op, await answer)
                     following = next(pending, None)
                     if following is not None:
-                        window.append((following, asyncio.ensure_future(fetch(unparsed(following)))))
+                        window.append((following, asyncio.ensure_future(fetch(following))))
                         # Let the new request go out before the next page is parsed.
                         await asyncio.sleep(0)
                     for item in fresh(last):

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar, Unpack
+from typing import Any, Generic, Literal, TypeVar, Unpack
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge.sdk._client import (
     AsyncClientMixin,
     BaseClient,
     ClientSettings,
     SyncClientMixin,
-    list_adapter,
     many,
     nothing,
     one,
@@ -62,22 +61,50 @@ def _envelope_error(body: Any) -> str | None:
 LEELOO = Dialect("Leeloo", body_error=_envelope_error)
 
 
-def _page(model: type[M]) -> Callable[[Any], Page[M]]:
-    adapter = list_adapter(model)
+class _PageMeta(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
-    def parse(body: Any) -> Page[M]:
-        items = adapter.validate_python(body["data"])
-        meta = body.get("meta") or {}
-        total = meta.get("totalCount")
+    total_count: int | None = Field(default=None, alias="totalCount")
+    filtered_count: int | None = Field(default=None, alias="filteredCount")
+    limit: int | None = None
+    offset: int | None = None
+
+
+class _PageEnvelope(BaseModel, Generic[M]):
+    """``{"status": 1, "data": [...], "meta": {...}}``: every Leeloo list answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: Literal[1] = 1  # any other status is an error: the bytes path then falls back
+    data: list[M]
+    meta: _PageMeta | None = None
+
+    def page(self) -> Page[M]:
+        items, meta = self.data, self.meta or _PageMeta()
         return Page(
             items=items,
-            total=int(total) if total is not None else len(items),
-            limit=int(meta.get("limit", len(items))),
-            offset=int(meta.get("offset", 0)),
-            filtered_count=meta.get("filteredCount"),
+            total=len(items) if meta.total_count is None else meta.total_count,
+            limit=len(items) if meta.limit is None else meta.limit,
+            offset=meta.offset or 0,
+            filtered_count=meta.filtered_count,
         )
 
-    return parse
+
+def _lister(path: str, model: type[M], *filters: tuple[str, Any]) -> Callable[[int, int], Operation[Page[M]]]:
+    """``page_at(offset, limit)`` of the Leeloo list at ``path``, with fixed ``filters`` in its query."""
+    envelope = _PageEnvelope[model]  # type: ignore[valid-type]
+
+    def parse(body: Any) -> Page[M]:
+        return envelope.model_validate(body).page()
+
+    def parse_bytes(content: bytes) -> Page[M]:
+        return envelope.model_validate_json(content).page()
+
+    def page_at(offset: int, limit: int) -> Operation[Page[M]]:
+        return Operation("GET", path, parse, params=query(("limit", limit), ("offset", offset), *filters),
+                         parse_bytes=parse_bytes)
+
+    return page_at
 
 
 def _includes(include: str | Sequence[str] | None) -> str | None:
@@ -134,16 +161,12 @@ class Messages(Resource[Mode]):
 class Channels(Resource[Mode]):
     """Communication channels (accounts): lists, chat history, the person behind one, subscriptions."""
 
-    def _page_at(self, last_message_from: DateLike | None, last_message_to: DateLike | None
+    @staticmethod
+    def _page_at(last_message_from: DateLike | None, last_message_to: DateLike | None
                  ) -> Callable[[int, int], Operation[Page[Channel]]]:
-        def page_at(offset: int, limit: int) -> Operation[Page[Channel]]:
-            params = query(
-                ("limit", limit), ("offset", offset),
-                ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
-                ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)),
-            )
-            return Operation("GET", "/api/v2/communication-channels", _page(Channel), params=params)
-        return page_at
+        return _lister("/api/v2/communication-channels", Channel,
+                       ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
+                       ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *, last_message_from: DateLike | None = None,
@@ -160,10 +183,7 @@ class Channels(Resource[Mode]):
 
     @staticmethod
     def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        def page_at(offset: int, limit: int) -> Operation[Page[ChatMessage]]:
-            return Operation("GET", f"/api/v2/communication-channels/{account_id}/chat-messages",
-                             _page(ChatMessage), params=query(("limit", limit), ("offset", offset)))
-        return page_at
+        return _lister(f"/api/v2/communication-channels/{account_id}/chat-messages", ChatMessage)
 
     @endpoint
     def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
@@ -222,9 +242,7 @@ class Orders(Resource[Mode]):
         })
         return Operation("POST", "/api/v2/orders", one(Order), json=body)
 
-    @staticmethod
-    def _page_at(offset: int, limit: int) -> Operation[Page[Order]]:
-        return Operation("GET", "/api/v2/orders", _page(Order), params=query(("limit", limit), ("offset", offset)))
+    _page_at = staticmethod(_lister("/api/v2/orders", Order))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Order]]:
@@ -265,19 +283,11 @@ class People(Resource[Mode]):
                  last_message_to: DateLike | None, phone: str | None,
                  email: str | None) -> Callable[[int, int], Operation[Page[Person]]]:
         tag_list = [tags] if isinstance(tags, str) else (list(tags) if tags else None)
-        date_from = last_message_from and day_or_instant(last_message_from)
-        date_to = last_message_to and day_or_instant(last_message_to)
-        parse = _page(Person)
-
-        def page_at(offset: int, limit: int) -> Operation[Page[Person]]:
-            params = query(
-                ("limit", limit), ("offset", offset),
-                ("filter[tags]", tag_list),  # v2 repeats the key for each tag
-                ("filter[last_message][from]", date_from), ("filter[last_message][to]", date_to),
-                ("filter[phone]", phone), ("filter[email]", email),
-            )
-            return Operation("GET", "/api/v2/people", parse, params=params)
-        return page_at
+        return _lister("/api/v2/people", Person,
+                       ("filter[tags]", tag_list),  # v2 repeats the key for each tag
+                       ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
+                       ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)),
+                       ("filter[phone]", phone), ("filter[email]", email))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *, tags: Sequence[str] | str | None = None,
@@ -366,9 +376,7 @@ class Tags(Resource[Mode]):
 class Tunnels(Resource[Mode]):
     """Tunnels (funnels) and their statistics."""
 
-    @staticmethod
-    def _page_at(offset: int, limit: int) -> Operation[Page[Tunnel]]:
-        return Operation("GET", "/api/v2/tunnels", _page(Tunnel), params=query(("limit", limit), ("offset", offset)))
+    _page_at = staticmethod(_lister("/api/v2/tunnels", Tunnel))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Tunnel]]:
@@ -397,9 +405,7 @@ class Tunnels(Resource[Mode]):
 class Users(Resource[Mode]):
     """The platform's users (operators)."""
 
-    @staticmethod
-    def _page_at(offset: int, limit: int) -> Operation[Page[User]]:
-        return Operation("GET", "/api/v2/users", _page(User), params=query(("limit", limit), ("offset", offset)))
+    _page_at = staticmethod(_lister("/api/v2/users", User))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[User]]:
@@ -432,12 +438,7 @@ class Accounts(Resource[Mode]):
 
     @staticmethod
     def _page_at(tags: Sequence[str] | str | None) -> Callable[[int, int], Operation[Page[Account]]]:
-        joined = comma_joined(tags)  # v1 joins the tags with commas
-
-        def page_at(offset: int, limit: int) -> Operation[Page[Account]]:
-            return Operation("GET", "/api/v1/accounts", _page(Account),
-                             params=query(("limit", limit), ("offset", offset), ("filter[tags]", joined)))
-        return page_at
+        return _lister("/api/v1/accounts", Account, ("filter[tags]", comma_joined(tags)))  # v1 joins tags with commas
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *,
@@ -459,10 +460,7 @@ class Accounts(Resource[Mode]):
 
     @staticmethod
     def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        def page_at(offset: int, limit: int) -> Operation[Page[ChatMessage]]:
-            return Operation("GET", f"/api/v1/accounts/{account_id}/chat-messages", _page(ChatMessage),
-                             params=query(("limit", limit), ("offset", offset)))
-        return page_at
+        return _lister(f"/api/v1/accounts/{account_id}/chat-messages", ChatMessage)
 
     @endpoint
     def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
