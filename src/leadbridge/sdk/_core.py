@@ -90,16 +90,23 @@ class Resource(Generic[Mode]):
         self._transport = transport
 
 
-class endpoint(Generic[P, T]):
-    """Turns a method returning an :class:`Operation` into a method returning its result."""
+R = TypeVar("R")
 
-    def __init__(self, build: Callable[Concatenate[Any, P], Operation[T]]) -> None:
+
+class _Builder(Generic[P, R]):
+    """A method that builds a request description; subclasses say how a transport runs it."""
+
+    def __init__(self, build: Callable[Concatenate[Any, P], R]) -> None:
         self.build = build
         self.name = build.__name__
         functools.update_wrapper(self, build)  # type: ignore[arg-type]
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
+
+
+class endpoint(_Builder[P, Operation[T]]):
+    """Turns a method returning an :class:`Operation` into a method returning its result."""
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> endpoint[P, T]: ...
@@ -129,16 +136,8 @@ class endpoint(Generic[P, T]):
         return bound
 
 
-class paged(Generic[P, T]):
+class paged(_Builder[P, Pager[T]]):
     """Turns a method returning a :class:`Pager` into one returning an (async) iterator of items."""
-
-    def __init__(self, build: Callable[Concatenate[Any, P], Pager[T]]) -> None:
-        self.build = build
-        self.name = build.__name__
-        functools.update_wrapper(self, build)  # type: ignore[arg-type]
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self.name = name
 
     @overload
     def __get__(self, obj: None, owner: type[Any]) -> paged[P, T]: ...

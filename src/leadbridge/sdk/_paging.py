@@ -12,18 +12,10 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a Leeloo list: ``items`` plus the ``meta`` block.
-
-    ``total`` is the number of records matching the filter (``meta.totalCount``),
-    ``filtered_count`` the number in this page (``meta.filteredCount``).
-    """
+class _Items(Generic[T]):
+    """What every page is: a sequence of its ``items``."""
 
     items: list[T]
-    total: int
-    limit: int
-    offset: int
-    filtered_count: int | None = None
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
@@ -37,6 +29,20 @@ class Page(Generic[T]):
     def __getitem__(self, index: slice) -> list[T]: ...
     def __getitem__(self, index: int | slice) -> T | list[T]:
         return self.items[index]
+
+
+@dataclass(frozen=True)
+class Page(_Items[T]):
+    """One page of a Leeloo list: ``items`` plus the ``meta`` block.
+
+    ``total`` is the number of records matching the filter (``meta.totalCount``),
+    ``filtered_count`` the number in this page (``meta.filteredCount``).
+    """
+
+    total: int
+    limit: int
+    offset: int
+    filtered_count: int | None = None
 
     @property
     def has_more(self) -> bool:
@@ -44,27 +50,13 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
-class NumberedPage(Generic[T]):
+class NumberedPage(_Items[T]):
     """One page of a Neiros list: ``items``, this ``page``, the ``last_page`` number and ``total``."""
 
-    items: list[T]
     page: int
     last_page: int
     total: int
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        return self.items[index]
 
     @property
     def has_more(self) -> bool:
