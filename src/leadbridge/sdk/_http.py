@@ -366,6 +366,13 @@ class _Core:
 
     @staticmethod
     def dedupe(pager: Pager[T]) -> Callable[[PageLike[T]], list[T]]:
+        """Keeps the items of a page not yielded before (by ``pager.identity``).
+
+        The walks drop the page they have yielded (``del last``) before building the next:
+        its models are then freed at once, instead of being kept alive through the next
+        page's garbage collections and promoted to older generations, whose full
+        collections would stall the walk (and, in asyncio, every request in flight).
+        """
         seen: set[Hashable] = set()
         identity = pager.identity
 
@@ -443,18 +450,22 @@ class SyncTransport(_Core):
                 )
                 while window:
                     op, answer = window.popleft()
-                    last = self.finish(op, answer.result())
+                    response = answer.result()
                     following = next(pending, None)
                     if following is not None:
                         window.append((following, pool.submit(self.respond, following)))
+                    del last  # see the note in _Core.dedupe
+                    last = self.finish(op, response)
                     yield from fresh(last)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         else:
             for op in planned:
+                del last
                 last = self.run(op)
                 yield from fresh(last)
         while (following_op := pager.follow(last)) is not None:
+            del last
             last = self.run(following_op)
             yield from fresh(last)
 
@@ -530,12 +541,14 @@ class AsyncTransport(_Core):
             try:
                 while window:
                     op, answer = window.popleft()
-                    last = self.finish(op, await answer)
+                    response = await answer
                     following = next(pending, None)
                     if following is not None:
                         window.append((following, asyncio.ensure_future(fetch(following))))
-                        # Let the new request go out before the next page is parsed.
+                        # Let the new request go out before this page is read.
                         await asyncio.sleep(0)
+                    del last  # see the note in _Core.dedupe
+                    last = self.finish(op, response)
                     for item in fresh(last):
                         yield item
             finally:
@@ -543,10 +556,12 @@ class AsyncTransport(_Core):
                     task.cancel()
         else:
             for op in planned:
+                del last
                 last = await self.run(op)
                 for item in fresh(last):
                     yield item
         while (following_op := pager.follow(last)) is not None:
+            del last
             last = await self.run(following_op)
             for item in fresh(last):
                 yield item
