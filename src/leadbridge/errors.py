@@ -8,7 +8,8 @@
     │   ├── NotFoundError        404
     │   ├── ValidationError      400 / 422, with the field names the API gives
     │   ├── RateLimitError       429, with ``retry_after`` seconds
-    │   └── ServerError          5xx
+    │   ├── ServerError          5xx
+    │   └── ResponseValidationError  a success the SDK cannot read as the documented record
     ├── APIConnectionError       the server could not be reached or the connection broke
     │   └── APITimeoutError      no answer in time
 
@@ -28,6 +29,7 @@ __all__ = [
     "LeadbridgeError",
     "NotFoundError",
     "RateLimitError",
+    "ResponseValidationError",
     "ServerError",
     "ValidationError",
 ]
@@ -99,6 +101,11 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx: the server failed; retried automatically for idempotent calls before surfacing."""
+
+
+class ResponseValidationError(APIError):
+    """A success status whose body is not the documented record (not JSON, a field missing
+    or of another type); ``field_errors`` names the places, as paths into the body."""
 
 
 class APIConnectionError(LeadbridgeError):

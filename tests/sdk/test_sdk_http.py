@@ -237,6 +237,30 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("path", "call", "answer", "place"), [
+    ("/api/v2/people", lambda c: c.people.list(), {"status": 1, "data": [{"name": "no id"}]}, "data.0.id"),
+    ("/api/v2/users/u1", lambda c: c.users.get("u1"), {"status": 1, "data": {"id": ["not", "text"]}}, "id"),
+    ("/api/v2/users/u1", lambda c: c.users.get("u1"), {"status": 1}, "body"),
+    ("/api/v2/people", lambda c: c.people.list(), "<html>maintenance</html>", "body"),
+])
+async def test_a_success_that_is_not_the_documented_record_is_a_clear_error(
+        mode: str, path: str, call: Any, answer: Any, place: str) -> None:
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        if isinstance(answer, str):
+            router.get(path).respond(200, text=answer)
+        else:
+            router.get(path).respond(200, json=answer)
+        with pytest.raises(errors.ResponseValidationError) as caught:
+            await resolve(call(client))
+    await close(client)
+    assert caught.value.status == 200 and caught.value.path == path
+    assert place in caught.value.fields
+    assert str(caught.value).startswith(f"GET {path} -> 200: unexpected response: {place}")
+    assert "no id" not in str(caught.value)  # values from the body are not quoted
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_rate_limit_error_carries_retry_after(mode: str) -> None:
     client = fast_leeloo(mode, max_retries=0, retry=None)
     with respx.mock(base_url=BASE) as router:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+import pydantic
 import pydantic_core
 
 from leadbridge import errors
@@ -331,7 +332,26 @@ class _Core:
         message = self.dialect.body_error(body)
         if message is not None:
             raise self.api_error(op, status, body, response, message=message)
-        return op.parse(body)
+        try:
+            return op.parse(body)
+        except (pydantic.ValidationError, LookupError, TypeError) as exc:
+            raise self.unreadable(op, status, body, exc) from exc
+
+    @staticmethod
+    def unreadable(op: Operation[Any], status: int, body: Any, exc: Exception) -> errors.ResponseValidationError:
+        """The error for a success answer that is not the documented record."""
+        field_errors: dict[str, list[str]] = {}
+        if isinstance(exc, pydantic.ValidationError):
+            # Locations and messages only: the values may be personal data.
+            for error in exc.errors(include_url=False, include_input=False):
+                place = ".".join(str(part) for part in error["loc"]) or "body"
+                field_errors.setdefault(place, []).append(error["msg"])
+        else:
+            field_errors["body"] = [f"{type(exc).__name__}: {exc}"]
+        first, *more = field_errors
+        summary = f"{first}: {field_errors[first][0]}" + (f" (and {len(more)} more)" if more else "")
+        return errors.ResponseValidationError(f"unexpected response: {summary}", status=status, method=op.method,
+                                              path=op.path, field_errors=field_errors, body=body)
 
     @staticmethod
     def decode(response: httpx.Response) -> Any:
