@@ -36,7 +36,8 @@ class _AsUTC:
 
 
 UTCDateTime = Annotated[datetime, _AsUTC]
-"""A datetime parsed to an aware UTC datetime."""
+"""A datetime parsed to an aware UTC datetime (``utcoffset()`` is zero; its ``tzinfo`` equals
+``datetime.UTC`` but may be pydantic-core's own UTC object, so compare with ``==``, not ``is``)."""
 
 
 class Model(BaseModel):
