@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic.alias_generators import to_camel
@@ -62,3 +62,22 @@ class Model(BaseModel):
 def alias(name: str, **kwargs: Any) -> Any:
     """A field documented under a name that is not a valid or not a snake_case identifier (``from``)."""
     return Field(validation_alias=AliasChoices(name), serialization_alias=name, **kwargs)
+
+
+NOT_DEFINED = "NOT_DEFINED"
+
+
+class PlaceholdersAsNone(Model):
+    """Leeloo writes an empty email, phone, profile image, gender or record link as the text
+    ``"NOT_DEFINED"``; the fields named in ``_placeholder_fields`` read it as ``None``.
+
+    One check per record after validation (not a validator per field) keeps list reading fast.
+    """
+
+    _placeholder_fields: ClassVar[tuple[str, ...]] = ()
+
+    def model_post_init(self, context: Any, /) -> None:
+        values = self.__dict__
+        for name in self._placeholder_fields:
+            if values[name] == NOT_DEFINED:
+                values[name] = None

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leadbridge.sdk.models._base import Model, UTCDateTime, alias
+from leadbridge.sdk.models._base import Model, PlaceholdersAsNone, UTCDateTime, alias
 
 Messenger = Literal["TELEGRAM", "VKONTAKTE", "FACEBOOK", "VIBER", "WHATSAPP", "INSTAGRAM", "MANUAL", "SMS"] | str
 BotStatus = Literal["BOT", "ADMIN"] | str
 MessageType = Literal["SYSTEM_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE", "FRIEND_MESSAGE"] | str
-Gender = Literal["MALE", "FEMALE", "OTHER", "NO_DATA", "NOT_DEFINED"] | str
+Gender = Literal["MALE", "FEMALE", "OTHER", "NO_DATA"] | str  # "NOT_DEFINED" reads as None
 ManualOrderStatus = Literal["OPENED", "RESOLVED", "REJECTED"] | str
 OrderStatus = Literal["OPENED", "RESOLVED", "REJECTED", "ORDER", "PENDING", "FAILED", "SUCCESS", "REFUNDED"] | str
 Currency = Literal["USD", "EUR", "UAH", "RUB"] | str
@@ -103,8 +103,13 @@ class Included(Model):
     orders: list[Order] = Field(default_factory=list)
 
 
-class Person(Model):
-    """A person (client card): the list shows a summary, the single read adds the rest."""
+class Person(PlaceholdersAsNone):
+    """A person (client card): the list shows a summary, the single read adds the rest.
+
+    ``email``, ``phone``, ``profile_image`` and ``gender`` are ``None`` where Leeloo writes "NOT_DEFINED".
+    """
+
+    _placeholder_fields = ("email", "phone", "profile_image", "gender")
 
     id: str
     name: str | None = None
@@ -124,8 +129,10 @@ class Person(Model):
     included: Included | None = None
 
 
-class Channel(Model):
-    """A communication channel (account) of a person in one messenger."""
+class Channel(PlaceholdersAsNone):
+    """A communication channel (account) of a person in one messenger ("NOT_DEFINED" reads as ``None``)."""
+
+    _placeholder_fields = ("gender", "phone", "email")
 
     id: str
     person_id: str | None = None
@@ -145,8 +152,10 @@ class Channel(Model):
     updated_at: UTCDateTime | None = None
 
 
-class Account(Model):
-    """A client account of API v1 (the v2 communication channel)."""
+class Account(PlaceholdersAsNone):
+    """A client account of API v1 (the v2 communication channel; "NOT_DEFINED" gender reads as ``None``)."""
+
+    _placeholder_fields = ("gender",)
 
     id: str
     name: str | None = None
@@ -193,8 +202,10 @@ class Comment(Model):
     updated_at: UTCDateTime | None = None
 
 
-class PhoneCall(Model):
-    """A call added to an account (POST /api/v2/calls)."""
+class PhoneCall(PlaceholdersAsNone):
+    """A call added to an account (POST /api/v2/calls); a "NOT_DEFINED" ``record_link`` reads as ``None``."""
+
+    _placeholder_fields = ("record_link",)
 
     id: str
     call_id: str | None = None
