@@ -149,7 +149,9 @@ class RateLimit:
     @property
     def interval(self) -> float:
         """Seconds between two requests at the steady pace."""
-        return self.per / (self.requests - self.burst + 1)
+        # A hair longer than exact, so that float rounding in the running schedule never fits
+        # one request more into a span of ``per`` seconds.
+        return self.per / (self.requests - self.burst + 1) * (1 + 1e-9)
 
 
 class RateLimiter:
@@ -160,7 +162,7 @@ class RateLimiter:
     way (no library here fits both without blocking an event loop or a thread per wait).
     """
 
-    def __init__(self, limit: RateLimit | float | None) -> None:
+    def __init__(self, limit: RateLimit | float | None, clock: Callable[[], float] = time.monotonic) -> None:
         if limit is not None and not isinstance(limit, RateLimit):
             if not limit > 0:
                 raise ValueError("rate_limit must be a positive number of requests per second")
@@ -170,6 +172,7 @@ class RateLimiter:
         self.window = limit.per if limit else None
         self._tolerance = (limit.burst - 1) * self.interval if limit else 0.0
         self._theoretical_arrival = 0.0
+        self._clock = clock
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -177,7 +180,7 @@ class RateLimiter:
         if not self.interval:
             return 0.0
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             arrival = self._theoretical_arrival
             start = max(now, arrival - self._tolerance)
             self._theoretical_arrival = max(arrival, start) + self.interval
@@ -188,7 +191,7 @@ class RateLimiter:
         if not self.interval:
             return
         with self._lock:
-            resume = time.monotonic() + seconds
+            resume = self._clock() + seconds
             self._theoretical_arrival = max(self._theoretical_arrival, resume + self._tolerance)
 
 
