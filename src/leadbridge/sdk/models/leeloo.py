@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leadbridge.sdk.models._base import Model, PlaceholdersAsNone, UTCDateTime, alias
+from leadbridge.sdk.models._base import Model, Undefinable, UTCDateTime, alias
 
 Messenger = Literal["TELEGRAM", "VKONTAKTE", "FACEBOOK", "VIBER", "WHATSAPP", "INSTAGRAM", "MANUAL", "SMS"] | str
 BotStatus = Literal["BOT", "ADMIN"] | str
@@ -103,23 +103,21 @@ class Included(Model):
     orders: list[Order] = Field(default_factory=list)
 
 
-class Person(PlaceholdersAsNone):
+class Person(Model):
     """A person (client card): the list shows a summary, the single read adds the rest.
 
     ``email``, ``phone``, ``profile_image`` and ``gender`` are ``None`` where Leeloo writes "NOT_DEFINED".
     """
 
-    _placeholder_fields = ("email", "phone", "profile_image", "gender")
-
     id: str
     name: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    email: Undefinable[str] = None
+    phone: Undefinable[str] = None
     tags: list[str] = Field(default_factory=list)
     accounts: list[AccountLink] = Field(default_factory=list)
     last_message_time: UTCDateTime | None = None
-    profile_image: str | None = None
-    gender: Gender | None = None
+    profile_image: Undefinable[str] = None
+    gender: Undefinable[Gender] = None
     locale: str | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
     links: dict[str, list[Link]] = Field(default_factory=dict)
@@ -129,10 +127,8 @@ class Person(PlaceholdersAsNone):
     included: Included | None = None
 
 
-class Channel(PlaceholdersAsNone):
+class Channel(Model):
     """A communication channel (account) of a person in one messenger ("NOT_DEFINED" reads as ``None``)."""
-
-    _placeholder_fields = ("gender", "phone", "email")
 
     id: str
     person_id: str | None = None
@@ -142,9 +138,9 @@ class Channel(PlaceholdersAsNone):
     connection_status: str | None = None
     last_message_time: UTCDateTime | None = None
     tags: list[str] = Field(default_factory=list)
-    gender: Gender | None = None
-    phone: str | None = None
-    email: str | None = None
+    gender: Undefinable[Gender] = None
+    phone: Undefinable[str] = None
+    email: Undefinable[str] = None
     locale: str | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
     utm_marks: dict[str, Any] = Field(default_factory=dict)
@@ -152,17 +148,15 @@ class Channel(PlaceholdersAsNone):
     updated_at: UTCDateTime | None = None
 
 
-class Account(PlaceholdersAsNone):
+class Account(Model):
     """A client account of API v1 (the v2 communication channel; "NOT_DEFINED" gender reads as ``None``)."""
-
-    _placeholder_fields = ("gender",)
 
     id: str
     name: str | None = None
     tags: list[str] = Field(default_factory=list)
     from_: Messenger | None = alias("from", default=None)
     bot_status: BotStatus | None = None
-    gender: Gender | None = None
+    gender: Undefinable[Gender] = None
     locale: str | None = None
     last_message_time: UTCDateTime | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
@@ -202,10 +196,8 @@ class Comment(Model):
     updated_at: UTCDateTime | None = None
 
 
-class PhoneCall(PlaceholdersAsNone):
+class PhoneCall(Model):
     """A call added to an account (POST /api/v2/calls); a "NOT_DEFINED" ``record_link`` reads as ``None``."""
-
-    _placeholder_fields = ("record_link",)
 
     id: str
     call_id: str | None = None
@@ -216,7 +208,7 @@ class PhoneCall(PlaceholdersAsNone):
     to: str | None = None
     type: CallType | None = None
     status: CallStatus | None = None
-    record_link: str | None = None
+    record_link: Undefinable[str] = None
     provider_type: str | None = None
     telephone_connection_id: str | None = None
     billsec: int | None = None
