@@ -1,6 +1,6 @@
 """The SDK's cost per call and its paged walk, measured side by side against the sandbox.
 
-    .venv/bin/python bench/sdk.py [--people 100000] [--calls 1500] [--page-size 100] [--latency-ms 50] [--part a|b]
+    .venv/bin/python bench/sdk.py [--people 100000] [--calls 1500] [--page-size 100] [--latency-ms 50] [--part a|b|c]
 
 The sandbox runs in a child process on 127.0.0.1 (so the client and the server do not
 share one interpreter lock) with ``--people`` demo people; seeding prints its progress.
@@ -12,6 +12,13 @@ share one interpreter lock) with ``--people`` demo people; seeding prints its pr
 (b) ``people.iter()`` over every person with ``--latency-ms`` added to each page by the
     sandbox's fault injection, sequential and with ``concurrency=8``. The ideal time of
     the concurrent walk is pages x latency / 8; target: within 1.3x of it.
+(a) and (b) measure the SDK's own cost, so their clients lift the default Leeloo rate limit
+    (``rate_limit=None``); the sandbox enforces none unless told to.
+(c) The realistic walk: the sandbox switched to realistic mode (Leeloo's 300 requests a
+    minute per token, ``POST /_sandbox/realistic``), ``people.iter()`` over every person with
+    the client's default rate limit, which must finish without an error. Its time is compared
+    with the vendor limit's ideal, pages / 300 a minute; target: <= 1.10x. (100,000 people are
+    1,000 pages: over three minutes; ``--people`` makes it shorter.)
 """
 
 from __future__ import annotations
@@ -103,7 +110,8 @@ def compare(name: str, raw: Callable[[], Any], sdk: Callable[[], Any], calls: in
 def part_a(url: str, calls: int) -> None:
     print(f"\n(a) per-call cost, raw httpx vs SDK ({calls} calls each, interleaved)")
     headers = {"X-Leeloo-AuthToken": TOKEN, "Accept": "application/json"}
-    with httpx.Client(base_url=url, headers=headers, timeout=30) as raw, Leeloo(token=TOKEN, base_url=url) as lee:
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as raw, \
+            Leeloo(token=TOKEN, base_url=url, rate_limit=None) as lee:
         person_id = lee.people.list(limit=1)[0].id
         user_id = lee.users.list(limit=1)[0].id
         compare("GET /api/v2/people?limit=20",
@@ -117,7 +125,8 @@ def part_a(url: str, calls: int) -> None:
 
 def part_b(url: str, page_size: int, latency_ms: float) -> None:
     latency = latency_ms / 1000
-    with httpx.Client(base_url=url + "/_sandbox", timeout=30) as control, Leeloo(token=TOKEN, base_url=url) as lee:
+    with httpx.Client(base_url=url + "/_sandbox", timeout=30) as control, \
+            Leeloo(token=TOKEN, base_url=url, rate_limit=None) as lee:
         total = lee.people.list(limit=1).total
         pages = math.ceil(total / page_size)
         print(f"\n(b) people.iter() over {total:,} people, {pages} pages of {page_size}, "
@@ -134,7 +143,7 @@ def part_b(url: str, page_size: int, latency_ms: float) -> None:
                 return time.perf_counter() - started
 
             async def walk_async() -> float:
-                async with AsyncLeeloo(token=TOKEN, base_url=url) as client:
+                async with AsyncLeeloo(token=TOKEN, base_url=url, rate_limit=None) as client:
                     started = time.perf_counter()
                     count = 0
                     async for _ in client.people.iter(page_size=page_size, concurrency=8):
@@ -170,13 +179,41 @@ def walk_without_latency(lee: Leeloo, control: httpx.Client, page_size: int, tot
     return time.perf_counter() - started
 
 
+def part_c(url: str) -> None:
+    with httpx.Client(base_url=url + "/_sandbox", timeout=30) as control:
+        switched = control.post("/realistic", json={"enabled": True})
+        realistic = switched.status_code == 200
+        with Leeloo(token=TOKEN, base_url=url) as lee:  # the default limit: what every user gets
+            total = lee.people.list(limit=1).total
+            pages = math.ceil(total / 100)
+            ideal = pages * 60 / 300
+            mode = "realistic mode, 300 a minute per token" if realistic else (
+                f"NO realistic mode in this sandbox (POST /_sandbox/realistic -> {switched.status_code}): "
+                "the client's own pace alone")
+            print(f"\n(c) people.iter() over {total:,} people, {pages} pages of 100, {mode}")
+            since = control.get("/requests", params={"limit": 1}).json()["last_id"]
+            started = time.perf_counter()
+            count = sum(1 for _ in lee.people.iter())
+            seconds = time.perf_counter() - started
+        assert count == total, (count, total)
+        refused = [entry for entry in control.get("/requests", params={"since_id": since, "limit": 100_000,
+                                                                      "path": "/api/v2/people"}).json()["data"]
+                   if entry["status"] == 429]
+        ratio = seconds / ideal
+        verdict = "ok" if ratio <= 1.10 else "over target"
+        print(f"  walked {count:,} people in {seconds:.1f} s; pages / 300 a minute = {ideal:.1f} s "
+              f"(ratio {ratio:.3f}x, target <= 1.10x: {verdict}); 429 answers on the way: {len(refused)}")
+        if realistic:
+            control.post("/realistic", json={"enabled": False})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--calls", type=int, default=1500)
     parser.add_argument("--page-size", type=int, default=100, help="people per page (the SDK's default)")
     parser.add_argument("--latency-ms", type=float, default=50)
-    parser.add_argument("--part", choices=("a", "b"), help="run only part (a) or (b); both by default")
+    parser.add_argument("--part", choices=("a", "b", "c"), help="run only part (a), (b) or (c); all by default")
     args = parser.parse_args()
     print(f"starting a sandbox with {args.people:,} people on 127.0.0.1 …", flush=True)
     process, url = start_sandbox(args.people)
@@ -185,6 +222,8 @@ def main() -> None:
             part_a(url, args.calls)
         if args.part in (None, "b"):
             part_b(url, args.page_size, args.latency_ms)
+        if args.part in (None, "c"):
+            part_c(url)
     finally:
         process.terminate()
         process.wait(timeout=10)

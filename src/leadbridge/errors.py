@@ -3,15 +3,21 @@
 ::
 
     LeadbridgeError
-    ├── APIError                 the API answered with an error (or a Leeloo 200 with status != 1)
-    │   ├── AuthenticationError  401 / 403
-    │   ├── NotFoundError        404
-    │   ├── ValidationError      400 / 422, with the field names the API gives
-    │   ├── RateLimitError       429, with ``retry_after`` seconds
-    │   ├── ServerError          5xx
-    │   └── ResponseValidationError  a success the SDK cannot read as the documented record
-    ├── APIConnectionError       the server could not be reached or the connection broke
-    │   └── APITimeoutError      no answer in time
+    └── APIError                     a call failed; ``method`` and ``path`` name it
+        ├── APIStatusError           the API answered with an error status (or a Leeloo ``status: 0``)
+        │   ├── AuthenticationError  401 / 403, or a failed login
+        │   ├── NotFoundError        404
+        │   ├── ValidationError      400 / 422, with the fields the API names
+        │   ├── RateLimitError       429, with ``retry_after`` seconds
+        │   └── ServerError          5xx
+        ├── ResponseValidationError  a success the SDK cannot read (the call probably happened)
+        └── APIConnectionError       no answer: the connection failed or broke
+            └── APITimeoutError      no answer in time
+
+``APIStatusError.refused`` is true when the platform refused the request (any 4xx, or a
+Leeloo error envelope on a 2xx): nothing was done, so it is safe to fix and send again.
+``APIConnectionError.may_have_been_applied`` is true when the request may have reached the
+server before the answer was lost: a call that is not repeatable may then have taken effect.
 
 Messages name the method, path and status; they never contain a token or a password
 (those travel in headers and bodies, which messages never quote).
@@ -24,6 +30,7 @@ from collections.abc import Mapping, Sequence
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "LeadbridgeError",
@@ -40,9 +47,99 @@ class LeadbridgeError(Exception):
 
 
 class APIError(LeadbridgeError):
-    """The API answered, with an error status or an error envelope.
+    """A call failed: see the subclasses for whether the API answered and what it said."""
 
-    ``field_errors`` maps each field the API named to its messages; ``fields`` lists the names.
+    def __init__(self, message: str, *, method: str, path: str, body: object = None) -> None:
+        self.method = method
+        self.path = path
+        self.message = message
+        self.body = body
+        super().__init__(f"{method} {path}: {message}")
+
+
+class APIStatusError(APIError):
+    """The API answered with an error: a 4xx/5xx status, or an error envelope on a 2xx.
+
+    ``field_errors`` maps each field the API named to its messages or codes (Leeloo's
+    ``REQUIRED``, ``INVALID``, …); ``fields`` lists the names; ``code`` is the API's own
+    error code when it gives one (Leeloo's ``FORMAT_ERROR``, ``NOT_FOUND``, …).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        body: object = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, method=method, path=path, body=body)
+        self.status = status
+        self.code = code
+        self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in (field_errors or {}).items()}
+        # The message reads "METHOD path -> status: text", the form callers have always seen.
+        self.args = (f"{method} {path} -> {status}: {message}",)
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of the fields the API reported as invalid."""
+        return list(self.field_errors)
+
+    @property
+    def refused(self) -> bool:
+        """The platform refused the request (a 4xx, or an error envelope on a 2xx): nothing was done."""
+        return self.status < 500
+
+
+class AuthenticationError(APIStatusError):
+    """401 or 403: the token is missing, wrong or expired, or the login failed."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such record (or not visible to this account)."""
+
+
+class ValidationError(APIStatusError):
+    """400 or 422: the request was refused; ``fields`` names the offending fields."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` is the server's advice in seconds, if given."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        field_errors: Mapping[str, Sequence[str]] | None = None,
+        body: object = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, method=method, path=path, field_errors=field_errors, body=body,
+                         code=code)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed; retried automatically for repeatable calls before surfacing."""
+
+    @property
+    def refused(self) -> bool:
+        """Never: the server failed while handling the request, which may have taken effect."""
+        return False
+
+
+class ResponseValidationError(APIError):
+    """A success status whose body is not the documented record (not JSON, a field missing
+    or of another type); ``field_errors`` names the places, as paths into the body.
+
+    The API said the call succeeded, so it probably took effect: this is not a refusal.
     """
 
     def __init__(
@@ -55,74 +152,35 @@ class APIError(LeadbridgeError):
         field_errors: Mapping[str, Sequence[str]] | None = None,
         body: object = None,
     ) -> None:
+        super().__init__(message, method=method, path=path, body=body)
         self.status = status
-        self.method = method
-        self.path = path
-        self.message = message
         self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in (field_errors or {}).items()}
-        self.body = body
-        super().__init__(f"{method} {path} -> {status}: {message}")
+        self.args = (f"{method} {path} -> {status}: {message}",)
 
     @property
     def fields(self) -> list[str]:
-        """The names of the fields the API reported as invalid."""
+        """The places in the body that could not be read."""
         return list(self.field_errors)
 
 
-class AuthenticationError(APIError):
-    """401 or 403: the token is missing, wrong or expired, or the login failed."""
+class APIConnectionError(APIError):
+    """The request did not complete: connection refused, reset or broken mid-way.
 
+    ``may_have_been_applied`` is false only when the connection was never made (so the
+    request never left); otherwise the server may have received and applied it.
+    """
 
-class NotFoundError(APIError):
-    """404: no such record (or not visible to this account)."""
-
-
-class ValidationError(APIError):
-    """400 or 422: the request was refused; ``fields`` names the offending fields."""
-
-
-class RateLimitError(APIError):
-    """429: too many requests; ``retry_after`` is the server's advice in seconds, if given."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        method: str,
-        path: str,
-        field_errors: Mapping[str, Sequence[str]] | None = None,
-        body: object = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status=status, method=method, path=path, field_errors=field_errors, body=body)
-        self.retry_after = retry_after
-
-
-class ServerError(APIError):
-    """5xx: the server failed; retried automatically for idempotent calls before surfacing."""
-
-
-class ResponseValidationError(APIError):
-    """A success status whose body is not the documented record (not JSON, a field missing
-    or of another type); ``field_errors`` names the places, as paths into the body."""
-
-
-class APIConnectionError(LeadbridgeError):
-    """The request did not complete: connection refused, reset or broken mid-way."""
-
-    def __init__(self, message: str, *, method: str, path: str) -> None:
-        self.method = method
-        self.path = path
-        super().__init__(f"{method} {path}: {message}")
+    def __init__(self, message: str, *, method: str, path: str, may_have_been_applied: bool = True) -> None:
+        super().__init__(message, method=method, path=path)
+        self.may_have_been_applied = may_have_been_applied
 
 
 class APITimeoutError(APIConnectionError):
     """No answer within the client's timeout."""
 
 
-def error_class_for(status: int) -> type[APIError]:
-    """The :class:`APIError` subclass matching an HTTP status."""
+def error_class_for(status: int) -> type[APIStatusError]:
+    """The :class:`APIStatusError` subclass matching an HTTP status."""
     if status in (401, 403):
         return AuthenticationError
     if status == 404:
@@ -133,4 +191,4 @@ def error_class_for(status: int) -> type[APIError]:
         return RateLimitError
     if status >= 500:
         return ServerError
-    return APIError
+    return APIStatusError

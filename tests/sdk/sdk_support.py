@@ -40,6 +40,9 @@ async def close(client: AnyClient) -> None:
 
 
 def leeloo_client(mode: str, token: str, base_url: str, **options: Any) -> Leeloo | AsyncLeeloo:
+    """A Leeloo client without the default rate limit (the sandbox and the stubs have none),
+    unless the test gives one."""
+    options.setdefault("rate_limit", None)
     return (AsyncLeeloo if mode == "async" else Leeloo)(token=token, base_url=base_url, **options)
 
 

@@ -67,7 +67,9 @@ def check_person(result: Person, body: Any) -> None:
     assert result.created_at == utc(doc["created_at"]) and result.created_at.utcoffset() == timedelta(0)
     assert result.subscribe_history[0].tunnel_id == doc["subscribeHistory"][0]["tunnelId"]
     assert [link.id for link in result.links["orders"]] == [link["id"] for link in doc["links"]["orders"]]
-    assert result.profile_image == doc["profileImage"]
+    # The document's "NOT_DEFINED" placeholder reads as None, any other value as itself.
+    assert result.profile_image == (None if doc["profileImage"] == "NOT_DEFINED" else doc["profileImage"])
+    assert result.gender == (None if doc.get("gender") in (None, "NOT_DEFINED") else doc["gender"])
     if doc["custom_fields"]:
         assert result.custom_fields[0].type == doc["custom_fields"][0]["type"]
     if body["included"]:
@@ -360,14 +362,15 @@ async def test_documented_example(case: Case, mode: str) -> None:
 def test_every_documented_endpoint_has_a_case() -> None:
     covered = {(case.api, case.fixture) for case in CASES}
     documented = {(api, name) for api, name, fixture in all_fixtures() if fixture.get("documented", True)}
-    login_fixtures = {("neiros", "login")}  # exercised by the login tests below
+    # Neiros' is exercised by the login test below; Dialog's is not documented (the SDK logs in
+    # the way real clients were seen to: test_sdk_stub_server.py).
+    login_fixtures = {("neiros", "login"), ("dialog", "login")}
     assert documented - covered - login_fixtures == set()
 
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("api", "factory"), [
     ("neiros", lambda mode, body: neiros_client(mode, BASE, email=body["email"], password=body["password"])),
-    ("dialog", lambda mode, body: dialog_client(mode, BASE, login=body["login"], password=body["password"])),
 ])
 async def test_login_as_documented_then_bearer(api: str, factory: Callable[[str, Any], Any], mode: str) -> None:
     login = load(api, "login")
@@ -376,14 +379,9 @@ async def test_login_as_documented_then_bearer(api: str, factory: Callable[[str,
     try:
         with respx.mock(base_url=BASE, assert_all_called=True) as router:
             login_route = router.post(login["request"]["path"]).respond(200, json=login["response"]["body"])
-            if api == "neiros":
-                sites = load("neiros", "sites_list")
-                call_route = router.get(sites["request"]["path"]).respond(200, json=sites["response"]["body"])
-                await resolve(client.sites.list())
-            else:
-                campaign = load("dialog", "campaigns_create")
-                call_route = router.post("/api/campaigns").respond(200, json=campaign["response"]["body"])
-                await resolve(client.campaigns.create(1, "n", 10, 5, ["+79990000000"], "2030-01-01", "09:00", "17:00"))
+            sites = load("neiros", "sites_list")
+            call_route = router.get(sites["request"]["path"]).respond(200, json=sites["response"]["body"])
+            await resolve(client.sites.list())
         request = login_route.calls.last.request
         assert_request_matches(request, login["request"], SAME)
         assert "authorization" not in request.headers

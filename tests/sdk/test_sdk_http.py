@@ -96,17 +96,22 @@ async def test_put_is_retried_like_get(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("failure", [httpx.Response(503), httpx.Response(429, headers={"Retry-After": "0"}),
-                                     httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("reset")])
+@pytest.mark.parametrize("failure", [httpx.Response(503), httpx.ReadTimeout("no answer"),
+                                     httpx.RemoteProtocolError("reset")])
 async def test_post_that_may_have_reached_the_server_is_never_repeated(mode: str, failure: Any) -> None:
     client = fast_leeloo(mode)
     with respx.mock(base_url=BASE) as router:
         route = router.post("/api/v2/messages/send-message").mock(
             side_effect=[failure, httpx.Response(200, json=OK_MESSAGE)])
-        with pytest.raises(errors.LeadbridgeError):
+        with pytest.raises(errors.LeadbridgeError) as caught:
             await resolve(client.messages.send("a1", "hello"))
     await close(client)
     assert route.call_count == 1
+    if isinstance(failure, Exception):  # no answer: the caller is told the message may have gone out
+        assert isinstance(caught.value, errors.APIConnectionError) and caught.value.may_have_been_applied
+        assert "may have been applied" in str(caught.value)
+    else:
+        assert isinstance(caught.value, errors.ServerError) and not caught.value.refused
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -161,7 +166,7 @@ def test_retry_policy_backoff_grows_with_jitter_and_caps() -> None:
     (403, {"message": "Forbidden"}, errors.AuthenticationError),
     (404, {"status": 0, "message": "Person not found"}, errors.NotFoundError),
     (400, {"status": 0, "message": "body is not valid JSON"}, errors.ValidationError),
-    (409, {"message": "Conflict"}, errors.APIError),
+    (409, {"message": "Conflict"}, errors.APIStatusError),
     (500, {"message": "boom"}, errors.ServerError),
 ])
 async def test_error_statuses_map_to_the_hierarchy(mode: str, status: int, body: Any,
@@ -355,7 +360,7 @@ async def test_expired_token_is_renewed_once(mode: str) -> None:
         return httpx.Response(200, json={"columns": [], "data": [], "count": 0})
 
     with respx.mock(base_url=BASE) as router:
-        login_route = router.post("/api/login").mock(side_effect=login)
+        login_route = router.post("/api/login/").mock(side_effect=login)
         report_route = router.post("/api/analytics/1/report").mock(side_effect=report)
         result = await resolve(client.analytics.report(1, 2, 3, 4, "2030-01-01", "2030-01-02"))
     await close(client)

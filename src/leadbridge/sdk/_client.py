@@ -11,7 +11,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from leadbridge.sdk._core import Async, Mode, Sync
-from leadbridge.sdk._http import AsyncTransport, Auth, ClientOptions, Dialect, RetryPolicy, SyncTransport
+from leadbridge.sdk._http import AsyncTransport, Auth, ClientOptions, Dialect, RateLimit, RetryPolicy, SyncTransport
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,7 +55,8 @@ class ClientSettings(TypedDict, total=False):
     """Keyword options every client accepts.
 
     ``timeout`` (seconds or ``httpx.Timeout``, default 30), ``max_retries`` (default 3) or a
-    whole ``retry`` policy, ``rate_limit`` (requests per second, default unlimited),
+    whole ``retry`` policy, ``rate_limit`` (a :class:`RateLimit`, or requests per second;
+    Leeloo's default keeps within its 300 a minute, the others' is unlimited; ``None`` lifts it),
     ``http2`` (needs the ``http2`` extra), ``max_connections`` (pool size, default 20) and
     extra ``headers``.
     """
@@ -63,7 +64,7 @@ class ClientSettings(TypedDict, total=False):
     timeout: float | httpx.Timeout
     max_retries: int
     retry: RetryPolicy | None
-    rate_limit: float | None
+    rate_limit: RateLimit | float | None
     http2: bool
     max_connections: int
     headers: Mapping[str, str] | None
@@ -74,9 +75,12 @@ class BaseClient(Generic[Mode]):
 
     dialect: ClassVar[Dialect]
     default_base_url: ClassVar[str]
+    default_rate_limit: ClassVar[RateLimit | None] = None
     _is_async: ClassVar[bool] = False
 
     def _setup(self, auth: Auth, base_url: str | None, settings: ClientSettings) -> None:
+        if "rate_limit" not in settings:  # given as None, the limit is lifted
+            settings = {**settings, "rate_limit": self.default_rate_limit}
         options = ClientOptions(base_url=(base_url or self.default_base_url).rstrip("/"), **settings)
         self._options = options
         transport_class = AsyncTransport if self._is_async else SyncTransport

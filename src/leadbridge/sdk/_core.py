@@ -39,8 +39,14 @@ Mode = TypeVar("Mode", Sync, Async)
 class Operation(Generic[T]):
     """One HTTP exchange: the request to send and the function reading the decoded JSON answer.
 
-    ``form`` bodies go out as multipart form-data, ``json`` bodies as JSON; ``authenticated``
-    is false only for login calls, which must not trigger a login themselves.
+    ``form`` bodies go out as multipart form-data, ``urlencoded`` ones as
+    ``application/x-www-form-urlencoded``, ``json`` bodies as JSON; ``authenticated`` is false
+    only for login calls, which must not trigger a login themselves.
+
+    ``idempotent`` says whether the call may be sent again once it may have reached the
+    server (a read, a tag added, a card's fields set): the endpoint declares it, as it is a
+    property of what the call does, not of its HTTP method (Leeloo's add-comment is a PUT that
+    creates a comment). Calls that are not are only resent when the server cannot have acted.
 
     ``parse_bytes``, when given, reads a successful answer straight from its bytes (one
     pass of pydantic-core, no intermediate Python objects). It raises ``ValueError`` on a
@@ -56,6 +62,8 @@ class Operation(Generic[T]):
     form: dict[str, str] | None = field(default=None, repr=False)
     authenticated: bool = True
     parse_bytes: Callable[[bytes], T] | None = None
+    idempotent: bool = False
+    urlencoded: dict[str, str] | None = field(default=None, repr=False)  # may hold a password (login calls)
 
 
 class PageLike(Protocol[T_co]):

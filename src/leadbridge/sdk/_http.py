@@ -37,7 +37,6 @@ PAGES_AHEAD_PER_WORKER = 4
 
 logger = logging.getLogger("leadbridge.sdk")
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SECRET_HEADERS = frozenset({"authorization", "x-leeloo-authtoken", "cookie"})
 REDACTED = "***"
@@ -60,9 +59,12 @@ def mask(secret: str | None) -> str | None:
 class RetryPolicy:
     """Exponential backoff with jitter; ``Retry-After`` wins when the server sends it.
 
-    Idempotent calls (GET, PUT, …) are retried on connection errors, timeouts, 429 and
-    5xx. Other calls (POST) are retried only when the connection was never made
-    (``httpx.ConnectError`` / ``ConnectTimeout``), so a message is never sent twice.
+    Whether a call may be sent again is the endpoint's own property (``Operation.idempotent``),
+    never guessed from its HTTP method. Repeatable calls (reads, add-tag, a card update, …) are
+    retried on connection errors, timeouts, 429 and 5xx. Other calls (a comment, a message, a
+    new record) are sent again only when the server cannot have acted on them: the connection
+    was never made (``httpx.ConnectError`` / ``ConnectTimeout`` / ``PoolTimeout``), or the
+    server refused them with 429 before reading them.
     """
 
     max_retries: int = 3
@@ -74,23 +76,39 @@ class RetryPolicy:
         ceiling = min(self.max_backoff, self.backoff * (2.0**attempt))
         return ceiling / 2 + random.random() * ceiling / 2  # "equal jitter": never zero, never in lockstep
 
-    def after_error(self, method: str, exc: httpx.TransportError, attempt: int) -> float | None:
+    def after_error(self, idempotent: bool, exc: httpx.TransportError, attempt: int) -> float | None:
         if attempt >= self.max_retries:
             return None
-        never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-        if never_sent or method in IDEMPOTENT_METHODS:
+        if idempotent or never_sent(exc):
             return self.backoff_delay(attempt)
         return None
 
-    def after_response(self, method: str, response: httpx.Response, attempt: int) -> float | None:
-        if attempt >= self.max_retries or response.status_code not in RETRY_STATUSES:
+    def after_response(self, idempotent: bool, response: httpx.Response, attempt: int,
+                       window: float | None = None) -> float | None:
+        """The wait before sending again, or ``None`` when this answer is final.
+
+        A 429 without a usable ``Retry-After`` waits ``window`` seconds (the client's rate
+        limit window: the server's current window has ended by then), else backs off.
+        """
+        status = response.status_code
+        if attempt >= self.max_retries or status not in RETRY_STATUSES:
             return None
-        if method not in IDEMPOTENT_METHODS:
+        # A 429 is the rate limiter refusing the request before the API reads it: safe to resend.
+        if not idempotent and status != 429:
             return None
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if retry_after is None and status == 429:
+            retry_after = parse_retry_after(response.headers.get("ratelimit-reset"))
+            if retry_after is None and window is not None:
+                retry_after = window
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
         return self.backoff_delay(attempt)
+
+
+def never_sent(exc: httpx.TransportError) -> bool:
+    """The request never left: the connection was not made (no server can have acted on it)."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -108,14 +126,53 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-class RateLimiter:
-    """Spaces requests at most ``per_second`` apart; shared by every thread or task of a client."""
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` requests in any ``per`` seconds, spaced evenly, ``burst`` at once.
 
-    def __init__(self, per_second: float | None) -> None:
-        if per_second is not None and per_second <= 0:
-            raise ValueError("rate_limit must be a positive number of requests per second")
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self._next_free = 0.0
+    Requests go out one every ``per / (requests - burst + 1)`` seconds; after a pause up to
+    ``burst`` may go at once. Any span of ``per`` seconds then holds at most ``requests``,
+    whatever the server's windows are aligned to (Leeloo counts 300 a minute per token in
+    fixed windows: ``RateLimit(300, per=60, burst=10)`` sends about 4.85 a second).
+    """
+
+    requests: float
+    per: float = 1.0
+    burst: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.requests > 0 or not self.per > 0:
+            raise ValueError("a rate limit needs a positive number of requests and a positive period")
+        if not 1 <= self.burst <= self.requests:
+            raise ValueError("burst must be at least 1 and at most the number of requests")
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two requests at the steady pace."""
+        # A hair longer than exact, so that float rounding in the running schedule never fits
+        # one request more into a span of ``per`` seconds.
+        return self.per / (self.requests - self.burst + 1) * (1 + 1e-9)
+
+
+class RateLimiter:
+    """The client side of a :class:`RateLimit`, shared by every thread or task of a client.
+
+    A generic cell rate algorithm: each request books the earliest slot the limit allows and
+    is told how long to wait for it, so the sync and the async transports each sleep their own
+    way (no library here fits both without blocking an event loop or a thread per wait).
+    """
+
+    def __init__(self, limit: RateLimit | float | None, clock: Callable[[], float] = time.monotonic) -> None:
+        if limit is not None and not isinstance(limit, RateLimit):
+            if not limit > 0:
+                raise ValueError("rate_limit must be a positive number of requests per second")
+            limit = RateLimit(limit)
+        self.limit = limit
+        self.interval = limit.interval if limit else 0.0
+        self.window = limit.per if limit else None
+        self._tolerance = (limit.burst - 1) * self.interval if limit else 0.0
+        self._theoretical_arrival = 0.0
+        self._clock = clock
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -123,10 +180,19 @@ class RateLimiter:
         if not self.interval:
             return 0.0
         with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_free)
-            self._next_free = start + self.interval
+            now = self._clock()
+            arrival = self._theoretical_arrival
+            start = max(now, arrival - self._tolerance)
+            self._theoretical_arrival = max(arrival, start) + self.interval
             return start - now
+
+    def pause(self, seconds: float) -> None:
+        """No request goes out for ``seconds`` (the server said so), then the steady pace resumes."""
+        if not self.interval:
+            return
+        with self._lock:
+            resume = self._clock() + seconds
+            self._theoretical_arrival = max(self._theoretical_arrival, resume + self._tolerance)
 
 
 # --- auth --------------------------------------------------------------------------------
@@ -178,10 +244,20 @@ class BearerAuth(Auth):
 # --- API dialects ------------------------------------------------------------------------
 
 
-def default_error_details(body: Any) -> tuple[str | None, dict[str, list[str]]]:
-    """The message and per-field errors of an error body (Leeloo, Laravel and FastAPI styles)."""
+@dataclass(frozen=True, slots=True)
+class ErrorDetails:
+    """What an error body says: a message, the fields it names, and the API's error code."""
+
+    message: str | None
+    field_errors: dict[str, list[str]]
+    code: str | None = None
+
+
+def default_error_details(body: Any) -> ErrorDetails:
+    """The message and per-field errors of an error body (Laravel and FastAPI styles, plain text)."""
     if not isinstance(body, dict):
-        return (body.strip()[:200] or None) if isinstance(body, str) else None, {}
+        # A plain-text answer (a proxy's page, Leeloo's "Too many requests, …") is its own message.
+        return ErrorDetails((body.strip()[:200] or None) if isinstance(body, str) else None, {})
     message = body.get("message") or body.get("error")
     detail = body.get("detail")
     field_errors: dict[str, list[str]] = {}
@@ -196,20 +272,24 @@ def default_error_details(body: Any) -> tuple[str | None, dict[str, list[str]]]:
                 field_errors.setdefault(".".join(loc) or "request", []).append(str(item.get("msg")))
     if message is None and isinstance(detail, str):
         message = detail
-    return (str(message) if message is not None else None), field_errors
+    if message is not None and not isinstance(message, str):
+        message = None  # e.g. an ``error`` object: the dialect reads those
+    return ErrorDetails(message, field_errors)
 
 
 @dataclass(frozen=True)
 class Dialect:
     """What is specific to one API's HTTP answers.
 
-    ``body_error`` returns a message when a 2xx body is in fact an error (Leeloo's
-    ``status != 1``), else ``None``.
+    ``body_error`` tells whether a 2xx body is in fact an error (Leeloo's ``status`` other
+    than 1); ``error_details`` reads an error body; ``error_class`` picks the error class of
+    such a 2xx error from its details (``None``: the generic :class:`errors.APIStatusError`).
     """
 
     name: str
-    body_error: Callable[[Any], str | None] = lambda body: None
-    error_details: Callable[[Any], tuple[str | None, dict[str, list[str]]]] = default_error_details
+    body_error: Callable[[Any], bool] = lambda body: False
+    error_details: Callable[[Any], ErrorDetails] = default_error_details
+    error_class: Callable[[Any, ErrorDetails], type[errors.APIStatusError] | None] = lambda body, details: None
 
 
 # --- the shared call flow ----------------------------------------------------------------
@@ -239,7 +319,7 @@ class ClientOptions:
     timeout: float | httpx.Timeout = 30.0
     max_retries: int = 3
     retry: RetryPolicy | None = None
-    rate_limit: float | None = None
+    rate_limit: RateLimit | float | None = None
     http2: bool = False
     max_connections: int = 20
     headers: Mapping[str, str] | None = None
@@ -271,7 +351,8 @@ class _Core:
         files = {key: (None, value) for key, value in op.form.items()} if op.form is not None else None
         # The same encoding httpx gives ``params=``, at half its cost per call.
         url = f"{op.path}?{urlencode(op.params)}" if op.params else op.path
-        return client.build_request(op.method, url, json=op.json, files=files, headers=headers)
+        return client.build_request(op.method, url, json=op.json, files=files, data=op.urlencoded,
+                                    headers=headers)
 
     def exchange(
         self, client: httpx.Client | httpx.AsyncClient, op: Operation[Any]
@@ -291,7 +372,7 @@ class _Core:
             started = time.perf_counter()
             outcome = yield Send(request)
             if isinstance(outcome, httpx.TransportError):
-                delay = self.retry.after_error(op.method, outcome, attempt)
+                delay = self.retry.after_error(op.idempotent, outcome, attempt)
                 if delay is None:
                     raise self.connection_error(op, outcome) from outcome
                 logger.warning("%s %s failed (%s), retry %d/%d in %.2fs", op.method, op.path,
@@ -309,8 +390,10 @@ class _Core:
                 logger.info("%s %s -> 401, logging in again", op.method, op.path)
                 yield Login(used_token)
                 continue
-            delay = self.retry.after_response(op.method, response, attempt)
+            delay = self.retry.after_response(op.idempotent, response, attempt, self.limiter.window)
             if delay is not None:
+                if status == 429:
+                    self.limiter.pause(delay)  # every request of this client holds off, not just this one
                 logger.warning("%s %s -> %d, retry %d/%d in %.2fs", op.method, op.path, status,
                                attempt + 1, self.retry.max_retries, delay)
                 yield Sleep(delay)
@@ -327,14 +410,11 @@ class _Core:
             except ValueError:
                 pass  # not the success shape: the general way below tells what it is
         body = self.decode(response)
-        if status >= 400:
+        if status >= 400 or self.dialect.body_error(body):
             raise self.api_error(op, status, body, response)
-        message = self.dialect.body_error(body)
-        if message is not None:
-            raise self.api_error(op, status, body, response, message=message)
         try:
             return op.parse(body)
-        except (pydantic.ValidationError, LookupError, TypeError) as exc:
+        except (ValueError, LookupError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
             raise self.unreadable(op, status, body, exc) from exc
 
     @staticmethod
@@ -364,17 +444,16 @@ class _Core:
         except ValueError:
             return response.text
 
-    def api_error(self, op: Operation[Any], status: int, body: Any, response: httpx.Response,
-                  message: str | None = None) -> errors.APIError:
-        api_message, field_errors = self.dialect.error_details(body)
-        text = message or api_message or response.reason_phrase or "error"
+    def api_error(self, op: Operation[Any], status: int, body: Any, response: httpx.Response) -> errors.APIStatusError:
+        details = self.dialect.error_details(body)
+        text = details.message or (f"status {body.get('status')}" if status < 400 and isinstance(body, dict)
+                                   else response.reason_phrase) or "error"
         if status < 400:
-            code = body.get("code") if isinstance(body, dict) else None
-            cls = errors.error_class_for(code) if isinstance(code, int) and code >= 400 else errors.APIError
+            cls = self.dialect.error_class(body, details) or errors.APIStatusError
         else:
             cls = errors.error_class_for(status)
         common: dict[str, Any] = {"status": status, "method": op.method, "path": op.path,
-                                  "field_errors": field_errors, "body": body}
+                                  "field_errors": details.field_errors, "body": body, "code": details.code}
         if cls is errors.RateLimitError:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             return errors.RateLimitError(text, retry_after=retry_after, **common)
@@ -383,7 +462,12 @@ class _Core:
     @staticmethod
     def connection_error(op: Operation[Any], exc: httpx.TransportError) -> errors.APIConnectionError:
         cls = errors.APITimeoutError if isinstance(exc, httpx.TimeoutException) else errors.APIConnectionError
-        return cls(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, method=op.method, path=op.path)
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        reached = not never_sent(exc)
+        if reached and not op.idempotent:
+            # Said in words too: the caller must check before doing it again (it was not resent).
+            text += "; the request may have been applied, so it was not sent again"
+        return cls(text, method=op.method, path=op.path, may_have_been_applied=reached)
 
     @staticmethod
     def dedupe(pager: Pager[T]) -> Callable[[PageLike[T]], list[T]]:

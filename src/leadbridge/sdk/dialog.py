@@ -1,9 +1,13 @@
 """Dialog (Intersvyaz AI voice assistant) clients: sync :class:`Dialog`, async :class:`AsyncDialog`.
 
-Bearer token authentication; with a login and password the client calls ``/login`` on
-first use (shared by concurrent calls) and again once on 401. The document gives neither
-the login body nor its answer: the SDK sends ``{"login", "password"}`` as JSON and reads
-the token from ``token`` / ``access_token`` (top level or under ``data``).
+Bearer token authentication; with a login and password the client logs in on first use
+(shared by concurrent calls) and again once on 401. The document gives neither the login
+body nor its answer; the SDK logs in the way real clients were seen to: ``POST /api/login/``
+(with the trailing slash) carrying the form-encoded ``username`` and ``password`` of an
+OAuth2 password form, and reads the token from ``access_token`` (or ``token``; at the top
+level or under ``data``). A login answer without a usable token raises
+:class:`leadbridge.errors.ResponseValidationError`, a refused one
+:class:`~leadbridge.errors.AuthenticationError` or :class:`~leadbridge.errors.ValidationError`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from leadbridge.sdk._http import BearerAuth, Dialect
 from leadbridge.sdk.models.dialog import Report
 
 DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
-LOGIN_PATH = "/api/login"
+LOGIN_PATH = "/api/login/"  # the slash matters: the server redirects the path without it
 DIALOG = Dialect("Dialog")
 CAMPAIGN_CREATED = "Создано"
 ONCE = {"id": 1, "title": "Однократно"}
@@ -30,14 +34,18 @@ Column = str | Mapping[str, Any]
 def _token(body: Any) -> str:
     for holder in (body, body.get("data") if isinstance(body, dict) else None):
         if isinstance(holder, dict):
-            for key in ("token", "access_token"):
-                if isinstance(holder.get(key), str):
-                    return str(holder[key])
-    raise ValueError("the Dialog login answer carries no token")
+            for key in ("access_token", "token"):
+                value = holder.get(key)
+                if isinstance(value, str) and value.strip():
+                    return value.strip()
+    # A LookupError: the SDK reports it as a login answer it could not read.
+    raise LookupError("the Dialog login answer carries no access_token or token")
 
 
 def _login(login: str, password: str) -> Operation[str]:
-    return Operation("POST", LOGIN_PATH, _token, json={"login": login, "password": password}, authenticated=False)
+    # A login changes nothing on the server: a second one only issues another token.
+    return Operation("POST", LOGIN_PATH, _token, urlencoded={"username": login, "password": password},
+                     authenticated=False, idempotent=True)
 
 
 def _phone(item: Phone) -> dict[str, Any]:
@@ -84,6 +92,7 @@ class Campaigns(Resource[Mode]):
         campaign.update({"start_block_id": start_block_id, "schedule": schedule, "state": CAMPAIGN_CREATED,
                          "phone_id": phone_id})
         body = {"campaign": campaign, "phones": [_phone(item) for item in phones]}
+        # Each request creates a campaign that calls the numbers: never sent again once it may have arrived.
         return Operation("POST", "/api/campaigns", lambda b: int(b["campaign"]["id"]), json=body)
 
 
@@ -108,7 +117,9 @@ class Analytics(Resource[Mode]):
         }
         if columns is not None:
             body["columns"] = [_column(column) for column in columns]
-        return Operation("POST", f"/api/analytics/{project_id}/report", Report.model_validate, json=body)
+        # A POST that only reads: asking twice gives the same report.
+        return Operation("POST", f"/api/analytics/{project_id}/report", Report.model_validate, json=body,
+                         idempotent=True)
 
 
 class _Dialog(BaseClient[Mode]):

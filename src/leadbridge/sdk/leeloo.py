@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadbridge import errors
 from leadbridge.sdk._client import (
     AsyncClientMixin,
     BaseClient,
@@ -23,7 +24,7 @@ from leadbridge.sdk._client import (
 )
 from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, endpoint, paged
 from leadbridge.sdk._encode import DateLike, comma_joined, compact, day_or_instant, form, iso_utc, minutes, query
-from leadbridge.sdk._http import Dialect, HeaderTokenAuth
+from leadbridge.sdk._http import Dialect, ErrorDetails, HeaderTokenAuth, RateLimit, default_error_details
 from leadbridge.sdk._paging import Page, offset_pager
 from leadbridge.sdk.models.leeloo import (
     Account,
@@ -50,15 +51,67 @@ TOKEN_HEADER = "X-Leeloo-AuthToken"
 DEFAULT_BASE_URL = "https://api.leeloo.ai"
 DEFAULT_LIMIT = 20
 DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100  # Leeloo's own cap: a larger ``limit`` is served as 100
 
 
-def _envelope_error(body: Any) -> str | None:
-    if isinstance(body, dict) and "status" in body and body["status"] != 1:
-        return str(body.get("message") or f"status {body['status']}")
+def _envelope_error(body: Any) -> bool:
+    return isinstance(body, dict) and "status" in body and body["status"] != 1
+
+
+def _error_details(body: Any) -> ErrorDetails:
+    """Leeloo's error envelope, on any HTTP status (200 included)::
+
+        {"status": 0, "error": {"fields": {"authToken": "REQUIRED"}, "code": "FORMAT_ERROR"},
+         "message": "…", "code": 400}
+
+    ``error.fields`` become the error's fields (each with its code), ``error.code`` its code
+    and the start of its message. Bodies without ``error`` read as other APIs' do.
+    """
+    details = default_error_details(body)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return details
+    field_errors = dict(details.field_errors)
+    fields = error.get("fields")
+    if isinstance(fields, dict):
+        for name, code in fields.items():
+            codes = field_errors.setdefault(str(name), [])
+            if str(code) not in codes:  # the older ``errors`` block may say the same
+                codes.append(str(code))
+    code = error.get("code")
+    code = str(code) if isinstance(code, str | int) and not isinstance(code, bool) else None
+    message = details.message
+    if code and message and code not in message:
+        message = f"{code}: {message}"
+    elif code and not message:
+        message = code + (f" ({', '.join(f'{k}: {v[-1]}' for k, v in field_errors.items())})" if field_errors else "")
+    return ErrorDetails(message, field_errors, code)
+
+
+# The error class of a ``status: 0`` answer that came with a 2xx, by the envelope's code.
+_CLASS_BY_CODE: dict[str, type[errors.APIStatusError]] = {
+    "UNAUTHORIZED": errors.AuthenticationError,
+    "FORBIDDEN": errors.AuthenticationError,
+    "NOT_FOUND": errors.NotFoundError,
+    "FORMAT_ERROR": errors.ValidationError,
+    "VALIDATION_ERROR": errors.ValidationError,
+    "TOO_MANY_REQUESTS": errors.RateLimitError,
+}
+
+
+def _error_class(body: Any, details: ErrorDetails) -> type[errors.APIStatusError] | None:
+    if details.code in _CLASS_BY_CODE:
+        return _CLASS_BY_CODE[details.code]
+    status = body.get("code") if isinstance(body, dict) else None  # the envelope's HTTP-like status
+    if isinstance(status, int) and not isinstance(status, bool) and status >= 400:
+        return errors.error_class_for(status)
     return None
 
 
-LEELOO = Dialect("Leeloo", body_error=_envelope_error)
+LEELOO = Dialect("Leeloo", body_error=_envelope_error, error_details=_error_details, error_class=_error_class)
+# Leeloo allows 300 requests a minute per token, counted in fixed windows the client cannot
+# see: spacing them evenly (a small burst at most) keeps any 60 s within the limit.
+LEELOO_RATE_LIMIT = RateLimit(300, per=60.0, burst=10)
 
 
 class _PageMeta(BaseModel):
@@ -101,8 +154,10 @@ def _lister(path: str, model: type[M], *filters: tuple[str, Any]) -> Callable[[i
         return envelope.model_validate_json(content).page()
 
     def page_at(offset: int, limit: int) -> Operation[Page[M]]:
-        return Operation("GET", path, parse, params=query(("limit", limit), ("offset", offset), *filters),
-                         parse_bytes=parse_bytes)
+        # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
+        return Operation("GET", path, parse,
+                         params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *filters),
+                         parse_bytes=parse_bytes, idempotent=True)
 
     return page_at
 
@@ -131,12 +186,14 @@ class Templates(Resource[Mode]):
     @endpoint
     def categories(self) -> Operation[list[TemplateCategory]]:
         """The template categories. GET /api/v2/categories/templates"""
-        return Operation("GET", "/api/v2/categories/templates", many(TemplateCategory, "data", "categories"))
+        return Operation("GET", "/api/v2/categories/templates", many(TemplateCategory, "data", "categories"),
+                         idempotent=True)
 
     @endpoint
     def list(self, category_id: str) -> Operation[list[Template]]:
         """The templates of one category. GET /api/v2/categories/templates/{category_id}"""
-        return Operation("GET", f"/api/v2/categories/templates/{category_id}", many(Template, "data", "templates"))
+        return Operation("GET", f"/api/v2/categories/templates/{category_id}", many(Template, "data", "templates"),
+                         idempotent=True)
 
 
 class Messages(Resource[Mode]):
@@ -200,7 +257,7 @@ class Channels(Resource[Mode]):
     def person(self, account_id: str) -> Operation[Person]:
         """The person a channel belongs to. GET /api/v2/communication-channels/{account_id}/person"""
         return Operation("GET", f"/api/v2/communication-channels/{account_id}/person",
-                         one(Person, side="included"))
+                         one(Person, side="included"), idempotent=True)
 
     @endpoint
     def subscribe(self, account_id: str, tunnel_id: str, tunnel_block_id: str) -> Operation[None]:
@@ -257,7 +314,7 @@ class Orders(Resource[Mode]):
     @endpoint
     def get(self, order_id: str) -> Operation[Order]:
         """One order. GET /api/v2/orders/{order_id}"""
-        return Operation("GET", f"/api/v2/orders/{order_id}", one(Order))
+        return Operation("GET", f"/api/v2/orders/{order_id}", one(Order), idempotent=True)
 
     @endpoint
     def update(self, order_id: str, status: str, *, payment_date: DateLike | None = None,
@@ -309,7 +366,7 @@ class People(Resource[Mode]):
         """One person; ``include`` side-loads "contactedUsers" and/or "orders" into ``.included``.
         GET /api/v2/people/{person_id}"""
         return Operation("GET", f"/api/v2/people/{person_id}", one(Person, side="included"),
-                         params=query(("include", _includes(include))))
+                         params=query(("include", _includes(include))), idempotent=True)
 
     @endpoint
     def update(self, person_id: str, *, phone: str | None = None, email: str | None = None,
@@ -317,7 +374,8 @@ class People(Resource[Mode]):
                custom_fields: Sequence[CustomField | Mapping[str, Any]] | None = None) -> Operation[None]:
         """Update a client card's phone, email, name or custom fields. PUT /api/v2/people/{person_id}"""
         body = compact({"name": name, "phone": phone, "email": email, "custom_fields": _custom_fields(custom_fields)})
-        return Operation("PUT", f"/api/v2/people/{person_id}", nothing, json=body)
+        # Sets the given fields: sending it twice leaves the same card.
+        return Operation("PUT", f"/api/v2/people/{person_id}", nothing, json=body, idempotent=True)
 
     @endpoint
     def create(self, name: str, leadgentool_id: str, *, email: str | None = None, phone: str | None = None,
@@ -341,17 +399,21 @@ class People(Resource[Mode]):
     @endpoint
     def add_comment(self, person_id: str, comment: str) -> Operation[Comment]:
         """Add a comment to a person. PUT /api/v2/people/{person_id}/add-comment"""
+        # Each request adds a comment: never sent again once it may have arrived.
         return Operation("PUT", f"/api/v2/people/{person_id}/add-comment", one(Comment), json={"comment": comment})
 
     @endpoint
     def add_tag(self, person_id: str, tag_id: str) -> Operation[None]:
         """Tag a person (form-data). PUT /api/v2/people/{person_id}/add-tag"""
-        return Operation("PUT", f"/api/v2/people/{person_id}/add-tag", nothing, form=form({"tag_id": tag_id}))
+        # A person has a tag or not: adding it twice is adding it once.
+        return Operation("PUT", f"/api/v2/people/{person_id}/add-tag", nothing, form=form({"tag_id": tag_id}),
+                         idempotent=True)
 
     @endpoint
     def remove_tag(self, person_id: str, tag_id: str) -> Operation[None]:
         """Remove a tag from a person (form-data). PUT /api/v2/people/{person_id}/remove-tag"""
-        return Operation("PUT", f"/api/v2/people/{person_id}/remove-tag", nothing, form=form({"tag_id": tag_id}))
+        return Operation("PUT", f"/api/v2/people/{person_id}/remove-tag", nothing, form=form({"tag_id": tag_id}),
+                         idempotent=True)
 
 
 class Calls(Resource[Mode]):
@@ -370,7 +432,7 @@ class Tags(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Tag]]:
         """Every tag of the company. GET /api/v2/tags"""
-        return Operation("GET", "/api/v2/tags", many(Tag, "data"))
+        return Operation("GET", "/api/v2/tags", many(Tag, "data"), idempotent=True)
 
 
 class Tunnels(Resource[Mode]):
@@ -392,14 +454,14 @@ class Tunnels(Resource[Mode]):
     def get(self, tunnel_id: str, include: str | Sequence[str] | None = None) -> Operation[Tunnel]:
         """One tunnel; ``include="leadgentools"`` side-loads them into ``.linked``. GET /api/v2/tunnels/{tunnel_id}"""
         return Operation("GET", f"/api/v2/tunnels/{tunnel_id}", one(Tunnel, side="linked"),
-                         params=query(("include", _includes(include))))
+                         params=query(("include", _includes(include))), idempotent=True)
 
     @endpoint
     def stats(self, tunnel_id: str | None = None) -> Operation[builtins.list[TunnelStats]]:
         """Statistics of one tunnel, or of all tunnels without ``tunnel_id``.
         GET /api/v2/tunnels/stats, GET /api/v2/tunnels/{tunnel_id}/stats"""
         path = "/api/v2/tunnels/stats" if tunnel_id is None else f"/api/v2/tunnels/{tunnel_id}/stats"
-        return Operation("GET", path, many(TunnelStats, "data"))
+        return Operation("GET", path, many(TunnelStats, "data"), idempotent=True)
 
 
 class Users(Resource[Mode]):
@@ -420,14 +482,14 @@ class Users(Resource[Mode]):
     @endpoint
     def get(self, user_id: str) -> Operation[User]:
         """One user. GET /api/v2/users/{user_id}"""
-        return Operation("GET", f"/api/v2/users/{user_id}", one(User))
+        return Operation("GET", f"/api/v2/users/{user_id}", one(User), idempotent=True)
 
 
 class Connections(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Connection]]:
         """The company's connections (bots). GET /api/v2/connections"""
-        return Operation("GET", "/api/v2/connections", many(Connection, "data", "connections"))
+        return Operation("GET", "/api/v2/connections", many(Connection, "data", "connections"), idempotent=True)
 
 
 # --- v1 ----------------------------------------------------------------------------------
@@ -456,7 +518,7 @@ class Accounts(Resource[Mode]):
     def get(self, account_id: str, include: str | Sequence[str] | None = None) -> Operation[Account]:
         """One account; ``include`` side-loads "contactedUsers" and/or "orders". GET /api/v1/accounts/{id}"""
         return Operation("GET", f"/api/v1/accounts/{account_id}", one(Account, side="included"),
-                         params=query(("include", _includes(include))))
+                         params=query(("include", _includes(include))), idempotent=True)
 
     @staticmethod
     def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
@@ -484,6 +546,7 @@ class V1(Generic[Mode]):
 class _Leeloo(BaseClient[Mode]):
     dialect = LEELOO
     default_base_url = DEFAULT_BASE_URL
+    default_rate_limit = LEELOO_RATE_LIMIT
 
     def __init__(self, token: str, base_url: str | None = None, **settings: Unpack[ClientSettings]) -> None:
         self._setup(HeaderTokenAuth(TOKEN_HEADER, token), base_url, settings)

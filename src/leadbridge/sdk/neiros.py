@@ -24,8 +24,9 @@ NEIROS = Dialect("Neiros")
 
 
 def _login(email: str, password: str) -> Operation[str]:
+    # A login changes nothing on the server: a second one only issues another token.
     return Operation("POST", LOGIN_PATH, lambda body: str(body["token"]),
-                     json={"email": email, "password": password}, authenticated=False)
+                     json={"email": email, "password": password}, authenticated=False, idempotent=True)
 
 
 def _deal_page(body: Any) -> NumberedPage[DealSummary]:
@@ -42,7 +43,7 @@ class Sites(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Site]]:
         """The account's sites (projects in the Neiros interface). GET /api/userapi/v1/sites"""
-        return Operation("GET", "/api/userapi/v1/sites", many(Site, "data"))
+        return Operation("GET", "/api/userapi/v1/sites", many(Site, "data"), idempotent=True)
 
 
 class Deals(Resource[Mode]):
@@ -61,7 +62,7 @@ class Deals(Resource[Mode]):
 
             params = query(("site_id", site_id), ("date_start", day(date_start)), ("date_end", day(date_end)),
                            ("page", page))
-            return Operation("GET", "/api/userapi/v1/projects", parse, params=params)
+            return Operation("GET", "/api/userapi/v1/projects", parse, params=params, idempotent=True)
         return page_at
 
     @endpoint
@@ -80,14 +81,15 @@ class Deals(Resource[Mode]):
     def get(self, deal_id: int, site_id: int) -> Operation[Deal]:
         """One deal's details. GET /api/userapi/v1/project/{deal_id}"""
         return Operation("GET", f"/api/userapi/v1/project/{deal_id}", lambda b: Deal.model_validate(b["data"]),
-                         params=query(("site_id", site_id)))
+                         params=query(("site_id", site_id)), idempotent=True)
 
     @endpoint
     def update_sum(self, deal_id: int, site_id: int, summ: float) -> Operation[bool]:
         """Set a deal's amount; returns the API's ``success``. POST /api/userapi/v1/project/{deal_id}/update"""
+        # Sets the amount: sending it twice leaves the same deal.
         return Operation("POST", f"/api/userapi/v1/project/{deal_id}/update",
                          lambda b: bool(b.get("success", True)) if isinstance(b, dict) else True,
-                         json={"site_id": site_id, "summ": summ})
+                         json={"site_id": site_id, "summ": summ}, idempotent=True)
 
 
 class _Neiros(BaseClient[Mode]):

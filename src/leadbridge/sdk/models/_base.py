@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic.alias_generators import to_camel
 from pydantic_core import CoreSchema, core_schema
+
+T = TypeVar("T")
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -62,3 +64,17 @@ class Model(BaseModel):
 def alias(name: str, **kwargs: Any) -> Any:
     """A field documented under a name that is not a valid or not a snake_case identifier (``from``)."""
     return Field(validation_alias=AliasChoices(name), serialization_alias=name, **kwargs)
+
+
+
+NOT_DEFINED = "NOT_DEFINED"
+
+
+def _placeholder_as_none(value: T | None) -> T | None:
+    return None if value == NOT_DEFINED else value
+
+
+Undefinable = Annotated[T | None, AfterValidator(_placeholder_as_none)]
+"""A field Leeloo writes as the text ``"NOT_DEFINED"`` when empty (email, phone, profile image,
+gender, record link): that text reads as ``None``. A validator on the field itself, called from
+pydantic-core, costs next to nothing; a per-model hook would slow every record down."""

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from leadbridge.sdk.models._base import Model, UTCDateTime, alias
+from leadbridge.sdk.models._base import Model, Undefinable, UTCDateTime, alias
 
 Messenger = Literal["TELEGRAM", "VKONTAKTE", "FACEBOOK", "VIBER", "WHATSAPP", "INSTAGRAM", "MANUAL", "SMS"] | str
 BotStatus = Literal["BOT", "ADMIN"] | str
 MessageType = Literal["SYSTEM_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE", "FRIEND_MESSAGE"] | str
-Gender = Literal["MALE", "FEMALE", "OTHER", "NO_DATA", "NOT_DEFINED"] | str
+Gender = Literal["MALE", "FEMALE", "OTHER", "NO_DATA"] | str  # "NOT_DEFINED" reads as None
 ManualOrderStatus = Literal["OPENED", "RESOLVED", "REJECTED"] | str
 OrderStatus = Literal["OPENED", "RESOLVED", "REJECTED", "ORDER", "PENDING", "FAILED", "SUCCESS", "REFUNDED"] | str
 Currency = Literal["USD", "EUR", "UAH", "RUB"] | str
@@ -104,17 +104,20 @@ class Included(Model):
 
 
 class Person(Model):
-    """A person (client card): the list shows a summary, the single read adds the rest."""
+    """A person (client card): the list shows a summary, the single read adds the rest.
+
+    ``email``, ``phone``, ``profile_image`` and ``gender`` are ``None`` where Leeloo writes "NOT_DEFINED".
+    """
 
     id: str
     name: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    email: Undefinable[str] = None
+    phone: Undefinable[str] = None
     tags: list[str] = Field(default_factory=list)
     accounts: list[AccountLink] = Field(default_factory=list)
     last_message_time: UTCDateTime | None = None
-    profile_image: str | None = None
-    gender: Gender | None = None
+    profile_image: Undefinable[str] = None
+    gender: Undefinable[Gender] = None
     locale: str | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
     links: dict[str, list[Link]] = Field(default_factory=dict)
@@ -125,7 +128,7 @@ class Person(Model):
 
 
 class Channel(Model):
-    """A communication channel (account) of a person in one messenger."""
+    """A communication channel (account) of a person in one messenger ("NOT_DEFINED" reads as ``None``)."""
 
     id: str
     person_id: str | None = None
@@ -135,9 +138,9 @@ class Channel(Model):
     connection_status: str | None = None
     last_message_time: UTCDateTime | None = None
     tags: list[str] = Field(default_factory=list)
-    gender: Gender | None = None
-    phone: str | None = None
-    email: str | None = None
+    gender: Undefinable[Gender] = None
+    phone: Undefinable[str] = None
+    email: Undefinable[str] = None
     locale: str | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
     utm_marks: dict[str, Any] = Field(default_factory=dict)
@@ -146,14 +149,14 @@ class Channel(Model):
 
 
 class Account(Model):
-    """A client account of API v1 (the v2 communication channel)."""
+    """A client account of API v1 (the v2 communication channel; "NOT_DEFINED" gender reads as ``None``)."""
 
     id: str
     name: str | None = None
     tags: list[str] = Field(default_factory=list)
     from_: Messenger | None = alias("from", default=None)
     bot_status: BotStatus | None = None
-    gender: Gender | None = None
+    gender: Undefinable[Gender] = None
     locale: str | None = None
     last_message_time: UTCDateTime | None = None
     subscribe_history: list[SubscribeRecord] = Field(default_factory=list)
@@ -194,7 +197,7 @@ class Comment(Model):
 
 
 class PhoneCall(Model):
-    """A call added to an account (POST /api/v2/calls)."""
+    """A call added to an account (POST /api/v2/calls); a "NOT_DEFINED" ``record_link`` reads as ``None``."""
 
     id: str
     call_id: str | None = None
@@ -205,7 +208,7 @@ class PhoneCall(Model):
     to: str | None = None
     type: CallType | None = None
     status: CallStatus | None = None
-    record_link: str | None = None
+    record_link: Undefinable[str] = None
     provider_type: str | None = None
     telephone_connection_id: str | None = None
     billsec: int | None = None
