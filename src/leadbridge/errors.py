@@ -3,13 +3,14 @@
 ::
 
     LeadbridgeError
-    ├── APIError                 the API answered with an error (or a Leeloo 200 with status != 1)
-    │   ├── AuthenticationError  401 / 403
-    │   ├── NotFoundError        404
-    │   ├── ValidationError      400 / 422, with the field names the API gives
-    │   ├── RateLimitError       429, with ``retry_after`` seconds
-    │   ├── ServerError          5xx
-    │   └── ResponseValidationError  a success the SDK cannot read as the documented record
+    ├── APIError                 the API answered
+    │   ├── APIStatusError       with an error status (or a Leeloo 200 with status != 1); ``refused``
+    │   │   ├── AuthenticationError  401 / 403
+    │   │   ├── NotFoundError        404
+    │   │   ├── ValidationError      400 / 422, with the field names the API gives
+    │   │   ├── RateLimitError       429, with ``retry_after`` seconds
+    │   │   └── ServerError          5xx
+    │   └── ResponseValidationError  a success the SDK cannot read (the call probably happened)
     ├── APIConnectionError       the server could not be reached or the connection broke
     │   └── APITimeoutError      no answer in time
 
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "LeadbridgeError",
@@ -69,19 +71,31 @@ class APIError(LeadbridgeError):
         return list(self.field_errors)
 
 
-class AuthenticationError(APIError):
+class APIStatusError(APIError):
+    """The API answered with an error status, or with an error envelope on a success status.
+
+    ``refused`` tells that the platform refused the request, so it did not happen: a 4xx, or
+    an error envelope on a 2xx. A 5xx is not a refusal: the call may have been carried out.
+    """
+
+    @property
+    def refused(self) -> bool:
+        return 400 <= self.status < 500 or 200 <= self.status < 300
+
+
+class AuthenticationError(APIStatusError):
     """401 or 403: the token is missing, wrong or expired, or the login failed."""
 
 
-class NotFoundError(APIError):
+class NotFoundError(APIStatusError):
     """404: no such record (or not visible to this account)."""
 
 
-class ValidationError(APIError):
+class ValidationError(APIStatusError):
     """400 or 422: the request was refused; ``fields`` names the offending fields."""
 
 
-class RateLimitError(APIError):
+class RateLimitError(APIStatusError):
     """429: too many requests; ``retry_after`` is the server's advice in seconds, if given."""
 
     def __init__(
@@ -99,7 +113,7 @@ class RateLimitError(APIError):
         self.retry_after = retry_after
 
 
-class ServerError(APIError):
+class ServerError(APIStatusError):
     """5xx: the server failed; retried automatically for idempotent calls before surfacing."""
 
 
@@ -121,8 +135,8 @@ class APITimeoutError(APIConnectionError):
     """No answer within the client's timeout."""
 
 
-def error_class_for(status: int) -> type[APIError]:
-    """The :class:`APIError` subclass matching an HTTP status."""
+def error_class_for(status: int) -> type[APIStatusError]:
+    """The :class:`APIStatusError` subclass matching an HTTP status."""
     if status in (401, 403):
         return AuthenticationError
     if status == 404:
@@ -133,4 +147,4 @@ def error_class_for(status: int) -> type[APIError]:
         return RateLimitError
     if status >= 500:
         return ServerError
-    return APIError
+    return APIStatusError

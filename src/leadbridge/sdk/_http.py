@@ -365,12 +365,12 @@ class _Core:
             return response.text
 
     def api_error(self, op: Operation[Any], status: int, body: Any, response: httpx.Response,
-                  message: str | None = None) -> errors.APIError:
+                  message: str | None = None) -> errors.APIStatusError:
         api_message, field_errors = self.dialect.error_details(body)
         text = message or api_message or response.reason_phrase or "error"
         if status < 400:
             code = body.get("code") if isinstance(body, dict) else None
-            cls = errors.error_class_for(code) if isinstance(code, int) and code >= 400 else errors.APIError
+            cls = errors.error_class_for(code) if isinstance(code, int) and code >= 400 else errors.APIStatusError
         else:
             cls = errors.error_class_for(status)
         common: dict[str, Any] = {"status": status, "method": op.method, "path": op.path,
