@@ -669,6 +669,11 @@ class Ledger:
             row = session.get(UnitRow, unit_id)
             return Unit.of(row) if row else None
 
+    def owner(self, unit_id: int) -> str | None:
+        """The runner holding ``unit_id`` (None when nobody does)."""
+        with self.sessions() as session:
+            return session.scalar(select(UnitRow.owner).where(UnitRow.id == unit_id))
+
     def children(self, parent_id: int) -> list[Unit]:
         with self.sessions() as session:
             return [Unit.of(r) for r in session.scalars(select(UnitRow).where(UnitRow.parent_id == parent_id))]
@@ -766,13 +771,13 @@ class Ledger:
         runner that is gone. A unit claimed by a running runner is refused.
         """
         now = utcnow()
-        with self.sessions() as session:
-            row = session.get(UnitRow, unit_id)
-            if row is None:
-                raise KeyError(f"no unit #{unit_id} in the ledger")
-            if row.state == "claimed" and row.owner and self.runner_alive(row.owner):
-                raise ValueError(f"unit #{unit_id} is being processed by the running runner {row.owner}; "
-                                 "wait for it to finish (or stop it) first")
+        unit = self.get(unit_id)
+        if unit is None:
+            raise KeyError(f"no unit #{unit_id} in the ledger")
+        owner = self.owner(unit_id) if unit.state == "claimed" else None
+        if owner and self.runner_alive(owner):
+            raise ValueError(f"unit #{unit_id} is being processed by the running runner {owner}; "
+                             "wait for it to finish (or stop it) first")
         with self.transaction() as session:
             row = session.get(UnitRow, unit_id, with_for_update=True)
             if row is None:
