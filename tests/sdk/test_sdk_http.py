@@ -161,7 +161,7 @@ def test_retry_policy_backoff_grows_with_jitter_and_caps() -> None:
     (403, {"message": "Forbidden"}, errors.AuthenticationError),
     (404, {"status": 0, "message": "Person not found"}, errors.NotFoundError),
     (400, {"status": 0, "message": "body is not valid JSON"}, errors.ValidationError),
-    (409, {"message": "Conflict"}, errors.APIError),
+    (409, {"message": "Conflict"}, errors.APIStatusError),
     (500, {"message": "boom"}, errors.ServerError),
 ])
 async def test_error_statuses_map_to_the_hierarchy(mode: str, status: int, body: Any,
