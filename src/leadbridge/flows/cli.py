@@ -125,7 +125,8 @@ def watch(
 
 @app.command()
 def resolve(
-    unit_ids: Annotated[list[int], typer.Argument(help="The units' numbers, as `flows status` shows them")],
+    unit_ids: Annotated[list[int], typer.Argument(min=1, max=2**63 - 1,  # the ledger's 64-bit ids
+                                                  help="The units' numbers, as `flows status` shows them")],
     done: Annotated[bool, typer.Option("--done", help="It happened on the platform: never make it again")] = False,
     retry: Annotated[bool, typer.Option("--retry", help="It did not happen: make it again on the next run")]
     = False,
