@@ -56,7 +56,9 @@ class Step:
 
     ``do`` makes the call and returns details worth keeping (ids); ``check`` answers
     whether an earlier, interrupted attempt took effect, given what ``before`` recorded
-    with the intention; ``repeatable`` steps are safe to make twice.
+    with the intention; ``repeatable`` steps are safe to make twice. An unreadable success
+    raised by ``do`` is taken for its write having happened, so a ``do`` that reads first
+    turns an unreadable read into :class:`StepFailed`.
     """
 
     name: str
