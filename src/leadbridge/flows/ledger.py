@@ -635,6 +635,10 @@ class Ledger:
         For a runner stopping on purpose (SIGTERM, Ctrl-C): the next run takes the units up
         at once instead of waiting to find the runner gone. Their effects stay recorded, so
         nothing made is made twice. Returns how many units went back.
+
+        Call it once the signal has unwound the run (from a ``finally``), not inside a signal
+        handler: the handler may interrupt this thread while it holds the ledger's write lock.
+        A worker still finishing a released unit changes nothing (it no longer owns it).
         """
         owner = runner or self.runner
         with self.transaction() as session:
