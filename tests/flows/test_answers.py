@@ -23,7 +23,7 @@ from leadbridge.flows.engine import FlowReport
 from leadbridge.flows.ledger import Ledger
 from leadbridge.flows.runner import failed, run_flows
 
-UNREADABLE = b'{"status": 1, "data": {"comment": "saved"}}'  # a success without the comment's id
+UNREADABLE = b'{"status": 1, "data": {"comment": "saved"}}'  # a success without the record's id
 REFUSAL = {"status": 0, "error": {"fields": {"comment": "INVALID"}, "code": "FORMAT_ERROR"},
            "message": "comment is invalid", "code": 400}
 
@@ -80,13 +80,16 @@ def proxy(setup: Setup) -> Iterator[Proxy]:
     value.close()
 
 
-def run_through(setup: Setup, proxy: Proxy) -> FlowReport:
-    """deals-to-leeloo with Leeloo behind the proxy (Neiros straight to the sandbox)."""
-    text = setup.config_text().replace(f'base_url = "{setup.url}"', f'base_url = "{proxy.url}"', 1)
-    assert text.index(proxy.url) < text.index("[neiros]"), "the proxy must stand in for Leeloo only"
+def run_through(setup: Setup, proxy: Proxy, flow: str = "deals-to-leeloo", platform: str = "leeloo") -> FlowReport:
+    """``flow`` with ``platform`` behind the proxy (the others straight to the sandbox)."""
+    head, section, tail = setup.config_text().partition(f"[{platform}]\n")
+    own, rest, after = tail.partition("\n[")
+    own = own.replace(f'base_url = "{setup.url}"', f'base_url = "{proxy.url}"')
+    text = head + section + own + rest + after
+    assert text.count(proxy.url) == 1, "the proxy must stand in for one platform only"
     path = setup.folder / "leadbridge.toml"
     path.write_text(text, encoding="utf-8")
-    return run_flows(load_config(path), ["deals-to-leeloo"], console=Console(file=io.StringIO()))[0]
+    return run_flows(load_config(path), [flow], console=Console(file=io.StringIO()))[0]
 
 
 def comments(setup: Setup) -> int:
@@ -129,3 +132,25 @@ def test_a_refused_step_fails_and_is_made_by_the_next_run(setup: Setup, proxy: P
     assert again.counts["comments added"] == refused and comments(setup) == refused
     assert again.counts["calls added"] == 0, "the calls made before the refusal were made again"
     assert not failed([again])
+
+
+def test_a_campaign_created_with_an_unreadable_answer_is_uncertain_and_never_queued_again(
+        setup: Setup, proxy: Proxy) -> None:
+    proxy.pattern, proxy.mode = "/api/campaigns", "unreadable"
+    report = run_through(setup, proxy, "call-leads", "dialog")
+    created = setup.requests("/api/campaigns")
+
+    assert created and report.counts["campaigns uncertain"] == len(created)
+    assert report.counts["campaigns created"] == 0 and report.counts["campaigns refused"] == 0
+    phones = [entry["phone"] for request in created for entry in request["body"]["phones"]]
+    assert report.counts["uncertain"] == len(phones)
+    with Ledger(f"sqlite:///{setup.folder / 'ledger.sqlite3'}") as ledger:
+        batches = list(ledger.units("call-leads", "campaign", ["uncertain"]))
+        assert len(batches) == len(created)
+        assert all('"saved"' in ledger.effects(b.id)["create"].detail["raw"] for b in batches), \
+            "the raw answer must be kept for a person to find the campaign"
+
+    proxy.mode = "pass"
+    again = run_through(setup, proxy, "call-leads", "dialog")
+    assert len(setup.requests("/api/campaigns")) == len(created), "a phone whose campaign exists was queued again"
+    assert again.counts["campaigns created"] == 0
