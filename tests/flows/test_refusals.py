@@ -10,7 +10,7 @@ from flow_helpers import Setup
 from rich.console import Console
 
 from leadbridge.flows.engine import MAX_ATTEMPTS
-from leadbridge.flows.ledger import Ledger
+from leadbridge.flows.ledger import Ledger, NewUnit
 from leadbridge.flows.phones import normalise
 from leadbridge.flows.runner import run_flows
 
@@ -102,3 +102,31 @@ def test_resolve_settles_pending_and_refuses_settled_units(setup: Setup, cli: Cl
     assert cli("run", "call-leads", "--config", str(setup.write_config(url))).returncode == 0
     phones = {e["phone"] for e in queued(setup)}
     assert first.payload["phone"] not in phones and second.payload["phone"] not in phones
+
+
+def test_a_campaign_its_runner_left_mid_call_is_settled_by_hand(setup: Setup, cli: Cli) -> None:
+    url = f"sqlite:///{setup.folder / 'ledger.sqlite3'}"
+    config = setup.write_config(url)
+    people = [p for p in setup.leeloo.get("/api/v2/people", params={
+        "limit": 50, "filter[last_message][from]": "2010-01-01", "filter[tags]": "vip"}).json()["data"]
+        if normalise(p.get("phone")).e164][:4]
+    dead = Ledger(url)  # a runner that dies while Dialog creates the campaign (claims still held)
+    dead.add_units("call-leads", "lead", [NewUnit(p["id"], {"person_id": p["id"], "name": p["name"],
+                                                           "phone": normalise(p["phone"]).e164, "account_id": None},
+                                                  dedupe=normalise(p["phone"]).e164) for p in people])
+    leads = dead.claim("call-leads", "lead", 10)
+    batch = dead.create_claimed("call-leads", "campaign", "batch-1", {"name": "x", "phones": 4},
+                                children=[u.id for u in leads], effect="create")
+    dead.close()
+    status = cli("status", "--config", str(config))
+    assert f"claimed by a gone runner #{batch.id} call-leads/campaign batch-1" in status.stdout, status.stdout
+
+    # Checked in Dialog: the campaign exists. Its leads must never be queued again.
+    settled = cli("resolve", str(batch.id), "--done", "--config", str(config))
+    assert settled.returncode == 0, settled.stdout
+    assert cli("run", "call-leads", "--config", str(config)).returncode == 0
+
+    phones = {e["phone"] for e in queued(setup)}
+    assert phones and not phones & {normalise(p["phone"]).e164 for p in people}
+    with Ledger(url) as ledger:
+        assert {ledger.get(u.id).state for u in leads} == {"done"}  # type: ignore[union-attr]

@@ -789,7 +789,9 @@ class Ledger:
             if row.state not in ("uncertain", "failed", "pending", "claimed"):
                 raise ValueError(f"unit #{unit_id} is {row.state}; only uncertain, failed, pending or claimed "
                                  "units are resolved")
-            children = update(UnitRow).where(UnitRow.parent_id == row.id, UnitRow.state == "uncertain")
+            # A batch's units still waiting on it (uncertain; or claimed, when its runner died mid-call).
+            children = update(UnitRow).where(UnitRow.parent_id == row.id,
+                                             UnitRow.state.in_(["uncertain", "claimed", "pending"])).values(owner=None)
             # Kept at 1 once claimed (not 0): a unit with attempts > 1 has its recorded effects consulted.
             fresh_attempts = case((UnitRow.attempts > 1, 1), else_=UnitRow.attempts)
             if action == "done":
