@@ -4,17 +4,39 @@ Units: one ``lead`` per Leeloo person (key: person id, unique phone: its E.164 n
 and one ``campaign`` per batch of leads. A campaign is created by one POST that no
 Dialog call can look up afterwards, so if a runner dies during that POST the campaign
 and its leads become ``uncertain``: shown, never called again automatically.
+
+When Dialog refuses a campaign (a 4xx: nothing was created) its leads wait for the next
+run, which builds their ``add_data`` again from the configuration of that run (so fixing
+``flows.call-leads.add_data`` is enough); after ``MAX_ATTEMPTS`` refusals a lead is
+``failed`` and waits for ``leadbridge flows resolve ID --retry``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import Any
 
-from leadbridge.errors import APIConnectionError, APIError, ServerError
+from leadbridge.errors import (
+    APIConnectionError,
+    APIStatusError,
+    LeadbridgeError,
+    NotFoundError,
+    ResponseValidationError,
+)
 from leadbridge.flows.config import CallLeadsConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Step, chunked, parallel, perform_steps, settle
+from leadbridge.flows.engine import (
+    MAX_ATTEMPTS,
+    FlowReport,
+    Step,
+    chunked,
+    parallel,
+    perform_steps,
+    settle,
+    unreadable_detail,
+)
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -36,6 +58,12 @@ def _add_data(cfg: CallLeadsConfig, person: Any, phone: str) -> dict[str, str]:
         value = custom.get(source[7:]) if source.startswith("custom:") else values[source]
         data[parameter] = "" if value is None else str(value)
     return data
+
+
+def _mapping_key(cfg: CallLeadsConfig) -> str:
+    """A short fingerprint of the ``add_data`` mapping a lead's ``add_data`` was built with."""
+    text = json.dumps(sorted(cfg.add_data.items()), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None:
@@ -64,6 +92,7 @@ def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None
                 units.append(NewUnit(person.id, payload, state="skipped", error=phone.problem))
             else:
                 payload["add_data"] = _add_data(cfg, person, phone.e164)
+                payload["add_data_mapping"] = _mapping_key(cfg)
                 units.append(NewUnit(person.id, payload, dedupe=phone.e164))
         if ctx.dry_run:
             known = ctx.ledger.known_keys(FLOW, "lead", [u.key for u in units])
@@ -122,7 +151,7 @@ def recover(ctx: FlowContext, tag_id: str | None, report: FlowReport) -> None:
                 report.count("campaigns uncertain")
                 report.note("uncertain", f"campaign batch {campaign.key} ({campaign.payload.get('phones')} phones): "
                                          f"{reason}")
-    ledger.retry_failed(FLOW, "lead")
+    ledger.retry_failed(FLOW, "lead", MAX_ATTEMPTS)
     while leads := ledger.claim(FLOW, "lead", 200, parent="some"):
         parents: dict[int, Unit | None] = {}
         for lead in leads:
@@ -140,10 +169,48 @@ def recover(ctx: FlowContext, tag_id: str | None, report: FlowReport) -> None:
                 ledger.release([lead.id], detach=True)
 
 
+def refresh_payloads(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], report: FlowReport) -> list[Unit]:
+    """Leads recorded under another ``add_data`` mapping get theirs built again from the current one.
+
+    The person is read again from Leeloo (a GET, harmless); a person deleted since is skipped.
+    Returns the leads still to queue.
+    """
+    key = _mapping_key(cfg)
+    stale = [lead for lead in leads if lead.payload.get("add_data_mapping") != key]
+    if not stale:
+        return leads
+
+    def fetch(lead: Unit) -> tuple[Unit, Any]:
+        try:
+            return lead, ctx.leeloo.people.get(lead.key)
+        except NotFoundError:
+            return lead, None
+
+    gone: list[int] = []
+    payloads: dict[int, dict[str, Any]] = {}
+    for lead, person in parallel(stale, fetch, ctx.parallelism):
+        if person is None:
+            gone.append(lead.id)
+            continue
+        lead.payload["add_data"] = _add_data(cfg, person, lead.payload["phone"])
+        lead.payload["add_data_mapping"] = key
+        payloads[lead.id] = lead.payload
+    ctx.ledger.set_payloads(payloads)
+    report.count("leads rebuilt from the current add_data", len(payloads))
+    if gone:
+        ctx.ledger.finish(gone, "skipped", error="the person is no longer in Leeloo")
+        report.count("skipped", len(gone))
+        report.note("warning", f"{len(gone)} queued people are no longer in Leeloo; skipped")
+    return [lead for lead in leads if lead.id not in set(gone)]
+
+
 def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], tag_id: str | None,
                     report: FlowReport) -> bool:
     """One Dialog campaign for ``leads``; False when Dialog refused it (the leads wait for the next run)."""
     ledger = ctx.ledger
+    leads = refresh_payloads(ctx, cfg, leads, report)
+    if not leads:
+        return True
     today = ctx.now().date()
     name = cfg.campaign_name.format(date=today.isoformat(), count=len(leads))
     batch = ledger.create_claimed(FLOW, "campaign", uuid.uuid4().hex,
@@ -154,21 +221,20 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
         campaign_id = ctx.dialog.campaigns.create(
             cfg.project_id, name, cfg.start_block_id, cfg.phone_id, phones, today, cfg.start_time, cfg.end_time,
             attempts=cfg.attempts, interval=cfg.interval_minutes, description=f"leadbridge batch {batch.key}")
-    except (ServerError, APIConnectionError) as exc:
-        ledger.mark(batch.id, "create", "uncertain", {}, str(exc))
-        ledger.finish(batch.id, "uncertain", error=str(exc))
-        ledger.finish([lead.id for lead in leads], "uncertain", error=f"campaign creation uncertain: {exc}")
-        report.count("campaigns uncertain")
-        report.count("uncertain", len(leads))
-        report.note("uncertain", f"campaign batch {batch.key} ({len(leads)} phones): {exc}")
-        return True
-    except APIError as exc:
-        ledger.mark(batch.id, "create", "failed", {}, str(exc))
-        ledger.finish(batch.id, "failed", error=str(exc))
-        ledger.release([lead.id for lead in leads], detach=True)
-        report.count("campaigns refused")
-        report.note("error", f"Dialog refused the campaign ({len(leads)} phones wait for the next run): {exc}")
+    except APIStatusError as exc:
+        if not exc.refused:
+            _campaign_uncertain(ctx, batch, leads, exc, {}, report)
+            return True
+        _campaign_refused(ctx, batch, leads, exc, report)
         return False
+    except APIConnectionError as exc:
+        _campaign_uncertain(ctx, batch, leads, exc, {}, report)
+        return True
+    except ResponseValidationError as exc:
+        # Dialog answered success, so the campaign exists, but its id could not be read:
+        # its phones must not be queued again, and call-results cannot follow it by itself.
+        _campaign_uncertain(ctx, batch, leads, exc, unreadable_detail(exc), report)
+        return True
     ledger.mark(batch.id, "create", "done", {"campaign_id": campaign_id})
     ledger.finish(batch.id, "done", result={"campaign_id": campaign_id, "phones": len(leads),
                                             "attempts": cfg.attempts})
@@ -180,6 +246,35 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
         bar.advance()
     bar.done()
     return True
+
+
+def _campaign_uncertain(ctx: FlowContext, batch: Unit, leads: list[Unit], exc: LeadbridgeError,
+                        detail: dict[str, Any], report: FlowReport) -> None:
+    ledger = ctx.ledger
+    ledger.mark(batch.id, "create", "uncertain", detail, str(exc))
+    ledger.finish(batch.id, "uncertain", error=str(exc))
+    ledger.finish([lead.id for lead in leads], "uncertain", error=f"campaign creation uncertain: {exc}")
+    report.count("campaigns uncertain")
+    report.count("uncertain", len(leads))
+    report.note("uncertain", f"campaign batch {batch.key} (unit #{batch.id}, {len(leads)} phones): {exc}")
+
+
+def _campaign_refused(ctx: FlowContext, batch: Unit, leads: list[Unit], exc: APIStatusError,
+                      report: FlowReport) -> None:
+    """Nothing was created: the leads wait for the next run, or fail once they have had their attempts."""
+    ledger = ctx.ledger
+    ledger.mark(batch.id, "create", "failed", {}, str(exc))
+    ledger.finish(batch.id, "failed", error=str(exc))
+    spent = [lead.id for lead in leads if lead.attempts >= MAX_ATTEMPTS]
+    waiting = [lead.id for lead in leads if lead.attempts < MAX_ATTEMPTS]
+    ledger.release(waiting, detach=True)
+    if spent:
+        ledger.finish(spent, "failed", error=f"Dialog refused its campaign {MAX_ATTEMPTS} times, last: {exc}; "
+                                             "after fixing the cause: leadbridge flows resolve ID --retry", detach=True)
+        report.count("failed", len(spent))
+    report.count("campaigns refused")
+    report.note("error", f"Dialog refused the campaign ({len(waiting)} phones wait for the next run, "
+                         f"{len(spent)} failed after {MAX_ATTEMPTS} attempts): {exc}")
 
 
 def run(ctx: FlowContext) -> FlowReport:

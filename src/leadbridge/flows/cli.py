@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 
 from leadbridge.flows.config import ConfigError, load_config, parse_duration
+
+if TYPE_CHECKING:
+    from leadbridge.flows.ledger import Ledger
 
 app = typer.Typer(help="The integrations between Leeloo, Neiros and Dialog (configured in leadbridge.toml).",
                   no_args_is_help=True, add_completion=False)
@@ -24,8 +27,18 @@ WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="Units processed
 
 
 def _fail(console: Console, exc: Exception) -> typer.Exit:
+    """Exit 2 with one line: a configuration error (the ledger's URL or database included)."""
     console.print(f"[red]configuration error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
+
+
+def _open_ledger(console: Console, url: str) -> Ledger:
+    from leadbridge.flows.ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(url)
+    except LedgerError as exc:
+        raise _fail(console, exc) from None
 
 
 @app.command()
@@ -38,23 +51,26 @@ def run(
     workers: WorkersOption = 8,
 ) -> None:
     """Run flows once and print a table of what they did (or would do)."""
-    from leadbridge.flows.runner import failed, render_reports, resolve_names, run_flows
+    from leadbridge.flows.ledger import LedgerError
+    from leadbridge.flows.runner import failures, render_reports, resolve_names, run_flows
 
     console = Console()
     try:
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], run_all)
-    except ConfigError as exc:
+        reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
+    except (ConfigError, LedgerError) as exc:
         raise _fail(console, exc) from None
-    reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
     render_reports(console, reports)
-    raise typer.Exit(1 if failed(reports) else 0)
+    problem = failures(reports)
+    if problem:
+        console.print(f"[red]flows failed:[/] {problem}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 @app.command()
 def status(config: ConfigOption = None) -> None:
     """Show the ledger: units pending, done, failed, skipped and uncertain, and those needing attention."""
-    from leadbridge.flows.ledger import Ledger
     from leadbridge.flows.runner import render_status
 
     console = Console()
@@ -62,7 +78,7 @@ def status(config: ConfigOption = None) -> None:
         settings = load_config(config)
     except ConfigError as exc:
         raise _fail(console, exc) from None
-    with Ledger(settings.ledger.url) as ledger:
+    with _open_ledger(console, settings.ledger.url) as ledger:
         render_status(console, ledger)
 
 
@@ -76,6 +92,7 @@ def watch(
     runs: Annotated[int, typer.Option(min=0, help="Stop after this many runs (0: until stopped)")] = 0,
 ) -> None:
     """Run the flows (all configured, or those named) on a schedule until stopped (Ctrl-C)."""
+    from leadbridge.flows.ledger import LedgerError
     from leadbridge.flows.runner import render_reports, resolve_names, run_flows
 
     console = Console()
@@ -90,7 +107,11 @@ def watch(
         while True:
             started = datetime.now(UTC)
             console.rule(f"run {done + 1} at {started:%Y-%m-%d %H:%M:%S} UTC")
-            render_reports(console, run_flows(settings, chosen, console=console, workers=workers))
+            try:
+                reports = run_flows(settings, chosen, console=console, workers=workers)
+            except (ConfigError, LedgerError) as exc:
+                raise _fail(console, exc) from None
+            render_reports(console, reports)
             done += 1
             if runs and done >= runs:
                 return
@@ -104,29 +125,34 @@ def watch(
 
 @app.command()
 def resolve(
-    unit_id: Annotated[int, typer.Argument(help="The unit's number, as `flows status` shows it")],
+    unit_ids: Annotated[list[int], typer.Argument(min=1, max=2**63 - 1,  # the ledger's 64-bit ids
+                                                  help="The units' numbers, as `flows status` shows them")],
     done: Annotated[bool, typer.Option("--done", help="It happened on the platform: never make it again")] = False,
     retry: Annotated[bool, typer.Option("--retry", help="It did not happen: make it again on the next run")]
     = False,
+    skip: Annotated[bool, typer.Option("--skip", help="Never make it: record it as skipped by hand")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Settle an uncertain (or failed) unit once you have checked the platform by hand."""
-    from leadbridge.flows.ledger import Ledger
-
+    """Settle units that need a person (uncertain, failed, pending or claimed by a gone runner)."""
     console = Console()
-    if done == retry:
-        console.print("[red]give exactly one of --done or --retry[/]")
+    if done + retry + skip != 1:
+        console.print("[red]configuration error:[/] give exactly one of --done, --retry or --skip")
         raise typer.Exit(2)
     try:
         settings = load_config(config)
     except ConfigError as exc:
         raise _fail(console, exc) from None
-    with Ledger(settings.ledger.url) as ledger:
-        try:
-            console.print(ledger.resolve(unit_id, "done" if done else "retry"))
-        except (KeyError, ValueError) as exc:
-            console.print(f"[red]{exc.args[0]}[/]")
-            raise typer.Exit(1) from None
+    action: Literal["done", "retry", "skip"] = "done" if done else "retry" if retry else "skip"
+    refused = 0
+    with _open_ledger(console, settings.ledger.url) as ledger:
+        for unit_id in unit_ids:
+            try:
+                console.print(ledger.resolve(unit_id, action), highlight=False, soft_wrap=True)
+            except (KeyError, ValueError) as exc:
+                console.print(f"[red]{exc.args[0]}[/]", highlight=False, soft_wrap=True)
+                refused += 1
+    if refused:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ class LedgerConfig(Section):
     url: str = Field(default="sqlite:///leadbridge-ledger.sqlite3",
                      description="SQLAlchemy URL of the ledger: sqlite:///file or postgresql://…")
 
+    @field_validator("url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        # Checked here so a typo is a configuration error naming the key, before any call is made.
+        if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", value):
+            raise ValueError("must start with sqlite:/// or postgresql:// (for example sqlite:///ledger.sqlite3)")
+        return value
+
 
 class LeelooConfig(Section):
     token: SecretStr

@@ -9,10 +9,17 @@ again (a re-run, or after its runner was killed) each step is decided from the l
   tag, setting a sum) is simply made again; a *checkable* step asks the platform whether
   it happened; any other step becomes ``uncertain`` and the unit is shown to a person,
   never repeated and never dropped.
+
+How a call ends decides the same way: only a refusal (``APIStatusError.refused``: a 4xx,
+or an error envelope on a success status) means it did not happen, and the step may be
+made again by a later run. A 5xx or a broken connection may have happened (checked, or
+uncertain). A success whose answer the SDK cannot read (``ResponseValidationError``) did
+happen: the step is recorded done with the raw answer, never made again.
 """
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from collections import Counter
@@ -20,12 +27,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from leadbridge.errors import APIConnectionError, APIError, LeadbridgeError, ServerError
+from leadbridge.errors import APIConnectionError, APIStatusError, LeadbridgeError, ResponseValidationError
 from leadbridge.flows.ledger import Effect, Ledger, Unit
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_MESSAGES = 200
+RAW_BODY_CHARS = 2000
+# A failed unit is claimed again by later runs until it has been claimed this many times.
+MAX_ATTEMPTS = 5
 
 
 class Uncertain(Exception):
@@ -46,7 +56,9 @@ class Step:
 
     ``do`` makes the call and returns details worth keeping (ids); ``check`` answers
     whether an earlier, interrupted attempt took effect, given what ``before`` recorded
-    with the intention; ``repeatable`` steps are safe to make twice.
+    with the intention; ``repeatable`` steps are safe to make twice. An unreadable success
+    raised by ``do`` is taken for its write having happened, so a ``do`` that reads first
+    turns an unreadable read into :class:`StepFailed`.
     """
 
     name: str
@@ -111,25 +123,64 @@ def perform_steps(ledger: Ledger, unit: Unit, steps: Iterable[Step], report: Flo
         ledger.mark(unit.id, step.name, "intended", detail)
         try:
             outcome = step.do()
-        except (ServerError, APIConnectionError) as exc:
-            # The call may have reached the platform: settle it by checking, or say we cannot know.
-            if step.repeatable:
+        except APIStatusError as exc:
+            if exc.refused:  # the platform said no: nothing happened, the next run may try again
                 ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
                 raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
-            if step.check is not None:
-                if step.check(detail):
-                    ledger.mark(unit.id, step.name, "done", {**detail, "verified": True})
-                    report.count(step.label or step.name)
-                    continue
-                ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
-                raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
-            ledger.mark(unit.id, step.name, "uncertain", detail, _describe_error(exc))
-            raise Uncertain(f"{step.name}: {_describe_error(exc)}") from exc
-        except APIError as exc:
-            ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
-            raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
-        ledger.mark(unit.id, step.name, "done", {**detail, **(outcome or {})}, defer=True)
-        report.count(step.label or step.name)
+            _settle_maybe_happened(ledger, unit, step, detail, exc, report)
+        except APIConnectionError as exc:
+            _settle_maybe_happened(ledger, unit, step, detail, exc, report)
+        except ResponseValidationError as exc:
+            _settle_unreadable(ledger, unit, step, detail, exc, report)
+        else:
+            ledger.mark(unit.id, step.name, "done", {**detail, **(outcome or {})}, defer=True)
+            report.count(step.label or step.name)
+
+
+def _settle_maybe_happened(ledger: Ledger, unit: Unit, step: Step, detail: dict[str, Any], exc: LeadbridgeError,
+                           report: FlowReport) -> None:
+    """A server error or a broken connection: the call may have reached the platform.
+
+    Returns when a check shows it did (the step is done); otherwise raises: a repeatable
+    or checked-absent step failed (the next run makes it again), any other step is uncertain.
+    """
+    if step.repeatable:
+        ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
+        raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
+    if step.check is not None:
+        if step.check(detail):
+            ledger.mark(unit.id, step.name, "done", {**detail, "verified": True})
+            report.count(step.label or step.name)
+            return
+        ledger.mark(unit.id, step.name, "failed", detail, _describe_error(exc))
+        raise StepFailed(f"{step.name}: {_describe_error(exc)}") from exc
+    ledger.mark(unit.id, step.name, "uncertain", detail, _describe_error(exc))
+    raise Uncertain(f"{step.name}: {_describe_error(exc)}") from exc
+
+
+def unreadable_detail(exc: ResponseValidationError) -> dict[str, Any]:
+    """What the ledger keeps of a success the SDK could not read: its status, the problem, the raw body (cut)."""
+    body = exc.body if isinstance(exc.body, str) else json.dumps(exc.body, ensure_ascii=False, default=str)
+    return {"unreadable_response": exc.message[:300], "status": exc.status, "raw": body[:RAW_BODY_CHARS]}
+
+
+def _settle_unreadable(ledger: Ledger, unit: Unit, step: Step, detail: dict[str, Any], exc: ResponseValidationError,
+                       report: FlowReport) -> None:
+    """A success status with a body the SDK could not read: the call happened, so it is never made again.
+
+    A checkable step is checked (an answer that contradicts the success is uncertain); any
+    other step is done, with the raw answer kept in the ledger for a person to read.
+    """
+    raw = {**detail, **unreadable_detail(exc)}
+    if step.check is not None and not step.check(detail):
+        ledger.mark(unit.id, step.name, "uncertain", raw, _describe_error(exc))
+        raise Uncertain(f"{step.name}: the platform answered success ({exc.status}) but the effect "
+                        f"cannot be found: {_describe_error(exc)}") from exc
+    ledger.mark(unit.id, step.name, "done", raw)
+    report.count(step.label or step.name)
+    report.count("answers not readable (recorded as done)")
+    report.note("warning", f"unit #{unit.id} {step.name}: the platform answered success but the answer could not "
+                           f"be read ({_describe_error(exc)}); recorded as done, not repeated")
 
 
 def settle(ledger: Ledger, unit: Unit, report: FlowReport, work: Callable[[], dict[str, Any] | None],

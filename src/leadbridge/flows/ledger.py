@@ -43,17 +43,22 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     create_engine,
     delete,
     event,
     func,
+    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from leadbridge.flows import migrations
 
 UnitState = Literal["pending", "claimed", "done", "failed", "skipped", "uncertain"]
 EffectState = Literal["intended", "done", "failed", "uncertain"]
@@ -118,6 +123,37 @@ class DealIndexRow(Base):
     created_at: Mapped[datetime]
 
 
+class RunnerRow(Base):
+    """Who holds claims: one row per runner alive (or killed before it could remove its row)."""
+
+    __tablename__ = "lb_runner"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # The process's start in the kernel's clock ticks since boot (Linux), so a pid reused by
+    # another process after a reboot or a wrap-around is not taken for the runner.
+    process_start: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]  # the heartbeat: renewed with each claim
+
+
+@dataclass
+class RunnerInfo:
+    """A runner holding claims, as ``flows status`` shows it."""
+
+    id: str
+    host: str | None
+    pid: int | None
+    started_at: datetime | None
+    seen_at: datetime | None
+    alive: bool
+    claims: dict[tuple[str, str], int]
+
+
+class LedgerError(Exception):
+    """The ledger cannot be opened (bad URL, database unreachable, missing driver, no permission)."""
+
+
 @dataclass
 class Unit:
     id: int
@@ -160,6 +196,40 @@ class AddResult:
     added: list[NewUnit] = field(default_factory=list)
     known: int = 0
     duplicates: list[tuple[NewUnit, str]] = field(default_factory=list)  # (unit, key of the unit it duplicates)
+
+
+def _process_start(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux ``/proc``), or None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count fields after its last ")".
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else None
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+HOST = socket.gethostname()[:255]
+# A runner on another machine, on a SQLite ledger (no server-side lock to ask), is taken for
+# gone once its heartbeat is this old. (SQLite ledgers are meant for one machine.)
+SQLITE_REMOTE_LEASE_SECONDS = 3600
+
+
+def _describe_open_error(exc: BaseException) -> str:
+    """One line: why the database could not be opened (the driver's first line, no SQL, no traceback)."""
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip().splitlines()
+    return (text[0] if text else type(original).__name__)[:300]
 
 
 def make_ledger_engine(url: str) -> Engine:
@@ -297,22 +367,28 @@ class Ledger:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_ledger_engine(url)
+        try:
+            self.engine = make_ledger_engine(url)
+        except Exception as exc:  # a URL SQLAlchemy cannot parse, an unknown dialect, a missing driver
+            raise LedgerError(f"ledger.url: not a usable database URL ({_describe_open_error(exc)})") from None
         self.dialect = self.engine.dialect.name
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        with self.engine.begin() as conn:
-            if self.dialect == "postgresql":  # runners starting together must not race on CREATE TABLE
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AdvisoryLiveness.key("schema")})
-            Base.metadata.create_all(conn)
-        self.runner = f"{socket.gethostname()[:20]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        database = self.engine.url.database
-        if self.dialect == "postgresql":
-            self.liveness: _Liveness = _AdvisoryLiveness(self.engine)
-        elif database and database != ":memory:":
-            self.liveness = _FileLiveness(database)
-        else:
-            self.liveness = _ProcessLiveness()
-        self.liveness.hold(self.runner)
+        self.runner = f"{HOST[:20]}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        try:
+            self._open_schema()
+            database = self.engine.url.database
+            if self.dialect == "postgresql":
+                self.liveness: _Liveness = _AdvisoryLiveness(self.engine)
+            elif database and database != ":memory:":
+                self.liveness = _FileLiveness(database)
+            else:
+                self.liveness = _ProcessLiveness()
+            self.liveness.hold(self.runner)
+            self._register_runner()
+        except (SQLAlchemyError, OSError) as exc:
+            self.engine.dispose()
+            where = self.engine.url.render_as_string(hide_password=True)
+            raise LedgerError(f"ledger.url: cannot open the ledger {where}: {_describe_open_error(exc)}") from None
         self._lock = threading.Lock()
         self._mutexes: dict[str, threading.Lock] = {}
         self._deferred = threading.local()
@@ -327,7 +403,28 @@ class Ledger:
             set_={"state": upsert.excluded.state, "detail": upsert.excluded.detail, "error": upsert.excluded.error,
                   "updated_at": upsert.excluded.updated_at})
 
+    def _open_schema(self) -> None:
+        """Create the ledger, or bring an older one up to this release's schema (Alembic)."""
+        memory = self.engine.url.database in (None, "", ":memory:")
+        with self.engine.begin() as conn:
+            if memory:
+                Base.metadata.create_all(conn)
+                return
+            if self.dialect == "postgresql":  # runners starting together must not race on the schema
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AdvisoryLiveness.key("schema")})
+            if migrations.current_revision(conn) != migrations.HEAD:
+                migrations.upgrade(conn)
+
+    def _register_runner(self) -> None:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(insert(RunnerRow).values(
+                id=self.runner, host=HOST, pid=os.getpid(), process_start=_process_start(os.getpid()),
+                started_at=now, seen_at=now))
+
     def close(self) -> None:
+        with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
+            conn.execute(delete(RunnerRow).where(RunnerRow.id == self.runner))
         self.liveness.release()
         self.engine.dispose()
 
@@ -465,6 +562,7 @@ class Ledger:
                     .returning(UnitRow.id)))
                 if not ids:
                     return []
+            session.execute(update(RunnerRow).where(RunnerRow.id == self.runner).values(seen_at=now))
             rows = session.scalars(select(UnitRow).where(UnitRow.id.in_(ids)).order_by(UnitRow.id)).all()
             return [Unit.of(row) for row in rows]
 
@@ -486,8 +584,8 @@ class Ledger:
             return Unit.of(row)
 
     def finish(self, unit_id: int | Sequence[int], state: UnitState, *, result: dict[str, Any] | None = None,
-               error: str | None = None, defer: bool = False) -> None:
-        """Settle claimed units (only this runner's claims).
+               error: str | None = None, defer: bool = False, detach: bool = False) -> None:
+        """Settle claimed units (only this runner's claims); ``detach``: and take them out of their batch.
 
         ``defer`` lets a single unit's record ride with this thread's next write: if the runner
         dies first, the unit is claimed again and, its effects all ``done``, settled at once.
@@ -498,6 +596,8 @@ class Ledger:
         values: dict[str, Any] = {"state": state, "updated_at": utcnow(), "error": error}
         if state == "pending":
             values["owner"] = None
+        if detach:
+            values["parent_id"] = None
         if result is not None:
             values["result"] = result
         if defer and len(ids) == 1:
@@ -509,6 +609,16 @@ class Ledger:
                 conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
                                                    UnitRow.owner == self.runner).values(**values))
 
+    def set_payloads(self, payloads: dict[int, dict[str, Any]]) -> None:
+        """Replace the payloads of units this runner has claimed (built again from the current configuration)."""
+        if not payloads:
+            return
+        now = utcnow()
+        with self._writing() as conn:
+            for unit_id, payload in payloads.items():
+                conn.execute(update(UnitRow).where(UnitRow.id == unit_id, UnitRow.owner == self.runner,
+                                                   UnitRow.state == "claimed").values(payload=payload, updated_at=now))
+
     def release(self, unit_ids: Sequence[int], *, detach: bool = False) -> None:
         """Hand this runner's claims back to ``pending`` (``detach``: and out of their batch)."""
         values: dict[str, Any] = {"state": "pending", "owner": None, "updated_at": utcnow()}
@@ -518,6 +628,23 @@ class Ledger:
             for start in range(0, len(unit_ids), 500):
                 session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + 500]),
                                                       UnitRow.owner == self.runner).values(**values))
+
+    def release_claims(self, runner: str | None = None) -> int:
+        """Put every unit ``runner`` (default: this runner) has claimed back to ``pending``.
+
+        For a runner stopping on purpose (SIGTERM, Ctrl-C): the next run takes the units up
+        at once instead of waiting to find the runner gone. Their effects stay recorded, so
+        nothing made is made twice. Returns how many units went back.
+
+        Call it once the signal has unwound the run (from a ``finally``), not inside a signal
+        handler: the handler may interrupt this thread while it holds the ledger's write lock.
+        A worker still finishing a released unit changes nothing (it no longer owns it).
+        """
+        owner = runner or self.runner
+        with self.transaction() as session:
+            result = session.execute(update(UnitRow).where(UnitRow.owner == owner, UnitRow.state == "claimed")
+                                     .values(state="pending", owner=None, updated_at=utcnow()))
+            return cast(CursorResult[Any], result).rowcount or 0
 
     def retry_failed(self, flow: str, kind: str, max_attempts: int = 5) -> int:
         """Failed units go back to ``pending`` once per run, until ``max_attempts`` claims."""
@@ -546,6 +673,11 @@ class Ledger:
             row = session.get(UnitRow, unit_id)
             return Unit.of(row) if row else None
 
+    def owner(self, unit_id: int) -> str | None:
+        """The runner holding ``unit_id`` (None when nobody does)."""
+        with self.sessions() as session:
+            return session.scalar(select(UnitRow.owner).where(UnitRow.id == unit_id))
+
     def children(self, parent_id: int) -> list[Unit]:
         with self.sessions() as session:
             return [Unit.of(r) for r in session.scalars(select(UnitRow).where(UnitRow.parent_id == parent_id))]
@@ -565,6 +697,54 @@ class Ledger:
                 yield Unit.of(row)
             last = rows[-1].id
 
+    def runner_alive(self, runner: str) -> bool:
+        """Whether the runner that claimed units is still running.
+
+        On the runner's own machine its recorded pid settles it (not running, or running but
+        started at another moment: the pid was reused). Otherwise the runner's liveness lock
+        does: a PostgreSQL advisory lock, which the server drops when the runner's connection
+        ends, wherever it ran; on SQLite an ``flock`` beside the ledger file, or, for a runner
+        on another machine, a heartbeat older than ``SQLITE_REMOTE_LEASE_SECONDS``.
+        """
+        if runner == self.runner:
+            return True
+        with self.sessions() as session:
+            row = session.get(RunnerRow, runner)
+        if row is not None and row.host == HOST and not isinstance(self.liveness, _ProcessLiveness):
+            if not _pid_running(row.pid):
+                return False
+            started = _process_start(row.pid)
+            if row.process_start is not None and started is not None and started != row.process_start:
+                return False
+        if row is not None and row.host != HOST and self.dialect == "sqlite":
+            return (utcnow() - row.seen_at).total_seconds() < SQLITE_REMOTE_LEASE_SECONDS
+        return self.liveness.alive(runner)
+
+    def runners(self) -> list[RunnerInfo]:
+        """The runners holding claims, with what they hold and whether they are still running."""
+        with self.sessions() as session:
+            rows = session.execute(select(UnitRow.owner, UnitRow.flow, UnitRow.kind, func.count())
+                                   .where(UnitRow.state == "claimed", UnitRow.owner.is_not(None))
+                                   .group_by(UnitRow.owner, UnitRow.flow, UnitRow.kind)).all()
+            claims: dict[str, dict[tuple[str, str], int]] = {}
+            for owner, flow, kind, count in rows:
+                if owner is not None:
+                    claims.setdefault(owner, {})[(flow, kind)] = count
+            known = {r.id: r for r in session.scalars(select(RunnerRow).where(RunnerRow.id.in_(list(claims))))}
+        infos = []
+        for owner, held in sorted(claims.items()):
+            row = known.get(owner)
+            infos.append(RunnerInfo(owner, row.host if row else None, row.pid if row else None,
+                                    row.started_at if row else None, row.seen_at if row else None,
+                                    self.runner_alive(owner), held))
+        return infos
+
+    def claimed_by(self, runner: str, limit: int = 20) -> list[Unit]:
+        with self.sessions() as session:
+            rows = session.scalars(select(UnitRow).where(UnitRow.owner == runner, UnitRow.state == "claimed")
+                                   .order_by(UnitRow.id).limit(limit)).all()
+        return [Unit.of(row) for row in rows]
+
     def reclaim_stale(self, flow: str) -> int:
         """Return the claims of dead runners to ``pending``; their effects stay recorded."""
         with self.sessions() as session:
@@ -572,40 +752,70 @@ class Ledger:
                 UnitRow.flow == flow, UnitRow.state == "claimed", UnitRow.owner.is_not(None)).distinct()))
         reclaimed = 0
         for owner in owners:
-            if owner is None or owner == self.runner or self.liveness.alive(owner):
+            if owner is None or self.runner_alive(owner):
                 continue
             with self.transaction() as session:
                 result = session.execute(
                     update(UnitRow).where(UnitRow.flow == flow, UnitRow.owner == owner, UnitRow.state == "claimed")
                     .values(state="pending", owner=None, updated_at=utcnow()))
                 reclaimed += cast(CursorResult[Any], result).rowcount or 0
+                still_holds = session.scalar(select(UnitRow.id).where(UnitRow.owner == owner,
+                                                                      UnitRow.state == "claimed").limit(1))
+                if still_holds is None:
+                    session.execute(delete(RunnerRow).where(RunnerRow.id == owner))
         return reclaimed
 
-    def resolve(self, unit_id: int, action: Literal["done", "retry"]) -> str:
-        """A person's verdict on an uncertain (or failed) unit: it happened, or make it again."""
+    def resolve(self, unit_id: int, action: Literal["done", "retry", "skip"]) -> str:
+        """A person's verdict on a unit that needs one, after checking the platform by hand.
+
+        ``done``: it happened, never make it; ``retry``: it did not happen, make it again on
+        the next run (with a fresh allowance of attempts); ``skip``: never make it, and say
+        so. Any state short of settled can be resolved: ``uncertain``, ``failed``,
+        ``pending`` (a unit waiting on a cause a person must fix) and ``claimed`` by a
+        runner that is gone. A unit claimed by a running runner is refused.
+        """
         now = utcnow()
+        unit = self.get(unit_id)
+        if unit is None:
+            raise KeyError(f"no unit #{unit_id} in the ledger")
+        owner = self.owner(unit_id) if unit.state == "claimed" else None
+        if owner and self.runner_alive(owner):
+            raise ValueError(f"unit #{unit_id} is being processed by the running runner {owner}; "
+                             "wait for it to finish (or stop it) first")
         with self.transaction() as session:
             row = session.get(UnitRow, unit_id, with_for_update=True)
             if row is None:
                 raise KeyError(f"no unit #{unit_id} in the ledger")
-            if row.state not in ("uncertain", "failed"):
-                raise ValueError(f"unit #{unit_id} is {row.state}; only uncertain or failed units are resolved")
-            children = update(UnitRow).where(UnitRow.parent_id == row.id, UnitRow.state == "uncertain")
+            if row.state not in ("uncertain", "failed", "pending", "claimed"):
+                raise ValueError(f"unit #{unit_id} is {row.state}; only uncertain, failed, pending or claimed "
+                                 "units are resolved")
+            # A batch's units still waiting on it (uncertain; or claimed, when its runner died mid-call).
+            children = update(UnitRow).where(UnitRow.parent_id == row.id,
+                                             UnitRow.state.in_(["uncertain", "claimed", "pending"])).values(owner=None)
+            # Kept at 1 once claimed (not 0): a unit with attempts > 1 has its recorded effects consulted.
+            fresh_attempts = case((UnitRow.attempts > 1, 1), else_=UnitRow.attempts)
             if action == "done":
                 session.execute(update(EffectRow).where(EffectRow.unit_id == row.id,
                                                         EffectRow.state.in_(["uncertain", "intended"]))
                                 .values(state="done", error="resolved by hand", updated_at=now))
                 row.state, row.error = "done", "resolved by hand: done"
                 session.execute(children.values(state="done", error="resolved by hand: done", updated_at=now))
+            elif action == "skip":
+                row.state, row.error = "skipped", "resolved by hand: skipped"
+                session.execute(children.values(state="skipped", error="resolved by hand: skipped",
+                                                updated_at=now))
             elif row.kind == "campaign" and row.flow == "call-leads":
                 row.state, row.error = "failed", "resolved by hand: not created; its leads are queued again"
                 session.execute(children.values(state="pending", parent_id=None, owner=None, error=None,
-                                                updated_at=now))
+                                                attempts=fresh_attempts, updated_at=now))
             else:
                 session.execute(delete(EffectRow).where(EffectRow.unit_id == row.id,
                                                         EffectRow.state.in_(["uncertain", "intended", "failed"])))
-                row.state, row.error, row.owner = "pending", None, None
-            row.updated_at = now
+                row.state, row.error = "pending", None
+                if row.flow == "call-leads" and row.kind == "lead":
+                    row.parent_id = None  # queued again in a new campaign
+                session.execute(update(UnitRow).where(UnitRow.id == row.id).values(attempts=fresh_attempts))
+            row.owner, row.updated_at = None, now
             return f"unit #{row.id} {row.flow}/{row.kind} {row.key}: {row.state}"
 
     # --- effects ----------------------------------------------------------------------

@@ -15,9 +15,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from leadbridge.errors import ResponseValidationError
 from leadbridge.flows.config import RevenueToNeirosConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, claimed, parallel, perform_steps, settle
+from leadbridge.flows.engine import (
+    FlowReport,
+    Skip,
+    Step,
+    StepFailed,
+    chunked,
+    claimed,
+    parallel,
+    perform_steps,
+    settle,
+)
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -128,7 +139,11 @@ def process(ctx: FlowContext, cfg: RevenueToNeirosConfig, unit: Unit, sites: lis
     outcome: dict[str, Any] = {"site_id": site_id, "deal_id": deal_id, "summ": total}
 
     def set_sum() -> dict[str, Any]:
-        current = ctx.neiros.deals.get(deal_id, site_id).summ
+        try:
+            current = ctx.neiros.deals.get(deal_id, site_id).summ
+        except ResponseValidationError as exc:
+            # The read, not the write, was unreadable: the sum is not set, so the step must not pass for done.
+            raise StepFailed(f"reading deal {deal_id} before setting its sum: {exc}") from exc
         if current is not None and abs(float(current) - total) < 0.005:
             report.count("deal sums already right")
             return {"unchanged": True}

@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge.errors import LeadbridgeError
 from leadbridge.flows import call_leads, call_results, deals_to_leeloo, revenue_to_neiros
@@ -67,6 +68,11 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
                 report = ctx.report(name)
                 report.count("stopped by an error")
                 report.note("error", f"{name} stopped: {exc}")
+            except SQLAlchemyError as exc:  # the ledger's database failed mid-run (gone, full, locked out)
+                report = ctx.report(name)
+                report.count("stopped by an error")
+                first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+                report.note("error", f"{name} stopped: the ledger failed: {first_line[:300]}")
             ledger.flush()
             report.seconds = time.monotonic() - started
             reports.append(report)
@@ -102,8 +108,24 @@ def render_reports(console: Console, reports: Sequence[FlowReport], max_messages
                           "(`leadbridge flows status` lists the units needing attention)", style="dim")
 
 
+# What makes `flows run` exit 1: a unit that failed (it is retried by later runs, up to its
+# attempts), a campaign Dialog refused, a flow stopped by an error.
+FAILURES = ("failed", "campaigns refused", "stopped by an error")
+
+
+def failures(reports: Sequence[FlowReport]) -> str | None:
+    """One line naming what went wrong in a run, or None when nothing did."""
+    parts = []
+    for what in FAILURES:
+        total = sum(r.counts[what] for r in reports)
+        if total:
+            flows = ", ".join(r.flow for r in reports if r.counts[what])
+            parts.append(f"{total:,} {'units failed' if what == 'failed' else what} ({flows})")
+    return "; ".join(parts) or None
+
+
 def failed(reports: Sequence[FlowReport]) -> bool:
-    return any(r.counts["stopped by an error"] for r in reports)
+    return failures(reports) is not None
 
 
 def render_status(console: Console, ledger: Ledger, limit: int = 30) -> None:
@@ -127,4 +149,27 @@ def render_status(console: Console, ledger: Ledger, limit: int = 30) -> None:
             console.print(f"  [{style}]{unit.state}[/] #{unit.id} {unit.flow}/{unit.kind} {unit.key}: {unit.error}",
                           highlight=False, soft_wrap=True)
         console.print("Uncertain units are never repeated automatically: check them on the platform, then "
-                      "`leadbridge flows resolve ID --done` or `--retry`.")
+                      "`leadbridge flows resolve ID --done` or `--retry` (or `--skip`).")
+    render_runners(console, ledger)
+
+
+def render_runners(console: Console, ledger: Ledger, limit: int = 10) -> None:
+    """The runners holding claims; those gone are marked, with the units they left claimed."""
+    runners = ledger.runners()
+    if not runners:
+        return
+    console.print("[bold]Runners holding claims:[/]")
+    for runner in runners:
+        held = ", ".join(f"{count:,} {flow}/{kind}" for (flow, kind), count in sorted(runner.claims.items()))
+        where = (f"host {runner.host}, pid {runner.pid}, started {runner.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+                 f"last claim {runner.seen_at:%Y-%m-%d %H:%M:%S} UTC"
+                 if runner.host and runner.started_at and runner.seen_at else "not recorded")
+        if runner.alive:
+            console.print(f"  [green]running[/] {runner.id} ({where}): {held}", highlight=False, soft_wrap=True)
+            continue
+        console.print(f"  [red]gone[/] {runner.id} ({where}): {held}; the next `leadbridge flows run` takes "
+                      "them back (their effects are recorded), or settle one with `flows resolve ID`",
+                      highlight=False, soft_wrap=True)
+        for unit in ledger.claimed_by(runner.id, limit):
+            console.print(f"    claimed by a gone runner #{unit.id} {unit.flow}/{unit.kind} {unit.key}",
+                          highlight=False, soft_wrap=True)
