@@ -314,6 +314,8 @@ class Ledger:
             self.liveness = _ProcessLiveness()
         self.liveness.hold(self.runner)
         self._lock = threading.Lock()
+        # Set when the runner is asked to stop (SIGTERM): no new unit is claimed, work in flight ends.
+        self.stopping = threading.Event()
         self._mutexes: dict[str, threading.Lock] = {}
         self._deferred = threading.local()
         # SQLite has one writer at a time and its busy handler sleeps in steps of milliseconds:
@@ -441,7 +443,9 @@ class Ledger:
 
     def claim(self, flow: str, kind: str, limit: int, *, parent: Literal["any", "none", "some"] = "any",
               states: Sequence[str] = ("pending",)) -> list[Unit]:
-        """Take up to ``limit`` units for this runner; no other runner gets them."""
+        """Take up to ``limit`` units for this runner; no other runner gets them (none once stopping)."""
+        if self.stopping.is_set():
+            return []
         conditions = [UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.state.in_(states)]
         if parent == "none":
             conditions.append(UnitRow.parent_id.is_(None))
@@ -518,6 +522,13 @@ class Ledger:
             for start in range(0, len(unit_ids), 500):
                 session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + 500]),
                                                       UnitRow.owner == self.runner).values(**values))
+
+    def release_claims(self) -> int:
+        """Hand every unit this runner still holds back to ``pending`` (its effects stay recorded)."""
+        with self.transaction() as session:
+            result = session.execute(update(UnitRow).where(UnitRow.owner == self.runner, UnitRow.state == "claimed")
+                                     .values(state="pending", owner=None, updated_at=utcnow()))
+            return cast(CursorResult[Any], result).rowcount or 0
 
     def retry_failed(self, flow: str, kind: str, max_attempts: int = 5) -> int:
         """Failed units go back to ``pending`` once per run, until ``max_attempts`` claims."""
