@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
@@ -81,7 +82,7 @@ def fresh() -> Iterator[RunningSandbox]:
 def leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
     """A raw HTTP client of the demo tenant's Leeloo API."""
     with httpx.Client(base_url=live.url, headers={"X-Leeloo-AuthToken": live.credentials.leeloo_token},
-                      timeout=30) as client:
+                      timeout=TIMEOUT) as client:
         yield client
 
 
@@ -89,14 +90,14 @@ def leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
 def other_leeloo(live: RunningSandbox) -> Iterator[httpx.Client]:
     """The second tenant's Leeloo client, for isolation tests."""
     with httpx.Client(base_url=live.url, headers={"X-Leeloo-AuthToken": live.other_tenant.leeloo_token},
-                      timeout=30) as client:
+                      timeout=TIMEOUT) as client:
         yield client
 
 
 @pytest.fixture
 def anon(live: RunningSandbox) -> Iterator[httpx.Client]:
     """A client with no credentials."""
-    with httpx.Client(base_url=live.url, timeout=30) as client:
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
         yield client
 
 
@@ -114,10 +115,10 @@ def clocked(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
 
 def bearer_client(base_url: str, login_path: str, credentials: dict[str, str]) -> httpx.Client:
     """An HTTP client carrying the Bearer token that ``login_path`` issues for ``credentials``."""
-    response = httpx.post(base_url + login_path, json=credentials, timeout=30)
+    response = httpx.post(base_url + login_path, json=credentials, timeout=TIMEOUT)
     response.raise_for_status()
     return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {response.json()['token']}"},
-                        timeout=30)
+                        timeout=TIMEOUT)
 
 
 @pytest.fixture

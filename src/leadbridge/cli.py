@@ -2,52 +2,139 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import signal
+import socket
+from types import FrameType
+from typing import Annotated, NoReturn
 
 import typer
 
 app = typer.Typer(help="leadbridge: sandbox, SDK and flows for Leeloo.ai, Neiros and Dialog.",
                   no_args_is_help=True, add_completion=False)
 
+SANDBOX_BACKENDS = ("sqlite", "postgresql")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from leadbridge import __version__
+
+        typer.echo(f"leadbridge {__version__}")
+        raise typer.Exit()
+
 
 @app.callback()
-def main() -> None:
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Print the version and exit")] = False,
+) -> None:
     """leadbridge: sandbox, SDK and flows for Leeloo.ai, Neiros and Dialog."""
+
+
+def _refuse(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and an exit code: 2 for a bad option, 1 for a problem of the machine."""
+    typer.echo(f"leadbridge sandbox: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _check_db_url(db: str) -> str:
+    """The database URL as it may be shown (password hidden); refuses what the sandbox cannot open."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(db)
+    except ArgumentError:
+        _refuse("--db: not a database URL (sqlite:///file, sqlite:// or postgresql://user@host/db)")
+    if url.get_backend_name() not in SANDBOX_BACKENDS:
+        _refuse(f"--db: {url.get_backend_name()!r} is not supported (sqlite or postgresql)")
+    shown: str = url.render_as_string(hide_password=True)
+    return shown
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a port in use is told before any seeding (uvicorn then serves it)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        _refuse(f"--host: cannot listen on {host!r} ({exc})")
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: restart over TIME_WAIT
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        reason = "is in use" if exc.errno in (98, 48) else f"cannot be used ({exc.strerror})"
+        _refuse(f"port {port} on {host} {reason}", code=1)
+    return sock
 
 
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8765,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8765,
     db: Annotated[str, typer.Option(help="Database URL: sqlite:///file, sqlite:// (memory) or postgresql://…")]
     = "sqlite:///leadbridge-sandbox.sqlite3",
     seed: Annotated[int, typer.Option(help="Seed of the demo data")] = 1,
     people: Annotated[int, typer.Option(min=0, max=1_000_000, help="Demo people in the demo company")] = 1000,
     reset: Annotated[bool, typer.Option(help="Drop existing data and seed again")] = False,
 ) -> None:
-    """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database)."""
+    """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
+
+    SIGTERM or Ctrl-C stops it gracefully: requests in flight are answered, then the database is closed.
+    """
     import uvicorn
     from rich.console import Console
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
     from leadbridge.sandbox.app import create_app
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
 
+    shown_db = _check_db_url(db)
+    listener = _listen(host, port)
     console = Console()
-    with console.status(f"Preparing the sandbox database ({people:,} people)…"):
+    try:
         state = Sandbox(db, seed=seed, people=people)
-        state.start(reset=reset)
-        application = create_app(state, start=False)
-    creds = tenant_credentials()
-    base = f"http://{host}:{port}"
-    console.print(f"[bold]leadbridge sandbox[/] on [link]{base}[/]  (docs: {base}/docs, database: {db})")
-    console.print(f"  Leeloo  header X-Leeloo-AuthToken: {creds.leeloo_token}")
-    console.print(f"  Neiros  POST {base}/api/userapi/v1/auth/login "
-                  f'{{"email": "{creds.neiros_email}", "password": "{creds.neiros_password}"}}')
-    console.print(f"  Dialog  POST {base}/api/login "
-                  f'{{"login": "{creds.dialog_login}", "password": "{creds.dialog_password}"}}')
-    console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        try:
+            with state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            state.close()
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _refuse(f"--db: cannot open {shown_db}: {reason}")
+        with console.status(f"Preparing the sandbox database ({people:,} people)…"):
+            state.start(reset=reset)
+            application = create_app(state, start=False)
+        creds = tenant_credentials()
+        base = f"http://{host}:{port}"
+        console.print(f"[bold]leadbridge sandbox[/] on [link]{base}[/]  (docs: {base}/docs, database: {shown_db})")
+        console.print(f"  Leeloo  header X-Leeloo-AuthToken: {creds.leeloo_token}")
+        console.print(f"  Neiros  POST {base}/api/userapi/v1/auth/login "
+                      f'{{"email": "{creds.neiros_email}", "password": "{creds.neiros_password}"}}')
+        console.print(f"  Dialog  POST {base}/api/login "
+                      f'{{"login": "{creds.dialog_login}", "password": "{creds.dialog_password}"}}')
+        console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
+        server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
+        # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
+        # found: this one, so the process ends through the clean-up below with status 0, not killed.
+        stopped: list[int] = []
+
+        def _note(signum: int, _frame: FrameType | None) -> None:
+            stopped.append(signum)
+
+        previous = {s: signal.signal(s, _note) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            server.run(sockets=[listener])
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        state.close()
+        console.print("sandbox stopped" + (f" ({signal.Signals(stopped[0]).name})" if stopped else ""))
+    finally:
+        listener.close()
 
 
 def _flows_app() -> typer.Typer:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox
 
 NEIROS = "/api/userapi/v1"
@@ -233,7 +234,7 @@ def test_fault_rejects_bad_input(client: httpx.Client, spec: dict[str, object], 
 
 def test_a_file_in_form_data_is_refused_naming_the_field(fresh: RunningSandbox) -> None:
     headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
-    with httpx.Client(base_url=fresh.url, headers=headers) as client:
+    with httpx.Client(base_url=fresh.url, headers=headers, timeout=TIMEOUT) as client:
         channel = client.get("/api/v2/people?limit=1").json()["data"][0]["accounts"][0]["account_id"]
         before = client.get(f"/api/v2/communication-channels/{channel}/chat-messages").json()["meta"]["totalCount"]
         response = client.post("/api/v2/messages/send-message", data={"account_id": channel},
@@ -246,7 +247,7 @@ def test_a_file_in_form_data_is_refused_naming_the_field(fresh: RunningSandbox) 
 
 def test_request_log_never_shows_passwords_or_tokens(fresh: RunningSandbox) -> None:
     creds = fresh.credentials
-    with httpx.Client(base_url=fresh.url) as client:
+    with httpx.Client(base_url=fresh.url, timeout=TIMEOUT) as client:
         client.post("/api/userapi/v1/auth/login", json={"email": creds.neiros_email, "password": creds.neiros_password})
         client.post("/api/login", data={"login": creds.dialog_login, "password": creds.dialog_password})
         client.post("/api/login",

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from docs_fixtures import load
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox
 
 OTHER_PROJECT = 2  # the second tenant's project, scenario 952, start block 20, caller phone 6
@@ -105,8 +106,9 @@ def test_campaign_ids_increase(dialog: httpx.Client) -> None:
 
 
 def test_demo_tenants_first_campaign_is_the_documents_id(fresh: RunningSandbox) -> None:
-    login = httpx.post(f"{fresh.url}/api/login", json={"login": "demo", "password": "demo"}).json()
-    with httpx.Client(base_url=fresh.url, headers={"Authorization": f"Bearer {login['token']}"}) as client:
+    login = httpx.post(f"{fresh.url}/api/login", json={"login": "demo", "password": "demo"}, timeout=TIMEOUT).json()
+    with httpx.Client(base_url=fresh.url, headers={"Authorization": f"Bearer {login['token']}"},
+                      timeout=TIMEOUT) as client:
         response = client.post("/api/campaigns", json=campaign_example())
         assert response.json() == load("dialog", "campaigns_create")["response"]["body"] == {"campaign": {"id": 12345}}
         assert create(client) == 12346

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from docs_fixtures import load
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
@@ -30,7 +31,7 @@ STATES = ("Создано", "В работе", "Завершено")
 
 
 def login(url: str) -> httpx.Client:
-    token = httpx.post(f"{url}/api/login", json={"login": "demo", "password": "demo"}).json()["token"]
+    token = httpx.post(f"{url}/api/login", json={"login": "demo", "password": "demo"}, timeout=TIMEOUT).json()["token"]
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 

@@ -22,6 +22,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from http_clients import TIMEOUT
 from leadbridge.sandbox import openapi
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
@@ -72,7 +73,7 @@ schema = schemathesis.openapi.from_dict(openapi.current_spec())
 
 
 def test_fuzzed_document_is_the_served_one(fuzz_sandbox: RunningSandbox) -> None:
-    served = httpx.get(f"{fuzz_sandbox.url}/openapi.json").json()
+    served = httpx.get(f"{fuzz_sandbox.url}/openapi.json", timeout=TIMEOUT).json()
     assert served == schema.raw_schema
 
 
@@ -89,6 +90,6 @@ def test_no_server_error(case: schemathesis.Case, fuzz_sandbox: RunningSandbox, 
                                checks=[not_a_server_error, response_schema_conformance])
     finally:
         if case.path.startswith("/_sandbox/"):
-            httpx.delete(f"{fuzz_sandbox.url}/_sandbox/faults")
+            httpx.delete(f"{fuzz_sandbox.url}/_sandbox/faults", timeout=TIMEOUT)
             if case.path == "/_sandbox/reset":
                 tokens.renew()

@@ -11,6 +11,7 @@ import pytest
 from leeloo_support import PLACEHOLDER, UNKNOWN, assert_shape, leeloo_counts, send
 
 from docs_fixtures import all_fixtures, load
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox
 
 LEELOO = [(api, name) for api, name, _ in all_fixtures() if api.startswith("leeloo")]
@@ -37,7 +38,8 @@ def test_document_example_runs_verbatim(leeloo: httpx.Client, api: str, name: st
 
 def test_manual_order_example_runs_verbatim(fresh: RunningSandbox) -> None:
     fixture = load("leeloo_v2", "orders_update_manual")
-    with httpx.Client(base_url=fresh.url, headers={"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}) as client:
+    with httpx.Client(base_url=fresh.url, headers={"X-Leeloo-AuthToken": fresh.credentials.leeloo_token},
+                      timeout=TIMEOUT) as client:
         response = send(client, fixture["request"])
         assert response.status_code == 200, response.text
         assert_shape(response.json(), fixture["response"]["body"])
@@ -51,7 +53,7 @@ def test_manual_order_example_runs_verbatim(fresh: RunningSandbox) -> None:
 def test_every_endpoint_refuses_a_missing_or_wrong_token(live: RunningSandbox, api: str, name: str,
                                                         token: str | None) -> None:
     headers = {"X-Leeloo-AuthToken": token} if token else {}
-    with httpx.Client(base_url=live.url, headers=headers) as client:
+    with httpx.Client(base_url=live.url, headers=headers, timeout=TIMEOUT) as client:
         response = send(client, load(api, name)["request"])
     assert response.status_code == 401
     body = response.json()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 from leeloo_support import create_person, row_count, unique_email, unique_phone
 
+from http_clients import TIMEOUT
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.server import RunningSandbox
 
@@ -58,7 +59,7 @@ def test_tags_filter_repeated_or_comma_separated_matches_any_tag(leeloo: httpx.C
 def test_phone_filter_reads_an_unescaped_plus(leeloo: httpx.Client, live: RunningSandbox) -> None:
     person = create_person(leeloo)
     raw = httpx.get(f"{live.url}/api/v2/people?filter[phone]={person['phone']}",
-                    headers={"X-Leeloo-AuthToken": live.credentials.leeloo_token}).json()
+                    headers={"X-Leeloo-AuthToken": live.credentials.leeloo_token}, timeout=TIMEOUT).json()
     assert [p["id"] for p in raw["data"]] == [person["person_id"]]
 
 

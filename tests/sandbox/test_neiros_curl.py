@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from docs_fixtures import curl_examples
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox
 
 DOC_HOST = "https://neiros.cloud"
@@ -34,7 +35,7 @@ def run(text: str, live: RunningSandbox, token: str) -> subprocess.CompletedProc
 def token(live: RunningSandbox) -> str:
     creds = live.credentials
     response = httpx.post(f"{live.url}/api/userapi/v1/auth/login",
-                          json={"email": creds.neiros_email, "password": creds.neiros_password})
+                          json={"email": creds.neiros_email, "password": creds.neiros_password}, timeout=TIMEOUT)
     value: str = response.json()["token"]
     return value
 
@@ -65,21 +66,22 @@ def test_curl_sites(live: RunningSandbox, token: str) -> None:
 
 def test_curl_update_then_read_back(live: RunningSandbox, token: str) -> None:
     reset = httpx.post(f"{live.url}/api/userapi/v1/project/100/update", json={"site_id": 100, "summ": 3},
-                       headers={"Authorization": f"Bearer {token}"})
+                       headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
     assert reset.status_code == 200
     assert output(run(command("deals_update"), live, token)) == {"success": True}
     deal = httpx.get(f"{live.url}/api/userapi/v1/project/100", params={"site_id": 100},
-                     headers={"Authorization": f"Bearer {token}"}).json()["data"]
+                     headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT).json()["data"]
     assert deal["summ"] == 1500
 
 
 def test_curl_deals_list_verbatim_is_refused_by_curl_itself(live: RunningSandbox, token: str) -> None:
     """With ``--get``, curl appends the multi-line ``--data`` JSON to the URL, which it then
     refuses as malformed (exit 3) before sending anything: the document's example cannot run."""
-    before = httpx.get(f"{live.url}/_sandbox/requests", params={"path": "/projects"}).json()["last_id"]
+    before = httpx.get(f"{live.url}/_sandbox/requests", params={"path": "/projects"}, timeout=TIMEOUT).json()["last_id"]
     result = run(command("deals_list"), live, token)
     assert result.returncode == 3
-    after = httpx.get(f"{live.url}/_sandbox/requests", params={"since_id": before, "path": "/projects"}).json()
+    after = httpx.get(f"{live.url}/_sandbox/requests", params={"since_id": before, "path": "/projects"},
+                      timeout=TIMEOUT).json()
     assert after["count"] == 0
 
 

@@ -45,13 +45,13 @@ def test_each_test_gets_a_fresh_sandbox(pytester: pytest.Pytester) -> None:
         import httpx
 
         def test_first(leadbridge_sandbox):
-            with httpx.Client(base_url=leadbridge_sandbox.url) as http:
+            with httpx.Client(base_url=leadbridge_sandbox.url, timeout=60) as http:
                 assert http.get("/_sandbox/clock").json()["offset_seconds"] == 0
                 http.post("/_sandbox/clock/advance", json={"seconds": 60})
                 assert http.get("/_sandbox/clock").json()["offset_seconds"] == 60
 
         def test_second(leadbridge_sandbox):
-            with httpx.Client(base_url=leadbridge_sandbox.url) as http:
+            with httpx.Client(base_url=leadbridge_sandbox.url, timeout=60) as http:
                 assert http.get("/_sandbox/clock").json()["offset_seconds"] == 0
         """
     )

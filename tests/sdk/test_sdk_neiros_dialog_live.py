@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sdk_support import MODES, close, collect, dialog_client, neiros_client, resolve
 
+from http_clients import TIMEOUT
 from leadbridge import errors
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import RunningSandbox
@@ -82,7 +83,8 @@ async def test_neiros_bad_password_and_given_token(live: RunningSandbox, mode: s
     assert caught.value.status in (401, 422) and "wrong-password" not in str(caught.value)
     await close(client)
     token = httpx.post(live.url + "/api/userapi/v1/auth/login",
-                       json={"email": creds.neiros_email, "password": creds.neiros_password}).json()["token"]
+                       json={"email": creds.neiros_email, "password": creds.neiros_password},
+                       timeout=TIMEOUT).json()["token"]
     client = neiros_client(mode, live.url, token=token)
     assert await resolve(client.sites.list())
     await close(client)
@@ -110,7 +112,8 @@ async def test_campaign_runs_and_its_report_lists_the_dialogs(fresh: RunningSand
             DEMO.dialog_project_id, "Опрос", DEMO.dialog_start_block_id, DEMO.dialog_phone_id, phones,
             date(2000, 1, 1), "00:00", "23:59", attempts=2, interval=10, description="из SDK"))
         assert isinstance(campaign_id, int)
-        httpx.post(fresh.url + "/_sandbox/clock/advance", json={"seconds": 2 * 86400}).raise_for_status()
+        httpx.post(fresh.url + "/_sandbox/clock/advance", json={"seconds": 2 * 86400},
+                   timeout=TIMEOUT).raise_for_status()
         report = await resolve(client.analytics.report(
             DEMO.dialog_project_id, DEMO.dialog_scenario_id, DEMO.dialog_start_block_id, campaign_id,
             datetime(2000, 1, 1), datetime(2100, 1, 1, tzinfo=UTC)))

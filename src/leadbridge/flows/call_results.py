@@ -198,6 +198,9 @@ def run(ctx: FlowContext) -> FlowReport:
 def _process_results(ctx: FlowContext, cfg: CallResultsConfig, tags: dict[str, str], report: FlowReport) -> None:
     bar = ctx.bar("call-results: writing results to Leeloo")
     def work(unit: Unit) -> str:
+        if ctx.ledger.stopping.is_set():  # queued, not started: Ledger.release_claims hands it back
+            return "handed back"
+
         def write_back() -> None:
             perform_steps(ctx.ledger, unit, _steps(ctx, cfg, unit.payload, tags), report)
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -24,6 +29,43 @@ NamesArgument = Annotated[list[str] | None, typer.Argument(
     help="Flows to run: call-leads, call-results, deals-to-leeloo, revenue-to-neiros", show_default=False)]
 AllOption = Annotated[bool, typer.Option("--all", help="Run every flow configured in the file")]
 WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="Units processed at once")]
+
+
+class _StopRequest(threading.Event):
+    """Set by the first SIGTERM or Ctrl-C; remembers which, for the exit status."""
+
+    signum: int = signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """SIGTERM or Ctrl-C sets the event (the runner takes no new unit, finishes those in flight and hands
+    back the rest); a second one interrupts at once. Signals are only caught on the main thread."""
+    stop = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.signum = signum
+        stop.set()
+        # os.write, not the console: a handler may run while the main thread is inside a print.
+        os.write(2, f"{signal.Signals(signum).name}: finishing the calls in flight, then stopping "
+                    "(again to stop at once)\n".encode())
+
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stopped_code(stop: _StopRequest) -> int:
+    """The shell's convention for a command ended by a signal: 128 + its number."""
+    return 128 + stop.signum
 
 
 def _fail(console: Console, exc: Exception) -> typer.Exit:
@@ -61,7 +103,18 @@ def run(
         reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
     except (ConfigError, LedgerError) as exc:
         raise _fail(console, exc) from None
+    with _stop_on_signals() as stop:
+        try:
+            reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers, stop=stop)
+        except (ConfigError, LedgerError) as exc:
+            raise _fail(console, exc) from None
+        except KeyboardInterrupt:
+            console.print("interrupted: calls in flight may show as uncertain on the next run", style="red")
+            raise typer.Exit(_stopped_code(stop)) from None
     render_reports(console, reports)
+    if stop.is_set():
+        console.print("stopped before the end: the units not started wait for the next run", style="yellow")
+        raise typer.Exit(_stopped_code(stop))
     problem = failures(reports)
     if problem:
         console.print(f"[red]flows failed:[/] {problem}", highlight=False, soft_wrap=True)
@@ -103,24 +156,26 @@ def watch(
     except (ConfigError, ValueError) as exc:
         raise _fail(console, exc) from None
     done = 0
-    try:
-        while True:
-            started = datetime.now(UTC)
-            console.rule(f"run {done + 1} at {started:%Y-%m-%d %H:%M:%S} UTC")
-            try:
-                reports = run_flows(settings, chosen, console=console, workers=workers)
-            except (ConfigError, LedgerError) as exc:
-                raise _fail(console, exc) from None
-            render_reports(console, reports)
-            done += 1
-            if runs and done >= runs:
-                return
-            wake = started + pause
-            console.print(f"next run at {wake:%H:%M:%S} UTC (every {every or settings.schedule.every}); "
-                          "Ctrl-C to stop", style="dim")
-            time.sleep(max(0.0, (wake - datetime.now(UTC)) / timedelta(seconds=1)))
-    except KeyboardInterrupt:
-        console.print("stopped")
+    with _stop_on_signals() as stop:
+        try:
+            while not stop.is_set():
+                started = datetime.now(UTC)
+                console.rule(f"run {done + 1} at {started:%Y-%m-%d %H:%M:%S} UTC")
+                try:
+                    reports = run_flows(settings, chosen, console=console, workers=workers, stop=stop)
+                except (ConfigError, LedgerError) as exc:
+                    raise _fail(console, exc) from None
+                render_reports(console, reports)
+                done += 1
+                if runs and done >= runs:
+                    return
+                wake = started + pause
+                console.print(f"next run at {wake:%H:%M:%S} UTC (every {every or settings.schedule.every}); "
+                              "Ctrl-C to stop", style="dim")
+                stop.wait(max(0.0, (wake - datetime.now(UTC)) / timedelta(seconds=1)))
+        except KeyboardInterrupt:
+            pass
+    console.print("stopped")
 
 
 @app.command()

@@ -66,6 +66,7 @@ class LeelooConfig(Section):
     base_url: str = "https://api.leeloo.ai"
     user_id: str | None = Field(default=None, description="Leeloo user recorded on calls (default: the first user)")
     rate_limit: float | None = Field(default=None, gt=0, description="Requests per second, client side")
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
 
 class NeirosConfig(Section):
@@ -74,6 +75,7 @@ class NeirosConfig(Section):
     token: SecretStr | None = None
     base_url: str = "https://neiros.cloud"
     rate_limit: float | None = Field(default=None, gt=0)
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
     @model_validator(mode="after")
     def _credentials(self) -> NeirosConfig:
@@ -88,6 +90,7 @@ class DialogConfig(Section):
     token: SecretStr | None = None
     base_url: str = "https://ai-assistant.is74.ru"
     rate_limit: float | None = Field(default=None, gt=0)
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
     @model_validator(mode="after")
     def _credentials(self) -> DialogConfig:

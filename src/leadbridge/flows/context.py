@@ -84,7 +84,8 @@ class FlowContext:
                 if cfg is None:
                     raise ConfigError("leeloo: section is missing")
                 self.clients["leeloo"] = Leeloo(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                                rate_limit=cfg.rate_limit, max_connections=self.workers + 4)
+                                                rate_limit=cfg.rate_limit, timeout=cfg.timeout,
+                                                max_connections=self.workers + 4)
             client: Leeloo = self.clients["leeloo"]
             return client
 
@@ -99,11 +100,11 @@ class FlowContext:
                     raise ConfigError("neiros: section is missing")
                 if cfg.token is not None:
                     client = Neiros(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, max_connections=self.workers + 4)
+                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout, max_connections=self.workers + 4)
                 else:
                     assert cfg.email is not None and cfg.password is not None
                     client = Neiros(email=cfg.email, password=cfg.password.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, max_connections=self.workers + 4)
+                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout, max_connections=self.workers + 4)
                 self.clients["neiros"] = client
             neiros: Neiros = self.clients["neiros"]
             return neiros
@@ -119,11 +120,11 @@ class FlowContext:
                     raise ConfigError("dialog: section is missing")
                 if cfg.token is not None:
                     client = Dialog(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit)
+                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout)
                 else:
                     assert cfg.login is not None and cfg.password is not None
                     client = Dialog(login=cfg.login, password=cfg.password.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit)
+                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout)
                 self.clients["dialog"] = client
             dialog: Dialog = self.clients["dialog"]
             return dialog

@@ -224,7 +224,10 @@ def claimed(ledger: Ledger, flow: str, kind: str, batch: int = 200) -> Iterator[
     """This runner's claims, one batch after another, taken only as the consumer needs them
     (so workers never idle between batches, and a second runner finds the rest unclaimed)."""
     while units := ledger.claim(flow, kind, batch):
-        yield from units
+        for unit in units:
+            if ledger.stopping.is_set():  # the rest of the batch goes back to pending (Ledger.release_claims)
+                return
+            yield unit
 
 
 def parallel(items: Iterable[T], work: Callable[[T], R], workers: int,

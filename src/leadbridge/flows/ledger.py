@@ -390,6 +390,8 @@ class Ledger:
             where = self.engine.url.render_as_string(hide_password=True)
             raise LedgerError(f"ledger.url: cannot open the ledger {where}: {_describe_open_error(exc)}") from None
         self._lock = threading.Lock()
+        # Set when the runner is asked to stop (SIGTERM): no new unit is claimed, work in flight ends.
+        self.stopping = threading.Event()
         self._mutexes: dict[str, threading.Lock] = {}
         self._deferred = threading.local()
         # SQLite has one writer at a time and its busy handler sleeps in steps of milliseconds:
@@ -538,7 +540,9 @@ class Ledger:
 
     def claim(self, flow: str, kind: str, limit: int, *, parent: Literal["any", "none", "some"] = "any",
               states: Sequence[str] = ("pending",)) -> list[Unit]:
-        """Take up to ``limit`` units for this runner; no other runner gets them."""
+        """Take up to ``limit`` units for this runner; no other runner gets them (none once stopping)."""
+        if self.stopping.is_set():
+            return []
         conditions = [UnitRow.flow == flow, UnitRow.kind == kind, UnitRow.state.in_(states)]
         if parent == "none":
             conditions.append(UnitRow.parent_id.is_(None))

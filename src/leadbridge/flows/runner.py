@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -45,14 +46,21 @@ def resolve_names(config: Config, names: Sequence[str], run_all: bool) -> list[s
 
 
 def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, console: Console | None = None,
-              workers: int = 8, show_progress: bool = True) -> list[FlowReport]:
-    """Run ``names`` one after another; a flow that stops on an error does not stop the others."""
+              workers: int = 8, show_progress: bool = True, stop: threading.Event | None = None) -> list[FlowReport]:
+    """Run ``names`` one after another; a flow that stops on an error does not stop the others.
+
+    Once ``stop`` is set no new unit is claimed: the units in flight are finished, the flows not
+    started are not, and the units still claimed go back to ``pending`` for the next run.
+    """
     for name in names:
         config.require(name)
     console = console or Console()
     reports: list[FlowReport] = []
     with ExitStack() as stack:
         ledger = stack.enter_context(Ledger(config.ledger.url))
+        if stop is not None:
+            ledger.stopping = stop
+        stack.callback(ledger.release_claims)
         progress = None
         if show_progress and console.is_terminal:
             progress = stack.enter_context(Progress(
@@ -61,6 +69,8 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
         ctx = FlowContext(config, ledger, dry_run=dry_run, workers=workers, progress=progress)
         stack.callback(ctx.close)
         for name in names:
+            if ledger.stopping.is_set():
+                break
             started = time.monotonic()
             try:
                 report = FLOWS[name](ctx)

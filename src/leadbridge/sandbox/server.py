@@ -65,19 +65,29 @@ def serve_in_thread(
 @contextmanager
 def serve_app_in_thread(app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0,
                         **server_options: Any) -> Iterator[str]:
-    """Serve any ASGI app as the sandbox is served (same uvicorn set-up); yields the base URL."""
-    port = port or free_port(host)
+    """Serve any ASGI app as the sandbox is served (same uvicorn set-up); yields the base URL.
+
+    The socket is bound here and handed to uvicorn, so the port is ours from the start: no
+    other process (a parallel test worker) can take it between choosing and listening.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    port = listener.getsockname()[1]
     options: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "off", **server_options}
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
-    thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name=f"sandbox:{port}",
+                              daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"sandbox did not start on {host}:{port}")
-        time.sleep(0.01)
+    # A bound against a server that never starts, generous for a loaded machine (not a pace).
+    deadline = time.monotonic() + 120
     try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"sandbox did not start on {host}:{port}")
+            time.sleep(0.01)
         yield f"http://{host}:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=60)
+        listener.close()
