@@ -32,8 +32,11 @@ A stateful local implementation of the documented Leeloo.ai API v1 and v2, the N
 user API and the Dialog (Intersvyaz) API, plus a control API under `/_sandbox`.
 
 Extensions beyond the vendors' documents (marked so): `GET /api/v2/tunnels/{id}?include=blocks`
-side-loads the tunnel's blocks, which no documented call lists; `POST /api/login` is our
-reading of Dialog's "/login" call.
+side-loads the tunnel's blocks, which no documented call lists; `POST /api/login` with JSON
+is our reading of Dialog's "/login" call (the observed OAuth2 form on `/api/login/` works too).
+Where public integrations show the services behaving otherwise than documented, both forms
+are accepted (Leeloo's `{"status": 0, "error": {…}}` envelope, `authToken` in the query,
+100-record pages, …): see docs/fidelity.md.
 """
 
 
