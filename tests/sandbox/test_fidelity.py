@@ -221,6 +221,11 @@ def test_person_without_email_or_phone_reads_not_defined(leeloo: httpx.Client) -
     assert listed and listed[0]["email"] == listed[0]["phone"] == "NOT_DEFINED"
     via_channel = leeloo.get(f"/api/v2/communication-channels/{created['id']}/person").json()["data"]
     assert via_channel["email"] == "NOT_DEFINED"
+    # The value as shown is the value filtered on.
+    for field in ("email", "phone"):
+        found = every_record(leeloo, "/api/v2/people", {f"filter[{field}]": "NOT_DEFINED"})
+        assert created["person_id"] in {p["id"] for p in found}
+        assert all(p[field] == "NOT_DEFINED" for p in found)
 
 
 def test_unfiltered_people_page_shows_not_defined_too(fresh: RunningSandbox) -> None:

@@ -126,12 +126,19 @@ def tagged_people(company_id: str, tags: Iterable[str]) -> Any:
     )
 
 
+def _shown_as(column: Any, value: str) -> ColumnElement[bool]:
+    """The column's value as the API shows it equals ``value`` (an empty one shows NOT_DEFINED)."""
+    if value == NOT_DEFINED:
+        return column.is_(None) | (column == "")  # type: ignore[no-any-return]
+    return column == value  # type: ignore[no-any-return]
+
+
 def _people_query(company_id: str, flt: PeopleFilter) -> Any:
     query = select(s.Person.id).where(s.Person.company_id == company_id)
     if flt.phone:
-        query = query.where(s.Person.phone == flt.phone)
+        query = query.where(_shown_as(s.Person.phone, flt.phone))
     if flt.email:
-        query = query.where(s.Person.email == flt.email)
+        query = query.where(_shown_as(s.Person.email, flt.email))
     if flt.last_message_from:
         query = query.where(s.Person.last_message_time >= flt.last_message_from)
     if flt.last_message_to:
