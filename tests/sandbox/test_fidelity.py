@@ -16,7 +16,8 @@ import pytest
 from leeloo_support import PLACEHOLDER, create_person, every_record, unique_phone
 
 from docs_fixtures import load
-from leadbridge.sandbox.server import RunningSandbox
+from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
+from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
 RATE_LIMIT_TEXT = "Too many requests, please try again later."
 SMS_CONNECTION = "5dbfe6c5fb73e101720b3dc7"
@@ -381,6 +382,13 @@ def test_realistic_mode_is_off_by_default_and_switchable(realistic: httpx.Client
     assert realistic.get("/_sandbox/realistic").json()["enabled"] is True
     assert realistic.post("/_sandbox/realistic", json={"enabled": "sometimes"}).status_code == 422
     assert realistic.post("/_sandbox/realistic", json={"enabled": False}).json()["enabled"] is False
+
+
+def test_sandbox_started_realistic_reports_it() -> None:
+    """What `leadbridge sandbox --realistic` builds: Sandbox(realistic=True)."""
+    with serve_in_thread(Sandbox(MEMORY_URL, seed=7, people=10, realistic=True)) as running:
+        state = httpx.get(f"{running.url}/_sandbox/realistic", timeout=30).json()
+    assert state == {"enabled": True, "limit": 300, "window_seconds": 60}
 
 
 def test_300_requests_per_token_then_plain_text_429(live: RunningSandbox, realistic: httpx.Client,
