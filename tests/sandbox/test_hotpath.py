@@ -124,7 +124,7 @@ def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
     from leadbridge.sandbox.leeloo.models import ANCHOR_STEP
 
     headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
-    with httpx.Client(base_url=fresh.url, headers=headers) as client:
+    with httpx.Client(base_url=fresh.url, headers=headers, timeout=120) as client:
         for index in range(3 * ANCHOR_STEP // 1000):
             created = client.post("/api/v2/people/sms", json={
                 "data": [{"name": f"Lead {index}-{n}", "phone": f"+7900{index:03d}{n:04d}"} for n in range(1000)],
