@@ -79,6 +79,8 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the demo data")] = 1,
     people: Annotated[int, typer.Option(min=0, max=1_000_000, help="Demo people in the demo company")] = 1000,
     reset: Annotated[bool, typer.Option(help="Drop existing data and seed again")] = False,
+    realistic: Annotated[bool, typer.Option(help="Enforce Leeloo's rate limit (300 requests a minute per token, "
+                                                 "plain-text 429); also POST /_sandbox/realistic")] = False,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
 
@@ -97,7 +99,7 @@ def sandbox(
     listener = _listen(host, port)
     console = Console()
     try:
-        state = Sandbox(db, seed=seed, people=people)
+        state = Sandbox(db, seed=seed, people=people, realistic=realistic)
         try:
             with state.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -116,6 +118,8 @@ def sandbox(
                       f'{{"email": "{creds.neiros_email}", "password": "{creds.neiros_password}"}}')
         console.print(f"  Dialog  POST {base}/api/login "
                       f'{{"login": "{creds.dialog_login}", "password": "{creds.dialog_password}"}}')
+        if realistic:
+            console.print("  realistic mode: Leeloo allows 300 requests a minute per token")
         console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
         server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it

@@ -109,15 +109,22 @@ def matching_phones(setup: Setup) -> set[str]:
     from leadbridge.flows.phones import normalise
 
     phones: set[str] = set()
-    offset = 0
+    for p in every_person(setup, [("filter[last_message][from]", "2010-01-01"),
+                                  ("filter[last_message][to]", "2100-01-01")]):
+        if e := normalise(p.get("phone")).e164:
+            phones.add(e)
+    return phones
+
+
+def every_person(setup: Setup, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every person the filters select, page by page (Leeloo serves at most 100 a page)."""
+    people: list[dict[str, Any]] = []
     while True:
-        page = setup.leeloo.get("/api/v2/people", params={
-            "limit": 500, "offset": offset, "filter[last_message][from]": "2010-01-01",
-            "filter[last_message][to]": "2100-01-01"}).json()["data"]
-        phones.update(e for p in page if (e := normalise(p.get("phone")).e164))
-        if len(page) < 500:
-            return phones
-        offset += 500
+        page = setup.leeloo.get("/api/v2/people", params=[*params, ("limit", "100"),
+                                                          ("offset", str(len(people)))]).json()["data"]
+        people.extend(page)
+        if len(page) < 100:
+            return people
 
 
 PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

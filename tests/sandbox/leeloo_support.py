@@ -71,6 +71,18 @@ def assert_shape(actual: Any, documented: Any, where: str = "$") -> None:
         assert isinstance(actual, type(documented)), f"{where}: expected {type(documented).__name__}, got {actual!r}"
 
 
+def every_record(client: httpx.Client, path: str, params: Any = ()) -> list[dict[str, Any]]:
+    """Every record of a Leeloo list, page by page (a page holds at most 100 records)."""
+    records: list[dict[str, Any]] = []
+    while True:
+        query = [*(params.items() if isinstance(params, dict) else params), ("limit", "100"),
+                 ("offset", str(len(records)))]
+        body = client.get(path, params=query).json()
+        records.extend(body["data"])
+        if not body["data"] or len(records) >= body["meta"]["totalCount"]:
+            return records
+
+
 def unique_email() -> str:
     return f"t{uuid.uuid4().hex[:12]}@example.com"
 

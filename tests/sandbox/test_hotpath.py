@@ -48,18 +48,49 @@ def test_auth_errors_identical(anon: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    (b"", {}),
-    (b"limit=20", {"limit": 20}),
-    (b"limit=5&offset=10", {"limit": 5, "offset": 10}),
-    (b"limit=1001", None),  # over the maximum: FastAPI answers 422
+    (b"", ({}, None)),
+    (b"limit=20", ({"limit": 20}, None)),
+    (b"limit=5&offset=10", ({"limit": 5, "offset": 10}, None)),
+    (b"limit=1001", ({"limit": 100}, None)),  # above the page cap: 100 are served
+    (b"limit=1000000000", None),  # over the accepted maximum: FastAPI answers 422
+    (b"authToken=abc&limit=3", ({"limit": 3}, "abc")),
+    (b"authToken=a%20b", None),  # an escaped token is decoded by FastAPI
+    (b"authToken=a&authToken=b", None),
     (b"limit=-1", None),
     (b"limit=abc", None),
     (b"limit=1&limit=2", None),
     (b"filter[tags]=vip", None),
     (b"offset=1234567890", None),
 ])
-def test_only_plain_paging_takes_the_fast_lane(query: bytes, expected: dict[str, int] | None) -> None:
-    assert paging(query, 1000) == expected
+def test_only_plain_paging_takes_the_fast_lane(query: bytes,
+                                               expected: tuple[dict[str, int], str | None] | None) -> None:
+    assert paging(query, 999_999_999, 100) == expected
+
+
+@pytest.mark.parametrize("limit", [100, 101, 5000])
+def test_page_cap_identical_in_both_lanes(leeloo: httpx.Client, limit: int) -> None:
+    fast, routed = both_ways(leeloo, "/api/v2/people", limit, 0)
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json()
+    assert fast.json()["meta"]["limit"] == 100 and len(fast.json()["data"]) == 100
+
+
+def test_auth_token_query_parameter_in_both_lanes(live: RunningSandbox, anon: httpx.Client) -> None:
+    token = live.credentials.leeloo_token
+    fast = anon.get("/api/v2/people", params={"authToken": token, "limit": 2})
+    routed = anon.get("/api/v2/people", params={"authToken": token, "limit": 2, "offset": [0, 0]})
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json() and len(fast.json()["data"]) == 2
+    channel = fast.json()["data"][0]["accounts"][0]["account_id"]
+    sent = anon.post("/api/v2/messages/send-message", params={"authToken": token},
+                     json={"account_id": channel, "text": "sent with the token in the query"})
+    assert sent.status_code == 200, sent.text
+    history = anon.get(f"/api/v2/communication-channels/{channel}/chat-messages", params={"authToken": token})
+    assert history.json()["data"][0]["text"] == "sent with the token in the query"
+    for params in ({"authToken": "wrong"}, {"authToken": "wrong", "offset": [0, 0]}):
+        refused = anon.get("/api/v2/people", params=params)
+        assert refused.status_code == 401
+        assert refused.json()["error"] == {"fields": {"authToken": "INVALID"}, "code": "UNAUTHORIZED"}
 
 
 def test_cached_pages_follow_writes(leeloo: httpx.Client, other_leeloo: httpx.Client) -> None:
@@ -102,8 +133,8 @@ def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
             assert created.status_code == 200, created.text
         total = client.get("/api/v2/people?limit=1").json()["meta"]["totalCount"]
         assert total > 2 * ANCHOR_STEP
-        everything = [p["id"] for offset in range(0, total, 1000)
-                      for p in client.get(f"/api/v2/people?limit=1000&offset={offset}&offset={offset}").json()["data"]]
+        everything = [p["id"] for offset in range(0, total, 100)
+                      for p in client.get(f"/api/v2/people?limit=100&offset={offset}&offset={offset}").json()["data"]]
         assert len(everything) == len(set(everything)) == total
         for offset in (ANCHOR_STEP - 1, ANCHOR_STEP, ANCHOR_STEP + 7, 2 * ANCHOR_STEP + 3, total - 5, total):
             page = client.get(f"/api/v2/people?limit=10&offset={offset}").json()["data"]

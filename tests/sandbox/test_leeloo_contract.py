@@ -156,7 +156,7 @@ INVALID: list[tuple[str, str, dict[str, Any], int, str]] = [
                                             "status": "DONE"}}, 422, "status"),
     ("leeloo_v2", "calls_create", {"body": {**load("leeloo_v2", "calls_create")["request"]["body"],
                                             "duration": "long"}}, 422, "duration"),
-    ("leeloo_v2", "tunnels_list", _query(limit="100000"), 422, "limit"),
+    ("leeloo_v2", "tunnels_list", _query(limit="1000000000"), 422, "limit"),
     ("leeloo_v2", "tunnels_get", _query(include="offers"), 422, "include"),
     ("leeloo_v2", "users_list", _query(limit="x"), 422, "limit"),
     ("leeloo_v1", "accounts_list", _query(offset="x"), 422, "offset"),
@@ -255,7 +255,7 @@ def test_another_tenant_gets_404_for_demo_ids_and_writes_nothing(
 def test_lists_never_show_another_tenants_records(leeloo: httpx.Client, other_leeloo: httpx.Client,
                                                   path: str) -> None:
     def ids(client: httpx.Client) -> set[str]:
-        return set(OID.findall(client.get(path, params={"limit": 1000}).text))
+        return set(OID.findall(client.get(path, params={"limit": 100}).text))
 
     mine, theirs = ids(leeloo), ids(other_leeloo)
     assert mine and theirs

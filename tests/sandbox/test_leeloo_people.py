@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import httpx
-from leeloo_support import create_person, row_count, unique_email, unique_phone
+from leeloo_support import create_person, every_record, row_count, unique_email, unique_phone
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox import schema
@@ -44,15 +44,14 @@ def test_people_list_bad_date_names_field(leeloo: httpx.Client) -> None:
 
 def test_tags_filter_repeated_or_comma_separated_matches_any_tag(leeloo: httpx.Client) -> None:
     def ids(params: list[tuple[str, str]]) -> set[str]:
-        body = leeloo.get("/api/v2/people", params=[*params, ("limit", "1000")]).json()
-        return {p["id"] for p in body["data"]}
+        return {p["id"] for p in every_record(leeloo, "/api/v2/people", params)}
 
     mentor, pro = ids([("filter[tags]", "Mentor")]), ids([("filter[tags]", "Professional")])
     assert mentor and pro
     both = mentor | pro
     assert ids([("filter[tags]", "Mentor"), ("filter[tags]", "Professional")]) == both
     assert ids([("filter[tags]", "Mentor,Professional")]) == both
-    for person in leeloo.get("/api/v2/people", params={"filter[tags]": "Mentor", "limit": 1000}).json()["data"]:
+    for person in every_record(leeloo, "/api/v2/people", {"filter[tags]": "Mentor"}):
         assert "Mentor" in person["tags"]
 
 
@@ -156,7 +155,7 @@ def test_add_and_remove_tag_show_in_person_and_filters(leeloo: httpx.Client) -> 
     tag = next(t for t in leeloo.get("/api/v2/tags").json()["data"] if t["name"] == "webinar")
 
     def tagged(params: dict[str, str], path: str = "/api/v2/people") -> set[str]:
-        return {p["id"] for p in leeloo.get(path, params={**params, "limit": "1000"}).json()["data"]}
+        return {p["id"] for p in every_record(leeloo, path, params)}
 
     for _ in range(2):  # idempotent
         assert leeloo.put(f"/api/v2/people/{person_id}/add-tag", data={"tag_id": tag["id"]}).json()["status"] == 1

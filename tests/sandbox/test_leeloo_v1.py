@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from leeloo_support import create_person
+from leeloo_support import create_person, every_record
 
 KURT = "59bbc641b1223300210cdf2f"
 ROBERT = "58be00d668aaeaded60aa186"
@@ -17,7 +17,7 @@ def test_accounts_filter_by_any_tag_comma_separated_or_repeated(leeloo: httpx.Cl
     assert {KURT, "5899afd15c97121f006c8b48"} <= comma
     assert comma == ids([("filter[tags]", "tag3"), ("filter[tags]", "tag2")])
     assert comma == ids([("filter[tags]", "tag3")]) | ids([("filter[tags]", "tag2")])
-    for account in leeloo.get("/api/v1/accounts", params={"filter[tags]": "tag3,tag2", "limit": 1000}).json()["data"]:
+    for account in every_record(leeloo, "/api/v1/accounts", {"filter[tags]": "tag3,tag2"}):
         assert {"tag2", "tag3"} & set(account["tags"])
 
 

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
 from leadbridge.sandbox.hotpath import FastLane
-from leadbridge.sandbox.state import LoggedRequest, Sandbox
+from leadbridge.sandbox.state import RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
 
 TITLE = "leadbridge sandbox: Leeloo.ai (v1, v2), Neiros and Dialog"
 DESCRIPTION = """\
@@ -30,8 +32,11 @@ A stateful local implementation of the documented Leeloo.ai API v1 and v2, the N
 user API and the Dialog (Intersvyaz) API, plus a control API under `/_sandbox`.
 
 Extensions beyond the vendors' documents (marked so): `GET /api/v2/tunnels/{id}?include=blocks`
-side-loads the tunnel's blocks, which no documented call lists; `POST /api/login` is our
-reading of Dialog's "/login" call.
+side-loads the tunnel's blocks, which no documented call lists; `POST /api/login` with JSON
+is our reading of Dialog's "/login" call (the observed OAuth2 form on `/api/login/` works too).
+Where public integrations show the services behaving otherwise than documented, both forms
+are accepted (Leeloo's `{"status": 0, "error": {…}}` envelope, `authToken` in the query,
+100-record pages, …): see docs/fidelity.md.
 """
 
 
@@ -46,6 +51,10 @@ ERROR_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "enum": [0]},
         "code": {"type": "integer"},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "error": {"type": "object", "description": "Leeloo: the field codes and the error code",
+                  "properties": {"fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                                 "code": {"type": "string"}}},
+        "detail": {"description": "Dialog: FastAPI's list of {loc, msg, type}, or a text"},
     },
 }
 
@@ -73,19 +82,16 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors: dict[str, list[str]] = {}
-        for item in exc.errors():
-            loc = [str(part) for part in item.get("loc", ()) if part not in ("query", "path", "body", "header")]
-            errors.setdefault(".".join(loc) or "request", []).append(str(item.get("msg")))
-        first = next(iter(errors))
-        message = f"Invalid {first}: {errors[first][0]}"
-        return JSON(error_body(api_of(request.url.path), 422, message, errors), status_code=422)
+        items = list(exc.errors())
+        if not items:
+            return render_api_error(request.url.path, ApiError(422, "Invalid request", field="request"))
+        return render_api_error(request.url.path,
+                                common.errors_from(items, skip=("query", "path", "body", "header")))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "Not found" if exc.status_code == 404 else str(exc.detail)
-        return JSON(error_body(api_of(request.url.path), exc.status_code, message, {}),
-                    status_code=exc.status_code)
+        return render_api_error(request.url.path, ApiError(exc.status_code, message, headers=exc.headers))
 
     def _openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -113,8 +119,28 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
 
 
 def render_api_error(path: str, exc: ApiError) -> JSON:
-    return JSON(error_body(api_of(path), exc.status_code, exc.message, exc.errors),
-                status_code=exc.status_code, headers=exc.headers)
+    body = error_body(api_of(path), exc.status_code, exc.message, exc.errors, codes=exc.codes, details=exc.details,
+                      error_code=exc.error_code)
+    return JSON(body, status_code=exc.status_code, headers=exc.headers)
+
+
+_TOKEN_HEADER = b"x-leeloo-authtoken"
+LEELOO_PREFIXES = ("/api/v1/", "/api/v2/")
+
+
+def leeloo_token(scope: Scope) -> str:
+    """The Leeloo token a request carries (header, else ``authToken`` in the query), or ""."""
+    header: bytes
+    raw: bytes
+    for header, raw in scope["headers"]:
+        if header == _TOKEN_HEADER:
+            return raw.decode("latin-1")
+    query: bytes = scope.get("query_string", b"")
+    if b"authToken=" in query:
+        for name, value in parse_qsl(query.decode("latin-1")):
+            if name == "authToken":
+                return value
+    return ""
 
 
 class RecorderMiddleware:
@@ -151,7 +177,18 @@ class RecorderMiddleware:
             await send(message)
 
         fault_name = None
-        for fault in sandbox.faults:
+        faults = sandbox.faults
+        rate_limit = sandbox.rate_limit
+        if rate_limit is not None and path.startswith(LEELOO_PREFIXES):
+            retry_after = rate_limit.retry_after(leeloo_token(scope), time.monotonic())
+            if retry_after is not None:
+                # Realistic mode: Leeloo's own plain-text 429 comes before any injected fault.
+                refusal = PlainTextResponse(RATE_LIMIT_MESSAGE, status_code=429,
+                                            headers={"Retry-After": str(retry_after)})
+                await refusal(scope, receive, recording_send)
+                fault_name = "realistic_rate_limit"
+                faults = []
+        for fault in faults:
             if not fault.matches(method, path):
                 continue
             if fault.latency_ms:

@@ -96,7 +96,14 @@ def utc_naive(value: datetime) -> datetime:
 
 
 class ApiError(Exception):
-    """A client error; rendered in the style of the API whose path was called."""
+    """A client error; rendered in the style of the API whose path was called.
+
+    ``errors`` maps each field to its messages; ``codes`` gives each field a short code
+    (``REQUIRED``, ``INVALID``, ``TOO_LONG``, ``OUT_OF_RANGE``, ``NOT_FOUND`` …) for Leeloo's
+    ``error.fields``; ``details`` are FastAPI-style ``{"loc", "msg", "type"}`` items for
+    Dialog's ``detail`` (derived from ``errors`` when not given); ``error_code`` overrides
+    Leeloo's ``error.code`` (by default derived from the status).
+    """
 
     def __init__(
         self,
@@ -104,16 +111,28 @@ class ApiError(Exception):
         message: str,
         *,
         field: str | None = None,
+        field_code: str | None = None,
         errors: Mapping[str, list[str]] | None = None,
+        codes: Mapping[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
+        error_code: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.errors: dict[str, list[str]] = dict(errors or {})
+        self.codes: dict[str, str] = dict(codes or {})
         if field is not None:
             self.errors.setdefault(field, []).append(message)
+            self.codes.setdefault(field, field_code or _default_field_code(status_code))
+        self.details = details
+        self.error_code = error_code
         self.headers = dict(headers or {})
+
+
+def _default_field_code(status_code: int) -> str:
+    return "NOT_FOUND" if status_code == 404 else "INVALID"
 
 
 def not_found(what: str) -> ApiError:
@@ -130,24 +149,91 @@ def api_of(path: str) -> Api:
     return "dialog"
 
 
-def error_body(api: Api, status_code: int, message: str, errors: dict[str, list[str]]) -> dict[str, Any]:
-    """Each vendor's error style: Leeloo keeps its ``status`` envelope, Neiros is Laravel."""
+# Leeloo's error.code by HTTP status. FORMAT_ERROR (with authToken: REQUIRED) is observed;
+# the others are our reading of the same naming (see docs/fidelity.md).
+LEELOO_ERROR_CODES = {400: "FORMAT_ERROR", 401: "UNAUTHORIZED", 403: "ACCESS_DENIED", 404: "NOT_FOUND",
+                      405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "FORMAT_ERROR", 422: "FORMAT_ERROR",
+                      429: "TOO_MANY_REQUESTS"}
+
+
+def leeloo_error_code(status_code: int) -> str:
+    return LEELOO_ERROR_CODES.get(status_code, "SERVER_ERROR" if status_code >= 500 else "FORMAT_ERROR")
+
+
+def error_body(api: Api, status_code: int, message: str, errors: dict[str, list[str]], *,
+               codes: Mapping[str, str] | None = None, details: list[dict[str, Any]] | None = None,
+               error_code: str | None = None) -> dict[str, Any]:
+    """Each vendor's error style.
+
+    Leeloo: the observed envelope ``{"status": 0, "error": {"fields": {name: CODE}, "code": …}}``
+    with the older ``message``/``code``/``errors`` keys beside it. Dialog: FastAPI's
+    ``{"detail": [{"loc", "msg", "type"}]}`` for invalid fields, ``{"detail": "<text>"}``
+    otherwise, ``message`` beside both. Neiros (and the control API): Laravel's
+    ``{"message", "errors"}``.
+    """
     if api == "leeloo":
-        body: dict[str, Any] = {"status": 0, "message": message, "code": status_code}
-    else:
-        body = {"message": message}
+        fields = {name: (codes or {}).get(name) or _default_field_code(status_code) for name in errors}
+        fields.update(codes or {})
+        body: dict[str, Any] = {
+            "status": 0,
+            "error": {"fields": fields, "code": error_code or leeloo_error_code(status_code)},
+            "message": message,
+            "code": status_code,
+        }
+        if errors:
+            body["errors"] = errors
+        return body
+    if api == "dialog":
+        if details is None and errors:
+            details = [{"loc": dialog_loc(name), "msg": text, "type": "value_error"}
+                       for name, texts in errors.items() for text in texts]
+        return {"detail": details if details else message, "message": message}
+    body = {"message": message}
     if errors:
         body["errors"] = errors
     return body
 
 
-def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+def dialog_loc(name: str) -> list[str | int]:
+    """``campaign.phones.0.phone`` as FastAPI's location of a body field."""
+    if name == "body":
+        return ["body"]
+    return ["body", *(int(part) if part.isdigit() else part for part in name.split("."))]
+
+
+# pydantic error types -> Leeloo field codes (REQUIRED, TOO_LONG, OUT_OF_RANGE, INVALID …).
+_FIELD_CODES = (("missing", "REQUIRED"), ("too_short", "REQUIRED"), ("too_long", "TOO_LONG"),
+                ("greater_than", "OUT_OF_RANGE"), ("less_than", "OUT_OF_RANGE"), ("extra_forbidden", "UNKNOWN_FIELD"))
+
+
+def field_code(error_type: str) -> str:
+    for fragment, code in _FIELD_CODES:
+        if fragment in error_type:
+            return code
+    return "INVALID"
+
+
+def errors_from(items: list[Any], prefix: str = "", skip: tuple[str, ...] = ("body", "query")) -> ApiError:
+    """An ApiError (422) from pydantic/FastAPI error items, keeping their locations for Dialog."""
     errors: dict[str, list[str]] = {}
-    for item in exc.errors():
-        field = prefix + ".".join(str(part) for part in item["loc"] if part not in ("body", "query"))
-        errors.setdefault(field or "body", []).append(item["msg"])
+    codes: dict[str, str] = {}
+    details: list[dict[str, Any]] = []
+    for item in items:
+        loc = list(item.get("loc", ()))
+        field = prefix + ".".join(str(part) for part in loc if part not in skip)
+        field = field or "body"
+        message = str(item.get("msg"))
+        errors.setdefault(field, []).append(message)
+        codes.setdefault(field, field_code(str(item.get("type", ""))))
+        if not loc or loc[0] not in ("body", "query", "path", "header", "cookie"):
+            loc = dialog_loc(field)
+        details.append({"loc": loc, "msg": message, "type": str(item.get("type", "value_error"))})
     first = next(iter(errors))
-    return ApiError(422, f"Invalid {first}: {errors[first][0]}", errors=errors)
+    return ApiError(422, f"Invalid {first}: {errors[first][0]}", errors=errors, codes=codes, details=details)
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    return errors_from(list(exc.errors(include_url=False, include_input=False)), prefix)
 
 
 # --- JSON --------------------------------------------------------------------------------
@@ -235,14 +321,24 @@ def sandbox_of(request: Request) -> Sandbox:
     return sandbox
 
 
-def bearer_company(table: type[NeirosToken | DialogToken], description: str) -> Callable[..., Awaitable[str]]:
+def bearer_company(table: type[NeirosToken | DialogToken], description: str, *,
+                   refusals: tuple[str, str] | None = None) -> Callable[..., Awaitable[str]]:
     """A route dependency: the company whose Bearer token (of ``table``) the request carries.
 
+    ``refusals``: the 401 messages for a missing and for an unknown token, sent with
+    ``WWW-Authenticate: Bearer`` (FastAPI's OAuth2 style); by default the store's own refusal.
     Asynchronous, so FastAPI calls it on the event loop rather than in a worker thread.
     """
 
     async def company(request: Request, authorization: str | None = Header(None, description=description)) -> str:
-        company_id = sandbox_of(request).bearer_company(authorization, table)
+        try:
+            company_id = sandbox_of(request).bearer_company(authorization, table)
+        except ApiError:
+            if refusals is None:
+                raise
+            missing, unknown = refusals
+            raise ApiError(401, missing if not authorization else unknown,
+                           headers={"WWW-Authenticate": "Bearer"}) from None
         request.state.company_id = company_id
         return company_id
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from leadbridge.sandbox.common import body_doc, iso, parse_body, sandbox_of
-from leadbridge.sandbox.state import Fault
+from leadbridge.sandbox.state import LEELOO_RATE_LIMIT, LEELOO_RATE_WINDOW_SECONDS, Fault, Sandbox
 
 router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
 
@@ -32,6 +32,41 @@ class FaultSpec(BaseModel):
     rate_limit_rate: float = Field(default=0, ge=0, le=1, description="Share of requests answered 429")
     retry_after: int = Field(default=1, ge=0, le=3600, description="Retry-After seconds sent with a 429")
     methods: list[str] | None = Field(default=None, description="Only these HTTP methods (default: all)")
+
+
+class RealisticSpec(BaseModel):
+    enabled: bool = Field(description="Enforce Leeloo's rate limit (300 requests a minute per token)")
+    limit: int = Field(default=LEELOO_RATE_LIMIT, ge=1, le=1_000_000,
+                       description="Requests per token per window (Leeloo's is 300)")
+    window_seconds: float = Field(default=LEELOO_RATE_WINDOW_SECONDS, gt=0, le=86_400,
+                                  description="Window length in real seconds (Leeloo's is 60)")
+
+
+def _realistic_dict(sandbox: Sandbox) -> dict[str, Any]:
+    rate_limit = sandbox.rate_limit
+    return {
+        "enabled": rate_limit is not None,
+        "limit": rate_limit.limit if rate_limit else LEELOO_RATE_LIMIT,
+        "window_seconds": rate_limit.window_seconds if rate_limit else LEELOO_RATE_WINDOW_SECONDS,
+    }
+
+
+@router.get("/realistic", summary="Whether realistic mode (Leeloo's rate limit) is on")
+async def realistic(request: Request) -> dict[str, Any]:
+    return _realistic_dict(sandbox_of(request))
+
+
+@router.post("/realistic", summary="Switch realistic mode: Leeloo's rate limit of 300 requests a minute per token",
+             description="On: each Leeloo token may make `limit` requests per fixed window of `window_seconds` "
+                         "real seconds (opened by its first request); beyond that the answer is Leeloo's plain-text "
+                         "429 `Too many requests, please try again later.` with `Retry-After`. Injected faults "
+                         "apply to the requests let through. Switching (on again, too) restarts every count.",
+             openapi_extra=body_doc(RealisticSpec))
+async def set_realistic(request: Request) -> dict[str, Any]:
+    spec = await parse_body(request, RealisticSpec)
+    sandbox = sandbox_of(request)
+    sandbox.set_realistic(spec.enabled, limit=spec.limit, window_seconds=spec.window_seconds)
+    return _realistic_dict(sandbox)
 
 
 @router.post("/reset", summary="Drop all data and seed the demo data again")

@@ -13,7 +13,8 @@ paging through data it does not change gets them straight from memory.
 
 Plain form: ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
 with at most ``limit`` and ``offset`` as plain numbers; ``POST /api/v2/messages/send-message``
-with any body (its handler parses the body itself).
+with any body (its handler parses the body itself); each may carry the token as a plain
+``authToken`` query parameter instead of the header.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge.sandbox.common import JSON, ApiError
+from leadbridge.sandbox.leeloo.routes._shared import TOKEN_QUERY
 from leadbridge.sandbox.state import Sandbox
 
 CHANNELS = "/api/v2/communication-channels/"
@@ -37,20 +39,27 @@ MAX_CACHED_PAGES = 4096  # per company; the cache starts afresh beyond this
 Endpoint = Callable[..., Awaitable[dict[str, Any]]]
 
 
-def paging(query: bytes, max_limit: int) -> dict[str, int] | None:
-    """``limit``/``offset`` from a plain query string, or None when FastAPI should parse it."""
+def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int], str | None] | None:
+    """``limit``/``offset`` (a limit above ``page_cap`` serves ``page_cap``, as Leeloo does) and
+    the ``authToken`` from a plain query string, or None when FastAPI should parse it."""
     if not query:
-        return {}
+        return {}, None
     values: dict[str, int] = {}
+    token: str | None = None
     for pair in query.split(b"&"):
         name, _, value = pair.partition(b"=")
         key = name.decode("latin-1")
+        if key == TOKEN_QUERY and token is None and value and b"%" not in value and b"+" not in value:
+            token = value.decode("latin-1")
+            continue
         if key not in ("limit", "offset") or key in values or not value.isdigit() or len(value) > MAX_DIGITS:
             return None
         values[key] = int(value)
     if values.get("limit", 0) > max_limit:
         return None
-    return values
+    if "limit" in values:
+        values["limit"] = min(values["limit"], page_cap)
+    return values, token
 
 
 class FastLane:
@@ -61,6 +70,7 @@ class FastLane:
         self.render_error = render_error
         self.company = _shared.leeloo_company
         self.max_limit = _shared.MAX_LIMIT
+        self.page_cap = _shared.PAGE_CAP
         self.token_header = _shared.TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
@@ -74,11 +84,14 @@ class FastLane:
                 return
         await self.app(scope, receive, send)
 
-    def route(self, scope: Scope) -> tuple[Endpoint, dict[str, Any]] | None:
+    def route(self, scope: Scope) -> tuple[Endpoint, dict[str, Any], str | None] | None:
         path: str = scope["path"]
         method: str = scope["method"]
         if method == "POST":
-            return (self.send_message, {}) if path == "/api/v2/messages/send-message" else None
+            if path != "/api/v2/messages/send-message":
+                return None
+            parsed = paging(scope["query_string"], 0, 0)
+            return None if parsed is None or parsed[0] else (self.send_message, {}, parsed[1])
         if method != "GET":
             return None
         if path == "/api/v2/people":
@@ -92,19 +105,20 @@ class FastLane:
             kwargs = {"person_id": channel}
         else:
             return None
-        paged = paging(scope["query_string"], self.max_limit)
+        paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
-        kwargs.update(paged)
-        return endpoint, kwargs
+        kwargs.update(paged[0])
+        return endpoint, kwargs, paged[1]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,
-                    kwargs: dict[str, Any]) -> None:
+                    kwargs: dict[str, Any], query_token: str | None) -> None:
         token = None
         for name, value in scope["headers"]:
             if name == self.token_header:
                 token = value.decode("latin-1")
                 break
+        token = token or query_token
         request = Request(scope, receive)
         sandbox: Sandbox = scope["app"].state.sandbox
         response: Response
@@ -114,7 +128,8 @@ class FastLane:
                 response = JSON(await endpoint(request, company, **kwargs))
             else:
                 pages = sandbox.page_cache.setdefault(company, {})
-                key = (scope["path"], scope["query_string"])
+                # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
+                key = (scope["path"], f"{kwargs.get('limit')}/{kwargs.get('offset')}".encode())
                 body = pages.get(key)
                 if body is None:
                     body = orjson.dumps(await endpoint(request, company, **kwargs))

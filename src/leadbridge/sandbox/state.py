@@ -8,6 +8,7 @@ write is a single short transaction and the sandbox needs no locking of its own.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections import deque
@@ -128,6 +129,47 @@ class Fault:
         return self.compiled.search(path) is not None
 
 
+LEELOO_RATE_LIMIT = 300  # requests per token per window (the vendor's wiki)
+LEELOO_RATE_WINDOW_SECONDS = 60.0
+RATE_LIMIT_MESSAGE = "Too many requests, please try again later."  # express-rate-limit's default text
+RATE_LIMIT_KEYS = 10_000  # tokens tracked at once; beyond this the expired windows are dropped
+
+
+@dataclass
+class RateLimit:
+    """Leeloo's rate limit in realistic mode: ``limit`` requests per token in fixed windows.
+
+    As express-rate-limit's memory store counts: a token's window opens at its first request
+    and lasts ``window_seconds`` of real (monotonic) time, whatever the sandbox clock says.
+    """
+
+    limit: int = LEELOO_RATE_LIMIT
+    window_seconds: float = LEELOO_RATE_WINDOW_SECONDS
+    # token -> [window start, requests counted]; never shown (the keys are tokens).
+    windows: dict[str, list[float]] = field(default_factory=dict, repr=False)
+
+    def retry_after(self, token: str, now: float) -> int | None:
+        """Count one request of ``token``; the seconds to wait if it is over the limit, else None."""
+        window = self.windows.get(token)
+        if window is None or now - window[0] >= self.window_seconds:
+            if window is None and len(self.windows) >= RATE_LIMIT_KEYS:
+                self.windows = {key: w for key, w in self.windows.items() if now - w[0] < self.window_seconds}
+                if len(self.windows) >= RATE_LIMIT_KEYS:
+                    token = ""  # a flood of distinct tokens shares one window rather than growing the table
+                    window = self.windows.get(token)
+                    if window is not None and now - window[0] < self.window_seconds:
+                        return self._count(window, now)
+            self.windows[token] = [now, 1.0]
+            return None
+        return self._count(window, now)
+
+    def _count(self, window: list[float], now: float) -> int | None:
+        if window[1] >= self.limit:
+            return max(1, math.ceil(window[0] + self.window_seconds - now))
+        window[1] += 1
+        return None
+
+
 @dataclass
 class LoggedRequest:
     id: int
@@ -159,7 +201,8 @@ class LoggedRequest:
 
 
 class Sandbox:
-    def __init__(self, db_url: str = MEMORY_URL, *, seed: int = 1, people: int = 1000) -> None:
+    def __init__(self, db_url: str = MEMORY_URL, *, seed: int = 1, people: int = 1000,
+                 realistic: bool = False) -> None:
         self.db_url = db_url
         self.seed = seed
         self.people = people
@@ -179,6 +222,17 @@ class Sandbox:
         # like the counts, on every write of the company (see hotpath.FastLane).
         self.page_cache: dict[str, dict[tuple[str, bytes], bytes]] = {}
         self._reader: Any = None  # see query()
+        # Realistic mode: Leeloo's rate limit is enforced (off by default so tests stay fast).
+        self.rate_limit: RateLimit | None = RateLimit() if realistic else None
+
+    @property
+    def realistic(self) -> bool:
+        return self.rate_limit is not None
+
+    def set_realistic(self, enabled: bool, *, limit: int = LEELOO_RATE_LIMIT,
+                      window_seconds: float = LEELOO_RATE_WINDOW_SECONDS) -> None:
+        """Switch realistic mode; switching it (on again, too) starts every token's count afresh."""
+        self.rate_limit = RateLimit(limit, window_seconds) if enabled else None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -204,6 +258,8 @@ class Sandbox:
     def reset(self) -> None:
         self.requests.clear()
         self.faults.clear()
+        if self.rate_limit is not None:
+            self.rate_limit.windows.clear()
         self.start(reset=True)
 
     def close(self) -> None:
@@ -306,7 +362,9 @@ class Sandbox:
 
     def leeloo_company(self, token: str | None) -> str:
         if not token:
-            raise ApiError(401, "X-Leeloo-AuthToken header is missing")
+            # As observed: FORMAT_ERROR with the field authToken REQUIRED.
+            raise ApiError(401, "auth token is missing: send the X-Leeloo-AuthToken header or the authToken "
+                           "query parameter", field="authToken", field_code="REQUIRED", error_code="FORMAT_ERROR")
         company_id = self.company_by_token.get("leeloo:" + token)
         if company_id is None:
             with self.read() as session:
@@ -314,7 +372,7 @@ class Sandbox:
                     select(schema.Company.id).where(schema.Company.leeloo_token == token)
                 )
             if company_id is None:
-                raise ApiError(401, "Invalid auth token")
+                raise ApiError(401, "Invalid auth token", field="authToken", field_code="INVALID")
             self.company_by_token["leeloo:" + token] = company_id
         return company_id
 

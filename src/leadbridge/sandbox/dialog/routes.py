@@ -8,7 +8,15 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 
 from leadbridge.sandbox import schema
@@ -19,7 +27,9 @@ from leadbridge.sandbox.common import (
     not_found,
     parse_body,
     parse_datetime,
+    read_body,
     sandbox_of,
+    validation_error,
 )
 from leadbridge.sandbox.dialog import models, report
 
@@ -30,7 +40,9 @@ router = APIRouter(tags=["Dialog"])
 
 
 
-dialog_company = bearer_company(schema.DialogToken, "Bearer <token from POST /api/login>")
+# FastAPI's OAuth2PasswordBearer refuses a missing token so; an unknown one as its tutorial does.
+dialog_company = bearer_company(schema.DialogToken, "Bearer <token from POST /api/login>",
+                                refusals=("Not authenticated", "Could not validate credentials"))
 
 
 Company = Annotated[str, Depends(dialog_company)]
@@ -52,8 +64,26 @@ HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class LoginBody(BaseModel):
-    login: str = Field(min_length=1, max_length=200)
+    login: str = Field(min_length=1, max_length=200, description="Also accepted as `username` (the OAuth2 form)")
     password: str = Field(min_length=1, max_length=200)
+
+
+class OAuth2Form(BaseModel):
+    """The observed login form (FastAPI's OAuth2PasswordRequestForm)."""
+
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=200)
+    grant_type: str | None = Field(default=None, description='"password" or absent')
+
+
+def login_doc() -> dict[str, Any]:
+    """The login body: JSON login/password (the document) or the OAuth2 form (observed)."""
+    doc = body_doc(LoginBody, example=LOGIN_EXAMPLE)
+    form = OAuth2Form.model_json_schema()
+    content = doc["requestBody"]["content"]
+    content["application/x-www-form-urlencoded"] = {"schema": form}
+    content["multipart/form-data"] = {"schema": form}
+    return doc
 
 
 class Periods(BaseModel):
@@ -78,7 +108,8 @@ class ScheduleSpec(BaseModel):
     end_time: str = Field(description="Daily end, HH:MM (UTC), after start_time")
     periods: Periods
     attempts: Attempts
-    interval: str = Field(description="Minutes between attempts at one number (1 to 1440)")
+    interval: str = Field(description="Minutes between attempts at one number (0 to 1440; the vendor's help "
+                          "pages show \"0\")")
 
     @field_validator("date")
     @classmethod
@@ -111,8 +142,8 @@ class ScheduleSpec(BaseModel):
     def _interval(cls, value: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if not isinstance(value, str) or not value.strip().isdigit() or not 1 <= int(value) <= 1440:
-            raise ValueError("must be a whole number of minutes from 1 to 1440, as a string")
+        if not isinstance(value, str) or not value.strip().isdigit() or not 0 <= int(value) <= 1440:
+            raise ValueError("must be a whole number of minutes from 0 to 1440, as a string")
         return value.strip()
 
 
@@ -191,19 +222,41 @@ REPORT_EXAMPLE = {
 }
 
 
-@router.post("/api/login", summary="Log in with login and password; returns a Bearer token "
-             "(our reading of the document's undocumented \"/login\")",
-             openapi_extra=body_doc(LoginBody, form=True, example=LOGIN_EXAMPLE))
+LOGIN_DESCRIPTION = """\
+Both forms are served: the observed one (the OAuth2 password form that FastAPI's
+`OAuth2PasswordRequestForm` reads: form-encoded `username` and `password`, posted to
+`/api/login/`) and our reading of the document (`/api/login`, JSON `login` and `password`).
+Either path takes either body and either field name. The answer carries `access_token` and
+`token_type: "bearer"` (OAuth2) and the same token as `token`. A wrong password is a 401
+`{"detail": "Incorrect username or password"}` with `WWW-Authenticate: Bearer`.
+"""
+
+
 async def login(request: Request) -> dict[str, Any]:
-    body = await parse_body(request, LoginBody)
+    data = await read_body(request)
+    if "login" not in data and "username" in data:
+        data = {**data, "login": data.pop("username")}
+    try:
+        body = LoginBody.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
         company = session.scalar(select(schema.Company).where(schema.Company.dialog_login == body.login.strip()))
         if company is None or not secrets.compare_digest(company.dialog_password.encode(), body.password.encode()):
-            raise ApiError(401, "Invalid login or password", field="login")
+            raise ApiError(401, "Incorrect username or password", headers={"WWW-Authenticate": "Bearer"})
         company_id = company.id
     request.state.company_id = company_id
-    return {"token": sandbox.issue_token(schema.DialogToken, company_id)}
+    token = sandbox.issue_token(schema.DialogToken, company_id)
+    return {"access_token": token, "token_type": "bearer", "token": token}
+
+
+# Served on both paths directly (a 307 redirect would make some clients drop a POST body);
+# the slashed twin is left out of the schema so the OpenAPI document lists the call once.
+router.add_api_route("/api/login", login, methods=["POST"], summary="Log in (JSON login/password or the OAuth2 "
+                     "form username/password); returns a Bearer token", description=LOGIN_DESCRIPTION,
+                     openapi_extra=login_doc())
+router.add_api_route("/api/login/", login, methods=["POST"], include_in_schema=False)
 
 
 def _check_references(session: Any, company_id: str, spec: CampaignSpec) -> None:

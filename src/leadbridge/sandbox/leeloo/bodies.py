@@ -53,6 +53,10 @@ def _email(value: str) -> str:
     return value
 
 
+def _blank_is_not_defined(value: Any) -> Any:
+    return "NOT_DEFINED" if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
 def parse_utc(value: Any) -> Any:
     """A documented date ('2020-02-04T11:46:48.803Z', '2018-06-27 07:32', '2020-02-10') as naive UTC."""
     if isinstance(value, datetime):
@@ -164,7 +168,8 @@ class CreateOrder(Body):
     personId: Oid
     email: Email | None = None
     phone: Phone | None = None
-    transactionDate: UtcDatetime | None = Field(default=None, description="UTC, e.g. 2020-02-04T11:46:48.803Z")
+    transactionDate: UtcDatetime | None = Field(default=None, description="UTC, e.g. 2020-02-04T11:46:48.803Z "
+                                                "or 2024-03-22 15:30")
     isNotifyAccount: bool = Field(default=False, description="true/false, also as the strings 'true'/'false'")
     managerId: Oid | None = Field(default=None, description="User the sale is credited to (default: System)")
 
@@ -245,7 +250,8 @@ class CreateCall(Body):
     to: Text
     date: UtcDatetime
     account_id: Oid
-    record_link: Text = Field(description="URL of the recording or NOT_DEFINED")
+    record_link: Annotated[str, BeforeValidator(_blank_is_not_defined), StringConstraints(strip_whitespace=True)] = \
+        Field(default="NOT_DEFINED", description="URL of the recording, or NOT_DEFINED (also when left out)")
     status: Literal["TALKING", "SUCCESS", "NO_ANSWER", "CLOSED_BY_SYSTEM"]
     duration: Annotated[int, Field(ge=0, description="Seconds")]
     type: Literal["INBOUND", "OUTBOUND"]

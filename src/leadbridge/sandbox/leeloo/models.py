@@ -36,6 +36,16 @@ PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale: a resolved manual order or a 
 MANUAL = "MANUAL"
 MESSENGER_MANUAL = "MANUAL"  # people added by hand (POST /people) hang on this connection
 MESSENGER_SMS = "SMS"
+# Leeloo answers an empty email, phone, profile image or gender with this string, never null.
+NOT_DEFINED = "NOT_DEFINED"
+# The notice of an account's action (a subscription, an order created or changed): the v1
+# document's example shows it with empty text.
+SYSTEM_MESSAGE = "SYSTEM_MESSAGE"
+
+
+def defined(value: str | None) -> str:
+    """A stored value as Leeloo shows it: an empty one is ``"NOT_DEFINED"``."""
+    return value if value else NOT_DEFINED
 
 
 # --- lookups -----------------------------------------------------------------------------
@@ -116,12 +126,19 @@ def tagged_people(company_id: str, tags: Iterable[str]) -> Any:
     )
 
 
+def _shown_as(column: Any, value: str) -> ColumnElement[bool]:
+    """The column's value as the API shows it equals ``value`` (an empty one shows NOT_DEFINED)."""
+    if value == NOT_DEFINED:
+        return column.is_(None) | (column == "")  # type: ignore[no-any-return]
+    return column == value  # type: ignore[no-any-return]
+
+
 def _people_query(company_id: str, flt: PeopleFilter) -> Any:
     query = select(s.Person.id).where(s.Person.company_id == company_id)
     if flt.phone:
-        query = query.where(s.Person.phone == flt.phone)
+        query = query.where(_shown_as(s.Person.phone, flt.phone))
     if flt.email:
-        query = query.where(s.Person.email == flt.email)
+        query = query.where(_shown_as(s.Person.email, flt.email))
     if flt.last_message_from:
         query = query.where(s.Person.last_message_time >= flt.last_message_from)
     if flt.last_message_to:
@@ -203,7 +220,7 @@ def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> 
 
 def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
     people = {
-        pid: {"id": pid, "name": name, "email": email, "phone": phone, "tags": [], "accounts": [],
+        pid: {"id": pid, "name": name, "email": defined(email), "phone": defined(phone), "tags": [], "accounts": [],
               "lastMessageTime": iso_stored(last)}
         for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
     }
@@ -245,8 +262,8 @@ def list_people(
         {
             "id": row.id,
             "name": row.name,
-            "email": row.email,
-            "phone": row.phone,
+            "email": defined(row.email),
+            "phone": defined(row.phone),
             "tags": tags.get(row.id, []),
             "accounts": accounts.get(row.id, []),
             "lastMessageTime": iso(row.last_message_time),
@@ -321,10 +338,10 @@ def person_view(session: Session, company_id: str, person_id: str,
         "id": person.id,
         "name": person.name,
         "tags": tag_names(session, [person.id]).get(person.id, []),
-        "profileImage": person.profile_image,
-        "gender": person.gender,
-        "phone": person.phone,
-        "email": person.email,
+        "profileImage": defined(person.profile_image),
+        "gender": defined(person.gender),
+        "phone": defined(person.phone),
+        "email": defined(person.email),
         "locale": person.locale,
         "accounts": account_links(session, [person.id]).get(person.id, []),
         "subscribeHistory": subscribe_history(session, s.Subscription.person_id == person.id),
@@ -394,6 +411,7 @@ def _new_account(session: Session, company_id: str, person_id: str, connection_i
         company_id=company_id, person_id=person_id, account_id=account_id, tunnel_id=source.tunnel_id,
         leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
     ))
+    append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
     return account_id
 
 
@@ -437,9 +455,9 @@ def create_person(session: Session, company_id: str, body: bodies.CreatePerson, 
         "from": MESSENGER_MANUAL,
         "botStatus": "BOT",
         "connectionStatus": "OK",
-        "gender": "NOT_DEFINED",
-        "phone": body.phone,
-        "email": body.email,
+        "gender": NOT_DEFINED,
+        "phone": defined(body.phone),
+        "email": defined(body.email),
         "locale": "",
         "subscribeHistory": subscribe_history(session, s.Subscription.account_id == account_id),
         "createdAt": iso(now),
@@ -623,6 +641,7 @@ def manual_subscribe(session: Session, company_id: str, account_id: str, body: b
         leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=body.tunnel_block_id,
         created_at=now,
     ))
+    append_message(session, company_id, account.id, "", SYSTEM_MESSAGE, now)
     if block.text:
         append_message(session, company_id, account.id, block.text, "BOT_MESSAGE", now)
 
@@ -659,6 +678,15 @@ def _order_brief(row: Any) -> dict[str, Any]:
             "status": row.status, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at)}
 
 
+def _latest_account(session: Session, person_id: str) -> str | None:
+    """The person's account with the latest conversation: where notices of their orders go."""
+    account_id: str | None = session.scalar(
+        select(s.Account.id).where(s.Account.person_id == person_id)
+        .order_by(s.Account.last_message_time.desc().nulls_last(), s.Account.id).limit(1)
+    )
+    return account_id
+
+
 def create_order(session: Session, company_id: str, body: bodies.CreateOrder, now: datetime) -> dict[str, Any]:
     """POST /api/v2/orders: an OPENED manual order for the person, priced by the offer."""
     person = find(session, s.Person, company_id, body.personId, s.Person.id, s.Person.email, s.Person.phone,
@@ -680,14 +708,12 @@ def create_order(session: Session, company_id: str, body: bodies.CreateOrder, no
         transaction_date=body.transactionDate or now, payment_date=None, user_comments=None,
         created_at=now, updated_at=now,
     ))
-    if body.isNotifyAccount:
-        account_id = session.scalar(
-            select(s.Account.id).where(s.Account.person_id == person.id)
-            .order_by(s.Account.last_message_time.desc().nulls_last(), s.Account.id).limit(1)
-        )
-        if account_id is not None:
-            text = f"Ваш заказ «{offer.title}» на сумму {money(offer.price)} {offer.currency} создан."
-            append_message(session, company_id, account_id, text, "BOT_MESSAGE", now)
+    account_id = _latest_account(session, person.id)
+    if account_id is not None:
+        append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    if body.isNotifyAccount and account_id is not None:
+        text = f"Ваш заказ «{offer.title}» на сумму {money(offer.price)} {offer.currency} создан."
+        append_message(session, company_id, account_id, text, "BOT_MESSAGE", now)
     return {"id": order_id, "title": offer.title, "price": money(offer.price), "currency": offer.currency,
             "status": "OPENED", "createdAt": iso(now), "updatedAt": iso(now)}
 
@@ -719,7 +745,7 @@ def update_manual_order(session: Session, company_id: str, order_id: str, body: 
                         now: datetime) -> None:
     """Resolve or reject an OPENED manual order (payment-system orders change only by payment)."""
     order = find(session, s.Order, company_id, order_id, s.Order.id, s.Order.status, s.Order.payment_method,
-                 what="Order")
+                 s.Order.person_id, what="Order")
     if order.payment_method != MANUAL:
         raise ApiError(409, f"Order is not a manual order (paymentMethod {order.payment_method})")
     if order.status != "OPENED":
@@ -733,6 +759,9 @@ def update_manual_order(session: Session, company_id: str, order_id: str, body: 
         values["price"] = body.price
     session.execute(update(s.Order).where(s.Order.id == order.id).values(**values)
                     .execution_options(synchronize_session=False))
+    account_id = _latest_account(session, order.person_id)
+    if account_id is not None:
+        append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
 
 
 # --- calls -------------------------------------------------------------------------------
@@ -920,7 +949,7 @@ def account_v1(session: Session, company_id: str, account_id: str,
     ]
     data = {
         "id": a.id, "name": a.name, "tags": tag_names(session, [a.person_id]).get(a.person_id, []),
-        "from": a.messenger, "botStatus": a.bot_status, "gender": person.gender, "locale": person.locale,
+        "from": a.messenger, "botStatus": a.bot_status, "gender": defined(person.gender), "locale": person.locale,
         "subscribeHistory": history, "links": links, "createdAt": iso(a.created_at), "updatedAt": iso(a.updated_at),
     }
     return data, included

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
@@ -19,24 +19,34 @@ from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported fo
 from leadbridge.sandbox.state import Sandbox
 
 TOKEN_HEADER = "X-Leeloo-AuthToken"
+TOKEN_QUERY = "authToken"
 DEFAULT_LIMIT = 20
-MAX_LIMIT = 1000
+PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100 (observed)
+MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
 M = TypeVar("M", bound=BaseModel)
 
 
 async def leeloo_company(
     request: Request,
     token: Annotated[str | None, Header(alias=TOKEN_HEADER, description="Your Leeloo auth token")] = None,
+    query_token: Annotated[str | None, Query(alias=TOKEN_QUERY, description="The auth token as a query parameter "
+                                             "(observed to work like the header)")] = None,
 ) -> str:
-    """The company owning the token; remembered on the request for the request log."""
+    """The company owning the token (header, else ``authToken`` query parameter); remembered on
+    the request for the request log."""
     sandbox: Sandbox = request.app.state.sandbox
-    company_id = sandbox.leeloo_company(token)
+    company_id = sandbox.leeloo_company(token or query_token)
     request.state.company_id = company_id
     return company_id
 
 
 Company = Annotated[str, Depends(leeloo_company)]
-Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size (default 20)")]
+def _cap(limit: int) -> int:
+    return min(limit, PAGE_CAP)
+
+
+Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size (default 20; above 100, 100 records are "
+                             "served and meta.limit says 100)"), AfterValidator(_cap)]
 Offset = Annotated[int, Query(ge=0, description="Records to skip (default 0)")]
 LastMessageFrom = Annotated[
     str | None, Query(alias="filter[last_message][from]", description="Last message at or after (UTC)")
