@@ -24,12 +24,16 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="Seed of the demo data")] = 1,
     people: Annotated[int, typer.Option(min=0, max=1_000_000, help="Demo people in the demo company")] = 1000,
     reset: Annotated[bool, typer.Option(help="Drop existing data and seed again")] = False,
+    control_token: Annotated[str | None, typer.Option(
+        help="Token the control API (/_sandbox) requires in X-Sandbox-Token; when --host is not loopback "
+             "and none is given, one is generated and printed")] = None,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database)."""
     import uvicorn
     from rich.console import Console
 
     from leadbridge.sandbox.app import create_app
+    from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for, is_loopback
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
 
@@ -38,6 +42,7 @@ def sandbox(
         state = Sandbox(db, seed=seed, people=people)
         state.start(reset=reset)
         application = create_app(state, start=False)
+    state.control_token = control_token_for(host, control_token)
     creds = tenant_credentials()
     base = f"http://{host}:{port}"
     console.print(f"[bold]leadbridge sandbox[/] on [link]{base}[/]  (docs: {base}/docs, database: {db})")
@@ -47,6 +52,12 @@ def sandbox(
     console.print(f"  Dialog  POST {base}/api/login "
                   f'{{"login": "{creds.dialog_login}", "password": "{creds.dialog_password}"}}')
     console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
+    if state.control_token is not None:
+        console.print(f"  control {base}/_sandbox/… needs header {TOKEN_HEADER}: {state.control_token}")
+    if not is_loopback(host):
+        console.print(f"[bold yellow]warning:[/] listening on {host}, beyond loopback: anyone who can reach "
+                      "this port can use the demo tenants' credentials printed above; the control API "
+                      f"answers only requests carrying {TOKEN_HEADER}.")
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 

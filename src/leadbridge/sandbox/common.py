@@ -282,8 +282,9 @@ async def read_body(request: Request) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise ApiError(422, f"{key[:40]} must be a text field, not a file", field=key[:40])
             if key.count("[") > MAX_BRACKETS:
-                raise ApiError(422, f"{key[:40]}: form keys may nest at most {MAX_BRACKETS} brackets deep",
-                               field=key[:40])
+                field = key.partition("[")[0][:MAX_KEY] or "body"
+                raise ApiError(422, f"{field}: form keys may nest at most {MAX_BRACKETS} brackets deep",
+                               field=field)
             if key.endswith("[]"):
                 data.setdefault(key[:-2], []).append(value)
             else:

@@ -6,6 +6,7 @@ sandbox from outside, over HTTP, like any other client.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from typing import Annotated, Any
@@ -34,6 +35,23 @@ async def control_access(
     if token is None or not secrets.compare_digest(token.encode(), expected.encode()):
         raise ApiError(401, f"the control API needs the {TOKEN_HEADER} header printed when the sandbox started",
                        field=TOKEN_HEADER)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def control_token_for(host: str, given: str | None) -> str | None:
+    """The control token a sandbox listening on ``host`` needs: ``given`` if any; else none on
+    loopback, and a fresh random one on any other interface."""
+    if given:
+        return given
+    return None if is_loopback(host) else secrets.token_urlsafe(24)
 
 
 router = APIRouter(prefix="/_sandbox", tags=["sandbox control"], dependencies=[Depends(control_access)])
