@@ -17,10 +17,12 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
+from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, LoggedRequest, Sandbox
@@ -85,8 +87,12 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "Not found" if exc.status_code == 404 else str(exc.detail)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's method; the path may serve several.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         return JSON(error_body(api_of(request.url.path), exc.status_code, message, {}),
-                    status_code=exc.status_code)
+                    status_code=exc.status_code, headers=headers)
 
     def _openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -98,6 +104,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
                 schemas.pop("ValidationError", None)
+            document_errors(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -112,6 +119,16 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     app.add_middleware(RecorderMiddleware, sandbox=sandbox)
     app.add_middleware(LastResort, render_error=render_api_error)  # outermost: see guard.py
     return app
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves on the requested path (for a 405's Allow header)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "\x00"})
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _declared_length(scope: Scope) -> int:

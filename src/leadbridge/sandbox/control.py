@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -16,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from leadbridge.sandbox.common import ApiError, body_doc, iso, parse_body, sandbox_of
+from leadbridge.sandbox.common import MAX_YEAR, ApiError, body_doc, iso, parse_body, sandbox_of
 from leadbridge.sandbox.state import MAX_PATTERN, Fault, compile_pattern
 
 TOKEN_HEADER = "X-Sandbox-Token"
@@ -58,7 +59,7 @@ router = APIRouter(prefix="/_sandbox", tags=["sandbox control"], dependencies=[D
 
 
 class AdvanceClock(BaseModel):
-    seconds: float = Field(ge=0, le=10 * 365 * 86400, description="How far to move the clock forward")
+    seconds: float = Field(ge=0, le=10 * 365 * 86400, strict=True, description="How far to move the clock forward")
 
 
 class FaultSpec(BaseModel):
@@ -91,6 +92,10 @@ async def clock(request: Request) -> dict[str, Any]:
 async def advance(request: Request) -> dict[str, Any]:
     body = await parse_body(request, AdvanceClock)
     sandbox = sandbox_of(request)
+    # The clock stays inside the dates the APIs accept (common.DATE_WINDOW): past its end,
+    # "now" could not be written back or compared with any date a client sends.
+    if (sandbox.now() + timedelta(seconds=body.seconds)).year > MAX_YEAR - 1:
+        raise ApiError(422, f"seconds would move the clock past {MAX_YEAR - 1}", field="seconds")
     sandbox.advance_clock(body.seconds)
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 

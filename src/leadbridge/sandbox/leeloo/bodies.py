@@ -21,6 +21,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     model_validator,
 )
@@ -158,7 +161,8 @@ class SendMessage(Body):
 class SendTemplate(Body):
     account_id: Oid = Field(description="Communication channel (account) id")
     template_id: Oid = Field(description="Message template id")
-    variables: dict[str, str | int | float] = Field(
+    # Strict: JSON true/false is not a value to substitute (lax mode would read it as 1/0).
+    variables: dict[str, StrictStr | StrictInt | StrictFloat] = Field(
         default_factory=dict, description="Values substituted for {name} placeholders in the template text"
     )
 

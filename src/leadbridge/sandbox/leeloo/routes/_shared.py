@@ -82,6 +82,8 @@ def split_tags(values: list[str] | None, field: str = "filter[tags]") -> tuple[s
 
 def parse_include(values: list[str] | None, allowed: frozenset[str]) -> frozenset[str]:
     """include=a,b (or repeated); an unknown name is a 422 naming include."""
+    if any(not value.strip(" ,") for value in values or []):
+        raise ApiError(422, "include: an empty value names no side-load", field="include")
     names = frozenset(split_tags(values, "include"))
     unknown = sorted(names - allowed)
     if unknown:
