@@ -102,6 +102,10 @@ CASES: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("leeloo", "GET", "/api/v2/communication-channels", {"params": {"offset": str(2**63)}}, "offset"),
     ("neiros", "GET", "/api/userapi/v1/projects", {"params": {"site_id": "1", "page": str(2**63)}}, "page"),
     ("dialog", "GET", f"/api/campaigns/{2**63}", {}, "campaign_id"),
+    # ids beyond their INTEGER column (PostgreSQL refuses the parameter itself)
+    ("neiros", "GET", "/api/userapi/v1/projects", {"params": {"site_id": str(2**53)}}, "site_id"),
+    ("neiros", "GET", "/api/userapi/v1/project/1", {"params": {"site_id": str(2**31)}}, "site_id"),
+    ("neiros", "POST", "/api/userapi/v1/project/1/update", {"json": {"site_id": 2**40, "summ": 1}}, "site_id"),
     # dates at the edges of the calendar
     ("leeloo", "GET", "/api/v2/communication-channels", {"params": {"filter[last_message][to]": "9999-12-31"}},
      "filter[last_message][to]"),
