@@ -310,6 +310,8 @@ def test_a_deeply_nested_body_does_not_poison_the_log(leeloo: httpx.Client) -> N
     (b'{"login": "demo", "pass\\u0077ord": "hunter2-secret"}', "application/json"),
     (b"login=demo&PASSWORD=hunter2-secret", "application/x-www-form-urlencoded"),
     (b'{"login": "demo", "password": "hunter2-secret", "x": ' + b"[" * 2000, "application/json"),
+    (b'--b\r\nContent-Disposition: form-data; name="Password"\r\n\r\nhunter2-secret\r\n--b--\r\n',
+     "multipart/form-data; boundary=b"),
 ])
 def test_secrets_never_reach_the_log_however_spelt(live: RunningSandbox, anon: httpx.Client, content: bytes,
                                                    content_type: str) -> None:

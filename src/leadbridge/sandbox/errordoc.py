@@ -116,6 +116,18 @@ def _response(status: str, schema_name: str) -> dict[str, Any]:
     return response
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` as X: a parameter is absent or has a value, and no query string,
+    path or header can carry a JSON null (FastAPI derives the null from ``X | None = None``)."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        kept = [option for option in options if option != {"type": "null"}]
+        if len(kept) == 1 and len(kept) < len(options):
+            rest = {key: value for key, value in schema.items() if key != "anyOf"}
+            return {**kept[0], **rest}
+    return schema
+
+
 def document_errors(spec: dict[str, Any]) -> None:
     """Add each operation's error answers and security to ``spec`` (in place)."""
     components = spec.setdefault("components", {})
@@ -140,6 +152,9 @@ def document_errors(spec: dict[str, Any]) -> None:
             elif path in _LOGINS:
                 statuses.append("401")
                 operation["security"] = []
+            for parameter in operation.get("parameters", []):
+                if "schema" in parameter:
+                    parameter["schema"] = _without_null(parameter["schema"])
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses[status] = _response(status, _SCHEMA_OF[api])
