@@ -81,6 +81,9 @@ def sandbox(
     reset: Annotated[bool, typer.Option(help="Drop existing data and seed again")] = False,
     realistic: Annotated[bool, typer.Option(help="Enforce Leeloo's rate limit (300 requests a minute per token, "
                                                  "plain-text 429); also POST /_sandbox/realistic")] = False,
+    control_token: Annotated[str | None, typer.Option(
+        help="Token the control API (/_sandbox) requires in X-Sandbox-Token; when --host is not loopback "
+             "and none is given, one is generated and printed")] = None,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
 
@@ -92,6 +95,7 @@ def sandbox(
     from sqlalchemy.exc import SQLAlchemyError
 
     from leadbridge.sandbox.app import create_app
+    from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for, is_loopback
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
 
@@ -121,6 +125,13 @@ def sandbox(
         if realistic:
             console.print("  realistic mode: Leeloo allows 300 requests a minute per token")
         console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
+        state.control_token = control_token_for(host, control_token)
+        if state.control_token is not None:
+            console.print(f"  control {base}/_sandbox/… needs header {TOKEN_HEADER}: {state.control_token}")
+        if not is_loopback(host):
+            console.print(f"[bold yellow]warning:[/] listening on {host}, beyond loopback: anyone who can reach "
+                          "this port can use the demo tenants' credentials printed above; the control API "
+                          f"answers only requests carrying {TOKEN_HEADER}.")
         server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
         # found: this one, so the process ends through the clean-up below with status 0, not killed.

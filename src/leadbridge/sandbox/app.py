@@ -19,12 +19,15 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
+from leadbridge.sandbox.errordoc import document_errors
+from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
-from leadbridge.sandbox.state import RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
+from leadbridge.sandbox.state import LOGGED_BODY_BYTES, RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
 
 TITLE = "leadbridge sandbox: Leeloo.ai (v1, v2), Neiros and Dialog"
 DESCRIPTION = """\
@@ -91,7 +94,11 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         message = "Not found" if exc.status_code == 404 else str(exc.detail)
-        return render_api_error(request.url.path, ApiError(exc.status_code, message, headers=exc.headers))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's method; the path may serve several.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        return render_api_error(request.url.path, ApiError(exc.status_code, message, headers=headers))
 
     def _openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -103,6 +110,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
                 schemas.pop("ValidationError", None)
+            document_errors(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -115,7 +123,26 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
 
     app.add_middleware(FastLane, render_error=render_api_error)
     app.add_middleware(RecorderMiddleware, sandbox=sandbox)
+    app.add_middleware(LastResort, render_error=render_api_error)  # outermost: see guard.py
     return app
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves on the requested path (for a 405's Allow header)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "\x00"})
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _declared_length(scope: Scope) -> int:
+    """The Content-Length sent, which a refused oversized body was never read up to."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 def render_api_error(path: str, exc: ApiError) -> JSON:
@@ -162,11 +189,18 @@ class RecorderMiddleware:
         method: str = scope["method"]
         path: str = scope["path"]
         chunks: list[bytes] = []
+        size_holder = [0, 0]  # bytes received, bytes kept (at most LOGGED_BODY_BYTES)
 
         async def recording_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
+                chunk: bytes = message.get("body", b"")
+                size_holder[0] += len(chunk)
+                room = LOGGED_BODY_BYTES - size_holder[1]
+                if room > 0 and chunk:
+                    kept = chunk[:room]
+                    chunks.append(kept)
+                    size_holder[1] += len(kept)
             return message
 
         status_holder = [500]
@@ -205,19 +239,22 @@ class RecorderMiddleware:
                 continue
             await response(scope, receive, recording_send)
             break
-        if fault_name is None:
-            scope.setdefault("state", {})
-            await self.app(scope, recording_receive, recording_send)
-        sandbox.request_counter += 1
-        sandbox.requests.append(LoggedRequest(
-            id=sandbox.request_counter,
-            at=sandbox.now(),
-            method=method,
-            path=path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            api=api_of(path),
-            company_id=(scope.get("state") or {}).get("company_id"),
-            status=status_holder[0],
-            body=b"".join(chunks),
-            fault=fault_name,
-        ))
+        try:
+            if fault_name is None:
+                scope.setdefault("state", {})
+                await self.app(scope, recording_receive, recording_send)
+        finally:  # an unexpected error is logged too, as the 500 guard.LastResort answers
+            sandbox.request_counter += 1
+            sandbox.requests.append(LoggedRequest(
+                id=sandbox.request_counter,
+                at=sandbox.now(),
+                method=method,
+                path=path,
+                query=scope.get("query_string", b"").decode("latin-1"),
+                api=api_of(path),
+                company_id=(scope.get("state") or {}).get("company_id"),
+                status=status_holder[0],
+                body=b"".join(chunks),
+                fault=fault_name,
+                body_size=max(size_holder[0], _declared_length(scope)),
+            ))

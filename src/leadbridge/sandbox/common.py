@@ -8,7 +8,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import orjson
@@ -72,18 +72,46 @@ def iso_stored(value: str | datetime | None) -> str | None:
     return iso(value)
 
 
-def parse_datetime(value: str, field: str) -> datetime:
-    """Parse a documented date ('2020-02-10', '2018-06-27 07:32', '…T11:46:48.803Z') to naive UTC."""
-    text = value.strip()
-    if text.endswith("Z"):
+# Every date the APIs accept lies in this window (UTC). Dates at the calendar's edges
+# (0001-01-01 with an offset, 9999-12-31 plus a day) overflow Python's datetime and the
+# databases' date arithmetic; no real lead, call or order is dated outside these years.
+MIN_YEAR = 1970
+MAX_YEAR = 2100
+DATE_WINDOW = f"years {MIN_YEAR} to {MAX_YEAR} (UTC)"
+
+
+def in_date_window(value: datetime | date) -> bool:
+    return MIN_YEAR <= value.year <= MAX_YEAR
+
+
+def to_utc_naive(text: str) -> datetime:
+    """ISO-8601 (``Z`` or an offset, or none meaning UTC) to naive UTC inside the date window.
+
+    Raises ValueError with a message fit for a client (the caller names the field).
+    """
+    text = text.strip()
+    if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ApiError(422, f"{field} is not a valid date: {value!r}", field=field) from None
+    if len(text) > 40:  # the longest ISO-8601 datetime with offset and microseconds is 32
+        raise ValueError("is too long for a date")
+    parsed = datetime.fromisoformat(text)
+    # Check the naive year first: converting 0001-01-01+03:00 to UTC would itself overflow.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"must be within {DATE_WINDOW}")
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    if not in_date_window(parsed):
+        raise ValueError(f"must be within {DATE_WINDOW}")
     return parsed
+
+
+def parse_datetime(value: str, field: str) -> datetime:
+    """Parse a documented date ('2020-02-10', '2018-06-27 07:32', '…T11:46:48.803Z') to naive UTC."""
+    try:
+        return to_utc_naive(value)
+    except ValueError as exc:
+        reason = str(exc) if str(exc).startswith(("must", "is too")) else "is not a valid date"
+        raise ApiError(422, f"{field} {reason}: {value[:60]!r}", field=field) from None
 
 
 def utc_naive(value: datetime) -> datetime:
@@ -249,39 +277,115 @@ class JSON(JSONResponse):
 # --- request bodies ----------------------------------------------------------------------
 
 
+# Bounds of every request body, checked where it enters (see read_body). A body beyond
+# them is refused with a 4xx naming the place, before any model or database sees it.
+MAX_BODY_BYTES = 4 * 1024 * 1024  # the largest documented body (a 10,000-number campaign) is ~1 MB
+MAX_DEPTH = 16  # the deepest documented body nests 4 levels
+MAX_ITEMS = 10_000  # items of one list or keys of one object
+MAX_STRING = 65_536  # characters of one string (message texts, comments, transcripts)
+MAX_KEY = 200  # characters of one key
+MAX_FORM_FIELDS = 1000
+MAX_BRACKETS = 8  # form keys fold into objects: comment[0][1]... deeper than this is refused
+
+
+def _path_text(path: list[str | int]) -> str:
+    return ".".join(str(part) for part in path) or "body"
+
+
+def check_value(value: Any, where: list[str | int] | None = None) -> None:
+    """Refuse a parsed body beyond the bounds above: depth, sizes, NUL characters, non-finite
+    numbers. Iterative, so a body nested thousands deep cannot exhaust the stack."""
+    stack: list[tuple[Any, list[str | int]]] = [(value, list(where or []))]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise ApiError(422, f"{_path_text(path[:MAX_DEPTH])} is nested deeper than {MAX_DEPTH} levels",
+                           field=_path_text(path[:MAX_DEPTH]))
+        if isinstance(item, str):
+            check_text(item, _path_text(path))
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ApiError(422, f"{_path_text(path)} must be a finite number", field=_path_text(path))
+        elif isinstance(item, dict):
+            if len(item) > MAX_ITEMS:
+                raise ApiError(422, f"{_path_text(path)} has more than {MAX_ITEMS} keys", field=_path_text(path))
+            for key, child in item.items():
+                if len(key) > MAX_KEY or "\x00" in key:
+                    shown = _path_text([*path, key[:40]])
+                    raise ApiError(422, f"{shown}: a key must be at most {MAX_KEY} characters, without NUL",
+                                   field=shown)
+                stack.append((child, [*path, key]))
+        elif isinstance(item, list):
+            if len(item) > MAX_ITEMS:
+                raise ApiError(422, f"{_path_text(path)} has more than {MAX_ITEMS} items", field=_path_text(path))
+            stack.extend((child, [*path, index]) for index, child in enumerate(item))
+
+
+def check_text(text: str, field: str, max_length: int = MAX_STRING) -> None:
+    """A string from a client: no NUL (PostgreSQL cannot store one) and at most ``max_length``."""
+    if len(text) > max_length:
+        raise ApiError(422, f"{field} is longer than {max_length} characters", field=field)
+    if "\x00" in text:
+        raise ApiError(422, f"{field} contains a NUL character", field=field)
+
+
+async def read_raw(request: Request) -> bytes:
+    """The body's bytes, refused with a 413 beyond :data:`MAX_BODY_BYTES` before it is all read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # Nobody is left to read an answer; this keeps a killed client out of the server's error log.
+        raise ApiError(400, "the client disconnected before sending the whole body", field="body") from None
+    raw = b"".join(chunks)
+    request._body = raw  # later readers (request.body(), request.form()) get the same bytes
+    return raw
+
+
 async def read_body(request: Request) -> dict[str, Any]:
     """The body as a dict, whether sent as JSON, form-data or urlencoded (the documents mix them).
 
-    An empty body reads as ``{}``; malformed JSON is a 400 naming the body.
+    An empty body reads as ``{}``; malformed JSON is a 400 naming the body. Every body is
+    bounded here (size, depth, lengths, NUL, finite numbers): see :func:`check_value`.
     """
     content_type = request.headers.get("content-type", "")
+    raw = await read_raw(request)
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         try:
-            form = await request.form()
+            form = await request.form(max_fields=MAX_FORM_FIELDS)
         except Exception as exc:  # multipart errors surface as several exception types
-            raise ApiError(400, f"body is not valid form data: {exc}", field="body") from None
+            raise ApiError(400, f"body is not valid form data: {str(exc)[:200]}", field="body") from None
         data: dict[str, Any] = {}
         for key, value in form.multi_items():
             if not isinstance(value, str):
-                raise ApiError(422, f"{key} must be a text field, not a file", field=key)
+                raise ApiError(422, f"{key[:40]} must be a text field, not a file", field=key[:40])
+            if key.count("[") > MAX_BRACKETS:
+                field = key.partition("[")[0][:MAX_KEY] or "body"
+                raise ApiError(422, f"{field}: form keys may nest at most {MAX_BRACKETS} brackets deep",
+                               field=field)
             if key.endswith("[]"):
                 data.setdefault(key[:-2], []).append(value)
             else:
                 data[key] = value
+        check_value(data)
         return data
-    try:
-        raw = await request.body()
-    except ClientDisconnect:
-        # Nobody is left to read an answer; this keeps a killed client out of the server's error log.
-        raise ApiError(400, "the client disconnected before sending the whole body", field="body") from None
     if not raw.strip():
         return {}
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", field="body") from None
+        raise ApiError(400, f"body is not valid JSON: {str(exc)[:200]}", field="body") from None
     if not isinstance(parsed, dict):
         raise ApiError(422, "body must be a JSON object", field="body")
+    check_value(parsed)
     return parsed
 
 

@@ -6,32 +6,80 @@ sandbox from outside, over HTTP, like any other client.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import secrets
+from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
-from leadbridge.sandbox.common import body_doc, iso, parse_body, sandbox_of
-from leadbridge.sandbox.state import LEELOO_RATE_LIMIT, LEELOO_RATE_WINDOW_SECONDS, Fault, Sandbox
+from leadbridge.sandbox.common import MAX_YEAR, ApiError, body_doc, iso, parse_body, sandbox_of
+from leadbridge.sandbox.state import (
+    LEELOO_RATE_LIMIT,
+    LEELOO_RATE_WINDOW_SECONDS,
+    MAX_PATTERN,
+    Fault,
+    Sandbox,
+    compile_pattern,
+)
 
-router = APIRouter(prefix="/_sandbox", tags=["sandbox control"])
+TOKEN_HEADER = "X-Sandbox-Token"
 
+
+async def control_access(
+    request: Request,
+    token: Annotated[str | None, Header(alias=TOKEN_HEADER, description="The control token, when the sandbox "
+                                        "listens beyond loopback (printed at start, or --control-token)")] = None,
+) -> None:
+    """Open on loopback; once a control token is set (the sandbox listens elsewhere), only
+    requests carrying it may reset, disturb or read the sandbox."""
+    expected = sandbox_of(request).control_token
+    if expected is None:
+        return
+    if token is None or not secrets.compare_digest(token.encode(), expected.encode()):
+        raise ApiError(401, f"the control API needs the {TOKEN_HEADER} header printed when the sandbox started",
+                       field=TOKEN_HEADER)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def control_token_for(host: str, given: str | None) -> str | None:
+    """The control token a sandbox listening on ``host`` needs: ``given`` if any; else none on
+    loopback, and a fresh random one on any other interface."""
+    if given:
+        return given
+    return None if is_loopback(host) else secrets.token_urlsafe(24)
+
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox control"], dependencies=[Depends(control_access)])
 
 
 class AdvanceClock(BaseModel):
-    seconds: float = Field(ge=0, le=10 * 365 * 86400, description="How far to move the clock forward")
+    seconds: float = Field(ge=0, le=10 * 365 * 86400, strict=True, description="How far to move the clock forward")
 
 
 class FaultSpec(BaseModel):
-    pattern: str = Field(default=".*", description="Regular expression matched against the request path")
+    pattern: str = Field(default=".*", max_length=MAX_PATTERN,
+                         description="Regular expression (RE2 syntax: no backreferences or lookarounds, "
+                                     "matched in linear time) searched for in the request path")
     latency_ms: float = Field(default=0, ge=0, le=60_000)
     error_rate: float = Field(default=0, ge=0, le=1, description="Share of requests answered with error_status")
     error_status: int = Field(default=503, ge=500, le=599)
     rate_limit_rate: float = Field(default=0, ge=0, le=1, description="Share of requests answered 429")
     retry_after: int = Field(default=1, ge=0, le=3600, description="Retry-After seconds sent with a 429")
-    methods: list[str] | None = Field(default=None, description="Only these HTTP methods (default: all)")
+    methods: list[Annotated[str, Field(max_length=10)]] | None = Field(
+        default=None, max_length=10, description="Only these HTTP methods (default: all)")
 
 
 class RealisticSpec(BaseModel):
@@ -86,24 +134,64 @@ async def clock(request: Request) -> dict[str, Any]:
 async def advance(request: Request) -> dict[str, Any]:
     body = await parse_body(request, AdvanceClock)
     sandbox = sandbox_of(request)
+    # The clock stays inside the dates the APIs accept (common.DATE_WINDOW): past its end,
+    # "now" could not be written back or compared with any date a client sends.
+    if (sandbox.now() + timedelta(seconds=body.seconds)).year > MAX_YEAR - 1:
+        raise ApiError(422, f"seconds would move the clock past {MAX_YEAR - 1}", field="seconds")
     sandbox.advance_clock(body.seconds)
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 
 
-SECRET_FIELDS = frozenset({"password", "token"})
-# The same fields in urlencoded (password=…&) and multipart (name="password"\r\n\r\n…) bodies.
-_SECRET_IN_TEXT = re.compile(
-    r'((?:^|&)(?:password|token)=)[^&]*|(name="(?:password|token)"\r\n(?:[^\r\n]*\r\n)*\r\n)[^\r\n]*'
-)
+# A key is secret when, lower-cased and percent-decoded, it contains one of these words:
+# password, Password, pass%77ord, authToken, access_token, X-Leeloo-AuthToken, client_secret…
+SECRET_WORDS = ("password", "passwd", "token", "secret")
+SHOWN_DEPTH = 32  # a body nested deeper is shown cut at this depth (the JSON encoder stops at 254)
+_JSON_PAIR = re.compile(r'"((?:[^"\\\r\n]|\\.){0,400})"(\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]*)')
+_MULTIPART_FIELD = re.compile(r'(name="([^"\r\n]{0,400})"[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)([^\r\n]*)', re.IGNORECASE)
 
 
-def _redact(value: Any) -> Any:
+def is_secret(key: str) -> bool:
+    name = unquote_plus(key).lower()
+    return any(word in name for word in SECRET_WORDS)
+
+
+def _redact(value: Any, depth: int = 0) -> Any:
     """The request log never shows a password or token, whatever form the body took."""
+    if depth >= SHOWN_DEPTH and isinstance(value, dict | list):
+        return f"… (nested deeper than {SHOWN_DEPTH} levels)"
     if isinstance(value, dict):
-        return {key: "***" if key in SECRET_FIELDS else _redact(item) for key, item in value.items()}
+        return {key: "***" if is_secret(key) else _redact(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_redact(item) for item in value]
+        return [_redact(item, depth + 1) for item in value]
     return value
+
+
+def redact_pairs(text: str) -> str:
+    """``key=value&…`` (a query string or urlencoded body) with each secret key's value shown as ``***``."""
+    pieces = text.split("&")
+    for index, piece in enumerate(pieces):
+        key, equals, _ = piece.partition("=")
+        if equals and is_secret(key):
+            pieces[index] = f"{key}=***"
+    return "&".join(pieces)
+
+
+def _json_key(raw: str) -> str:
+    try:
+        key = orjson.loads(f'"{raw}"')
+    except orjson.JSONDecodeError:
+        return raw
+    return key if isinstance(key, str) else raw
+
+
+def redact_text(text: str) -> str:
+    """A body that is not valid JSON (malformed, cut off, urlencoded or multipart), redacted as
+    each of those forms would be: JSON-like ``"key": value`` pairs, ``key=value`` pairs and
+    multipart fields."""
+    text = _JSON_PAIR.sub(
+        lambda m: f'"{m.group(1)}"{m.group(2)}"***"' if is_secret(_json_key(m.group(1))) else m.group(0), text)
+    text = _MULTIPART_FIELD.sub(lambda m: m.group(1) + "***" if is_secret(m.group(2)) else m.group(0), text)
+    return redact_pairs(text)
 
 
 def _decode(body: bytes) -> Any:
@@ -112,8 +200,7 @@ def _decode(body: bytes) -> Any:
     try:
         return _redact(orjson.loads(body))
     except orjson.JSONDecodeError:
-        text = body.decode("utf-8", "replace")
-        return _SECRET_IN_TEXT.sub(lambda m: (m.group(1) or m.group(2)) + "***", text)
+        return redact_text(body.decode("utf-8", "replace"))
 
 
 @router.get("/requests", summary="The request log of the vendor APIs, oldest first")
@@ -131,6 +218,7 @@ async def requests(
             continue
         item = entry.as_dict()
         item["body"] = _decode(entry.body)
+        item["query"] = redact_pairs(entry.query)
         selected.append(item)
         if len(selected) >= limit:
             break
@@ -147,13 +235,10 @@ async def clear_requests(request: Request) -> dict[str, Any]:
              openapi_extra=body_doc(FaultSpec))
 async def add_fault(request: Request) -> dict[str, Any]:
     spec = await parse_body(request, FaultSpec)
-
     try:
-        re.compile(spec.pattern)
-    except re.error as exc:
-        from leadbridge.sandbox.common import ApiError
-
-        raise ApiError(422, f"pattern is not a valid regular expression: {exc}", field="pattern") from None
+        compile_pattern(spec.pattern)
+    except ValueError as exc:
+        raise ApiError(422, f"pattern {exc}", field="pattern") from None
     fault = Fault(**spec.model_dump())
     sandbox = sandbox_of(request)
     sandbox.faults.append(fault)

@@ -27,7 +27,9 @@ from leadbridge.sandbox.common import ApiError
 
 MEMORY_URL = "sqlite://"
 DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
-REQUEST_LOG_SIZE = 100_000
+REQUEST_LOG_SIZE = 100_000  # entries
+REQUEST_LOG_BYTES = 32 * 1024 * 1024  # bodies kept in all, oldest dropped first
+LOGGED_BODY_BYTES = 64 * 1024  # of one body; the rest is cut off and the entry marked
 Progress = Callable[[str, int, int], None]
 _NAMED_PARAMETER = re.compile(r"(?<!:):(\w+)")
 
@@ -109,7 +111,8 @@ def db_time(target: Session | RawTransaction, value: datetime) -> Any:
 
 @dataclass
 class Fault:
-    """A misbehaviour injected on paths matching ``pattern`` (a regular expression)."""
+    """A misbehaviour injected on paths matching ``pattern``: a regular expression in RE2's
+    syntax, matched in linear time, so no pattern can stall the server."""
 
     pattern: str
     latency_ms: float = 0.0
@@ -118,10 +121,10 @@ class Fault:
     rate_limit_rate: float = 0.0
     retry_after: int = 1
     methods: list[str] | None = None
-    compiled: re.Pattern[str] = field(init=False, repr=False)
+    compiled: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.compiled = re.compile(self.pattern)
+        self.compiled = compile_pattern(self.pattern)
 
     def matches(self, method: str, path: str) -> bool:
         if self.methods and method.upper() not in self.methods:
@@ -170,6 +173,29 @@ class RateLimit:
         return None
 
 
+MAX_PATTERN = 500
+
+
+def compile_pattern(pattern: str) -> Any:
+    """A fault pattern compiled by RE2, whose matching time is linear in the path's length
+    (Python's ``re`` backtracks: ``^/api/(a+)+$`` could hold the event loop for seconds).
+    Raises ValueError naming what is wrong."""
+    import re2
+
+    if len(pattern) > MAX_PATTERN:
+        raise ValueError(f"is longer than {MAX_PATTERN} characters")
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 1 << 20
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else ""
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ValueError(f"is not a valid RE2 regular expression: {reason}") from None
+
+
 @dataclass
 class LoggedRequest:
     id: int
@@ -180,8 +206,9 @@ class LoggedRequest:
     api: str
     company_id: str | None
     status: int
-    body: Any
+    body: bytes  # at most LOGGED_BODY_BYTES of it; body_size tells how much was sent
     fault: str | None = None
+    body_size: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         from leadbridge.sandbox.common import iso
@@ -196,8 +223,40 @@ class LoggedRequest:
             "company_id": self.company_id,
             "status": self.status,
             "body": self.body,
+            "body_size": self.body_size,
+            "body_truncated": self.body_size > len(self.body),
             "fault": self.fault,
         }
+
+
+class RequestLog:
+    """The request log: the newest entries, bounded in number and in the bytes of their bodies.
+
+    Bodies arrive already cut to :data:`LOGGED_BODY_BYTES` (``app.RecorderMiddleware``), so
+    the log holds at most :data:`REQUEST_LOG_BYTES` of bodies however large the requests.
+    """
+
+    def __init__(self, max_entries: int = REQUEST_LOG_SIZE, max_bytes: int = REQUEST_LOG_BYTES) -> None:
+        self.entries: deque[LoggedRequest] = deque()
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.stored_bytes = 0
+
+    def append(self, entry: LoggedRequest) -> None:
+        self.entries.append(entry)
+        self.stored_bytes += len(entry.body)
+        while self.entries and (len(self.entries) > self.max_entries or self.stored_bytes > self.max_bytes):
+            self.stored_bytes -= len(self.entries.popleft().body)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.stored_bytes = 0
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
 
 
 class Sandbox:
@@ -209,7 +268,10 @@ class Sandbox:
         self.engine = make_engine(db_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.clock_offset = timedelta(0)
-        self.requests: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests = RequestLog()
+        # When set, the control API answers only requests carrying it (see control.py):
+        # needed once the sandbox listens beyond loopback.
+        self.control_token: str | None = None
         self.request_counter = 0
         self.faults: list[Fault] = []
         self.fault_rng_state = 0

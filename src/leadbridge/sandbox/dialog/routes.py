@@ -21,9 +21,11 @@ from sqlalchemy import select
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import (
+    DATE_WINDOW,
     ApiError,
     bearer_company,
     body_doc,
+    in_date_window,
     not_found,
     parse_body,
     parse_datetime,
@@ -117,9 +119,13 @@ class ScheduleSpec(BaseModel):
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ValueError("must be a date as YYYY-MM-DD")
         try:
-            date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError("is not a valid date") from None
+        # A campaign runs on the sandbox clock: a first day beyond the window could never be
+        # planned (its calls would fall past the calendar's end) and would not read back.
+        if not in_date_window(day):
+            raise ValueError(f"must be within {DATE_WINDOW}")
         return value
 
     @field_validator("start_time", "end_time")

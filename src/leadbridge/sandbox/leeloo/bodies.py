@@ -9,8 +9,9 @@ lists here, and a list or object field may also arrive as a JSON string.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -20,11 +21,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     StringConstraints,
     model_validator,
 )
 
-from leadbridge.sandbox.common import is_oid
+from leadbridge.sandbox import schema
+from leadbridge.sandbox.common import check_value, is_oid, to_utc_naive
 
 CURRENCIES = ("USD", "EUR", "UAH", "RUB")
 Currency = Literal["USD", "EUR", "UAH", "RUB"]
@@ -58,28 +63,39 @@ def _blank_is_not_defined(value: Any) -> Any:
 
 
 def parse_utc(value: Any) -> Any:
-    """A documented date ('2020-02-04T11:46:48.803Z', '2018-06-27 07:32', '2020-02-10') as naive UTC."""
+    """A documented date ('2020-02-04T11:46:48.803Z', '2018-06-27 07:32', '2020-02-10') as naive UTC,
+    within common.DATE_WINDOW."""
     if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError("must be a UTC date such as 2020-02-04T11:46:48.803Z") from None
-    else:
+        value = value.isoformat()
+    if not isinstance(value, str):
         raise ValueError("must be a UTC date string")
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    try:
+        return to_utc_naive(value)
+    except ValueError as exc:
+        if str(exc).startswith(("must", "is too")):
+            raise
+        raise ValueError("must be a UTC date such as 2020-02-04T11:46:48.803Z") from None
+
+
+def column_length(column: Any) -> int:
+    """The length of a ``String(n)`` column of schema.py: a body's string is bounded by where it is stored."""
+    length = column.property.columns[0].type.length
+    assert isinstance(length, int)
+    return length
+
+
+MAX_PRICE = 10**12
+MAX_INT32 = 2**31 - 1
 
 
 Oid = Annotated[str, AfterValidator(_oid)]
 Phone = Annotated[str, AfterValidator(_phone)]
-Email = Annotated[str, AfterValidator(_email)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                        max_length=column_length(schema.Person.name))]
+Email = Annotated[str, StringConstraints(max_length=column_length(schema.Person.email)), AfterValidator(_email)]
+Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                          max_length=column_length(schema.Call.from_number))]
 UtcDatetime = Annotated[datetime, BeforeValidator(parse_utc)]
 
 
@@ -117,7 +133,7 @@ def _listify(value: Any) -> Any:
 class Body(BaseModel):
     """Unknown fields are refused (a misspelt field must not be dropped silently)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod
@@ -131,6 +147,8 @@ class Body(BaseModel):
             if isinstance(value, str) and value.lstrip()[:1] in ("[", "{") and _is_container(field.annotation):
                 with contextlib.suppress(orjson.JSONDecodeError):  # else validation names the field
                     data[key] = orjson.loads(value)
+                    # JSON inside a form field is bounded like a JSON body (common.read_body).
+                    check_value(data[key], [key])
         return data
 
 
@@ -147,7 +165,8 @@ class SendMessage(Body):
 class SendTemplate(Body):
     account_id: Oid = Field(description="Communication channel (account) id")
     template_id: Oid = Field(description="Message template id")
-    variables: dict[str, str | int | float] = Field(
+    # Strict: JSON true/false is not a value to substitute (lax mode would read it as 1/0).
+    variables: dict[str, StrictStr | StrictInt | StrictFloat] = Field(
         default_factory=dict, description="Values substituted for {name} placeholders in the template text"
     )
 
@@ -158,7 +177,7 @@ class ManualSubscribe(Body):
 
 
 class CreateTrafficSource(Body):
-    name: Text
+    name: Annotated[Name, StringConstraints(max_length=column_length(schema.TrafficSource.name))]
     description: str | None = None
 
 
@@ -178,7 +197,8 @@ class UpdateManualOrder(Body):
     status: Literal["RESOLVED", "REJECTED"]
     paymentDate: UtcDatetime | None = Field(default=None, description="UTC, e.g. '2018-06-27 07:32'")
     currency: Currency | None = None
-    price: Annotated[float, Field(ge=0)] | None = Field(default=None, description="Amount actually received")
+    price: Annotated[float, Field(ge=0, le=MAX_PRICE)] | None = Field(default=None,
+                                                                      description="Amount actually received")
     userComments: str | None = None
 
 
@@ -187,17 +207,19 @@ CustomFieldType = Literal["EMAIL", "PHONE", "DATE", "KEYWORD", "NUMBER"]
 
 class CustomField(Body):
     type: CustomFieldType
-    name: Text
-    value: str | int | float
+    name: Annotated[Text, StringConstraints(max_length=200)]
+    value: str | Annotated[int, Field(ge=-(2**53), le=2**53)] | Annotated[float, Field(ge=-1e15, le=1e15)]
 
     @model_validator(mode="after")
     def _value_matches_type(self) -> CustomField:
         value = self.value
         if self.type == "NUMBER" and isinstance(value, str):
             try:
-                float(value)
+                number = float(value)
             except ValueError:
                 raise ValueError("value of a NUMBER field must be a number") from None
+            if not math.isfinite(number):
+                raise ValueError("value of a NUMBER field must be a finite number")
         elif self.type == "EMAIL":
             _email(str(value))
         elif self.type == "PHONE":
@@ -216,7 +238,7 @@ class UpdatePerson(Body):
 
 
 class CreatePerson(Body):
-    name: Text
+    name: Name
     email: Email | None = None
     phone: Phone | None = None
     leadgentool_id: Oid = Field(description="The person is subscribed through this leadgentool")
@@ -224,7 +246,7 @@ class CreatePerson(Body):
 
 
 class SmsPerson(Body):
-    name: str | None = None
+    name: Annotated[str, StringConstraints(max_length=column_length(schema.Person.name))] | None = None
     email: Email | None = None
     phone: Phone
 
@@ -246,14 +268,15 @@ class TagRef(Body):
 
 class CreateCall(Body):
     user_id: Oid
-    from_: Text = Field(alias="from")
-    to: Text
+    from_: Number = Field(alias="from")
+    to: Number
     date: UtcDatetime
     account_id: Oid
-    record_link: Annotated[str, BeforeValidator(_blank_is_not_defined), StringConstraints(strip_whitespace=True)] = \
-        Field(default="NOT_DEFINED", description="URL of the recording, or NOT_DEFINED (also when left out)")
+    record_link: Annotated[Text, BeforeValidator(_blank_is_not_defined),
+                           StringConstraints(max_length=column_length(schema.Call.record_link))] = Field(
+        default="NOT_DEFINED", description="URL of the recording, or NOT_DEFINED (also when left out)")
     status: Literal["TALKING", "SUCCESS", "NO_ANSWER", "CLOSED_BY_SYSTEM"]
-    duration: Annotated[int, Field(ge=0, description="Seconds")]
+    duration: Annotated[int, Field(ge=0, le=MAX_INT32, description="Seconds")]
     type: Literal["INBOUND", "OUTBOUND"]
 
 

@@ -14,6 +14,7 @@ from leadbridge.sandbox.common import (
     ApiError,
     bearer_company,
     body_doc,
+    check_value,
     parse_body,
     parse_datetime,
     read_body,
@@ -24,6 +25,7 @@ from leadbridge.sandbox.neiros import models
 
 PREFIX = "/api/userapi/v1"
 MAX_ID = 2**53
+MAX_SITE_ID = 2**31 - 1  # neiros_site.id is an INTEGER column: PostgreSQL refuses a larger parameter
 
 router = APIRouter(prefix=PREFIX, tags=["Neiros"])
 
@@ -34,7 +36,7 @@ neiros_company = bearer_company(schema.NeirosToken, "Bearer <token from auth/log
 
 Company = Annotated[str, Depends(neiros_company)]
 DealId = Annotated[int, Path(ge=1, le=MAX_ID, description="Deal id (the document's \"project\")")]
-SiteId = Annotated[int, Field(ge=1, le=MAX_ID)]
+SiteId = Annotated[int, Field(ge=1, le=MAX_SITE_ID)]
 
 
 def reject_bool(value: Any) -> Any:
@@ -98,6 +100,7 @@ def _json_in_query(request: Request) -> dict[str, Any]:
             except orjson.JSONDecodeError:
                 continue
             if isinstance(parsed, dict):
+                check_value(parsed)  # bounded like a body (common.read_body)
                 return parsed
     return {}
 
@@ -155,7 +158,7 @@ async def get_deal(
     request: Request,
     company: Company,
     deal_id: DealId,
-    site_id: Annotated[int, Query(ge=1, le=MAX_ID, description="The deal's site id")],
+    site_id: Annotated[int, Query(ge=1, le=MAX_SITE_ID, description="The deal's site id")],
 ) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
         return {"data": models.get_deal(session, company, deal_id, site_id)}

@@ -23,6 +23,8 @@ TOKEN_QUERY = "authToken"
 DEFAULT_LIMIT = 20
 PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100 (observed)
 MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
+MAX_OFFSET = 10**9  # beyond any page a client can reach; 2**63 and up overflow the databases
+MAX_FILTER_VALUES = 1000  # names or ids in one filter (a bound for the SQL IN list)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -47,7 +49,7 @@ def _cap(limit: int) -> int:
 
 Limit = Annotated[int, Query(ge=0, le=MAX_LIMIT, description="Page size (default 20; above 100, 100 records are "
                              "served and meta.limit says 100)"), AfterValidator(_cap)]
-Offset = Annotated[int, Query(ge=0, description="Records to skip (default 0)")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Records to skip (default 0)")]
 LastMessageFrom = Annotated[
     str | None, Query(alias="filter[last_message][from]", description="Last message at or after (UTC)")
 ]
@@ -78,17 +80,21 @@ def page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> di
     return {"status": 1, "data": items, "meta": meta}
 
 
-def split_tags(values: list[str] | None) -> tuple[str, ...]:
+def split_tags(values: list[str] | None, field: str = "filter[tags]") -> tuple[str, ...]:
     """filter[tags] repeated (v2) or comma-separated (v1): both forms are accepted everywhere."""
     tags: list[str] = []
     for value in values or []:
         tags.extend(part.strip() for part in value.split(",") if part.strip())
+        if len(tags) > MAX_FILTER_VALUES:
+            raise ApiError(422, f"{field} names more than {MAX_FILTER_VALUES} values", field=field)
     return tuple(dict.fromkeys(tags))
 
 
 def parse_include(values: list[str] | None, allowed: frozenset[str]) -> frozenset[str]:
     """include=a,b (or repeated); an unknown name is a 422 naming include."""
-    names = frozenset(split_tags(values))
+    if any(not value.strip(" ,") for value in values or []):
+        raise ApiError(422, "include: an empty value names no side-load", field="include")
+    names = frozenset(split_tags(values, "include"))
     unknown = sorted(names - allowed)
     if unknown:
         raise ApiError(422, f"include: unknown {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})",
