@@ -7,10 +7,7 @@ Under CI (``CI=true``) a missing PostgreSQL fails the run instead of skipping.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -18,22 +15,9 @@ import pytest
 from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+from pg_support import private_pg_schema
 
-PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LIVE_PEOPLE = 300
-
-
-def postgres_available() -> bool:
-    import sqlalchemy
-
-    try:
-        engine = sqlalchemy.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
 
 
 @pytest.fixture(scope="session")
@@ -41,26 +25,6 @@ def pg_schema_url() -> Iterator[str]:
     """A PostgreSQL URL on a private schema of database ``test``, dropped afterwards."""
     with private_pg_schema() as url:
         yield url
-
-
-@contextmanager
-def private_pg_schema() -> Iterator[str]:
-    import sqlalchemy
-
-    if not postgres_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}")
-        pytest.skip("PostgreSQL not reachable")
-    name = f"lb_{uuid.uuid4().hex[:12]}"
-    engine = sqlalchemy.create_engine(PG_ADMIN_URL)
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -6,12 +6,10 @@ through the flows' own ledger (except where a test is about the ledger's verdict
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -127,29 +125,3 @@ def every_person(setup: Setup, params: list[tuple[str, str]]) -> list[dict[str, 
             return people
 
 
-PG_ADMIN_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@contextlib.contextmanager
-def private_pg_schema() -> Iterator[str]:
-    """A ledger URL on a new schema of database ``test`` (dropped afterwards); skips, or fails under CI."""
-    import uuid
-
-    import pytest
-    import sqlalchemy
-
-    try:
-        engine = sqlalchemy.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with engine.begin() as conn:
-            name = f"lb_flows_{uuid.uuid4().hex[:10]}"
-            conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_ADMIN_URL}: {exc}")
-        pytest.skip("PostgreSQL not reachable")
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        engine.dispose()

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flow_helpers import Setup, dialog_rows, form, matching_phones, private_pg_schema
+from flow_helpers import Setup, dialog_rows, form, matching_phones
 
 from leadbridge.flows.ledger import Ledger
 from leadbridge.sandbox.server import serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+from pg_support import private_pg_schema
 
 BIG = {'tags = ["горячий", "vip"]': "tags = []", "batch_size = 25": "batch_size = 20"}
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from flow_helpers import Setup, private_pg_schema
+from flow_helpers import Setup
 
 from leadbridge.flows import migrations
 from leadbridge.flows.ledger import Base, Ledger, NewUnit
+from pg_support import private_pg_schema
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 FIXTURES = Path(__file__).parent.parent / "fixtures"
