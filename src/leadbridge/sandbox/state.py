@@ -29,7 +29,7 @@ MEMORY_URL = "sqlite://"
 DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
 REQUEST_LOG_SIZE = 100_000  # entries
 REQUEST_LOG_BYTES = 32 * 1024 * 1024  # bodies kept in all, oldest dropped first
-LOGGED_BODY_BYTES = 64 * 1024  # of one body; the rest is cut off and the entry marked
+LOGGED_BODY_BYTES = 1024 * 1024  # of one body (a 10,000-number campaign fits); the rest is cut and marked
 Progress = Callable[[str, int, int], None]
 _NAMED_PARAMETER = re.compile(r"(?<!:):(\w+)")
 

@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import (
@@ -316,11 +316,12 @@ async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
         )
         session.add(campaign)
         session.flush()
-        session.add_all(
-            schema.CampaignPhone(campaign_id=campaign.id, position=position, phone=phone.phone,
-                                 add_data=phone.add_data)
+        # One multi-row INSERT rather than an ORM object per number: a list of 10,000 numbers
+        # (the bound) takes a fraction of a second instead of holding the server for many.
+        session.execute(insert(schema.CampaignPhone), [
+            {"campaign_id": campaign.id, "position": position, "phone": phone.phone, "add_data": phone.add_data}
             for position, phone in enumerate(body.phones)
-        )
+        ])
         campaign_id = campaign.id
     return {"campaign": {"id": campaign_id}}
 
