@@ -44,10 +44,9 @@ MIN_SHARE_BETWEEN = 0.5  # of the kills, landing between "intended" and "done"
 BIG = {'tags = ["горячий", "vip"]': "tags = []", "batch_size = 25": "batch_size = 20"}
 # The paths of every side effect of call-leads and call-results.
 EFFECT_PATHS = r"^/api/campaigns$|/add-tag$|/add-comment$|^/api/v2/calls$|/send-template$"
-# Calls a burst makes outlast the client timeout. PUT add-comment is left out while the SDK may
-# still resend a PUT after a timeout (it is not declared non-repeatable yet): that resend is the
-# SDK's to stop, and kills still land during comments through the latency on EFFECT_PATHS.
-OUTLASTING_PATHS = r"^/api/campaigns$|/add-tag$|^/api/v2/calls$|/send-template$"
+# Calls a burst makes outlast the client timeout: add-comment among them, since the SDK declares
+# it not repeatable and never resends it once it may have reached the server.
+OUTLASTING_PATHS = r"^/api/campaigns$|/add-tag$|^/api/v2/calls$|/add-comment$|/send-template$"
 SLOW = {"latency_ms": 100.0, "timeout": 3.0, "burst_latency_ms": 4000.0}
 OUTCOME_TAGS = {"answered": ["дозвонились"], "no_answer": ["не дозвонились"], "busy": ["не дозвонились"],
                 "voicemail": ["не дозвонились"]}

@@ -16,6 +16,7 @@ import pytest
 from leeloo_support import PLACEHOLDER, create_person, every_record, unique_phone
 
 from docs_fixtures import load
+from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
@@ -387,7 +388,7 @@ def test_realistic_mode_is_off_by_default_and_switchable(realistic: httpx.Client
 def test_sandbox_started_realistic_reports_it() -> None:
     """What `leadbridge sandbox --realistic` builds: Sandbox(realistic=True)."""
     with serve_in_thread(Sandbox(MEMORY_URL, seed=7, people=10, realistic=True)) as running:
-        state = httpx.get(f"{running.url}/_sandbox/realistic", timeout=30).json()
+        state = httpx.get(f"{running.url}/_sandbox/realistic", timeout=TIMEOUT).json()
     assert state == {"enabled": True, "limit": 300, "window_seconds": 60}
 
 
@@ -409,7 +410,8 @@ def test_300_requests_per_token_then_plain_text_429(live: RunningSandbox, realis
     assert 1 <= int(refused.headers["retry-after"]) <= 3600
     assert leeloo.get("/api/v2/people?limit=1").status_code == 429  # fast lane too
     token = live.credentials.leeloo_token
-    assert httpx.get(f"{live.url}/api/v2/tags", params={"authToken": token}).status_code == 429  # same token
+    same_token = httpx.get(f"{live.url}/api/v2/tags", params={"authToken": token}, timeout=TIMEOUT)
+    assert same_token.status_code == 429
     assert other_leeloo.get("/api/v2/tags").status_code == 200  # another token has its own count
     assert dialog.get("/api/campaigns/999999999").status_code == 404  # Dialog is not limited
     realistic.post("/_sandbox/realistic", json={"enabled": False})

@@ -46,7 +46,6 @@ import sqlalchemy
 from leadbridge.sandbox import openapi
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
-from pg_support import private_pg_schema
 
 EXAMPLES_PER_OPERATION = 100
 TIME_BOUND_SECONDS = 600

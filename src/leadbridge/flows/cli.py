@@ -100,8 +100,7 @@ def run(
     try:
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], run_all)
-        reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
-    except (ConfigError, LedgerError) as exc:
+    except ConfigError as exc:
         raise _fail(console, exc) from None
     with _stop_on_signals() as stop:
         try:
