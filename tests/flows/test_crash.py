@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_helpers import Setup, form, matching_phones
+from flow_helpers import Setup, every_person, form, matching_phones
 
 from leadbridge.flows.ledger import Ledger
 from leadbridge.sandbox.server import serve_in_thread
@@ -149,14 +149,7 @@ def instant(value: str) -> datetime:
 
 def people_cards(setup: Setup) -> dict[str, dict[str, Any]]:
     """Every Leeloo person (tags, accounts) through the Leeloo API."""
-    cards: dict[str, dict[str, Any]] = {}
-    offset = 0
-    while True:
-        page = setup.leeloo.get("/api/v2/people", params={"limit": 500, "offset": offset}).json()["data"]
-        cards.update((p["id"], p) for p in page)
-        if len(page) < 500:
-            return cards
-        offset += 500
+    return {person["id"]: person for person in every_person(setup, [])}
 
 
 def report_rows(setup: Setup, campaign_ids: set[int]) -> list[dict[str, Any]]:
