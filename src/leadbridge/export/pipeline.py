@@ -192,18 +192,21 @@ class ExportResult:
 RowCounter = Callable[[str, int], None]
 
 
+def _counter(name: str, key: str, on_rows: RowCounter) -> Callable[[Any], Any]:
+    # One argument only: dlt hands a map step the item's metadata when it takes a second one.
+    def counted(item: Any) -> Any:
+        names = getattr(item, "column_names", None)
+        if names is not None and key in names:
+            on_rows(name, item.num_rows)
+        return item
+
+    return counted
+
+
 def _count_rows(source: Any, on_rows: RowCounter) -> None:
     """Report each resource's rows (of its own table) as they are extracted."""
     for name, resource in source.selected_resources.items():
-        key = ROW_KEYS.get(name, "id")
-
-        def counted(item: Any, _name: str = name, _key: str = key) -> Any:
-            names = getattr(item, "column_names", None)
-            if names is not None and _key in names:
-                on_rows(_name, item.num_rows)
-            return item
-
-        resource.add_map(counted)
+        resource.add_map(_counter(name, ROW_KEYS.get(name, "id"), on_rows))
 
 
 def run_export(config: Config, *, to: str | None = None, platforms: Sequence[Platform] | None = None,
