@@ -40,6 +40,9 @@ INPUTS: dict[str, tuple[str, dict[str, str]]] = {
 # Names the SQL uses for columns whose exported name carries the record's own structure.
 RENAMED = {"utm_marks__utm_source": "utm_source"}
 STEPS = ("leads", "called", "answered", "goal_reached", "ordered", "paid")
+# The step each conversion is taken against: orders need no call (the bot sells too), so they count from the leads.
+CONVERSION_BASE = {"called": "leads", "answered": "called", "goal_reached": "answered", "ordered": "leads",
+                   "paid": "ordered"}
 COLUMNS = ("leads", "leeloo_people", "neiros_deals", "called", "answered", "goal_reached", "ordered", "paid",
            "revenue", "neiros_revenue")
 TITLES = {"leads": "leads", "leeloo_people": "Leeloo people", "neiros_deals": "Neiros deals", "called": "called",
@@ -53,11 +56,11 @@ class FunnelRow:
     values: dict[str, float]
 
     def conversion(self, step: str) -> float | None:
-        """This step's share of the step before it (None when the step before is zero)."""
-        index = STEPS.index(step)
-        if index == 0:
+        """This step's share of the step it follows (None for leads, or when that step is zero)."""
+        base = CONVERSION_BASE.get(step)
+        if base is None:
             return None
-        before = self.values[STEPS[index - 1]]
+        before = self.values[base]
         return self.values[step] / before if before else None
 
 

@@ -87,7 +87,12 @@ def destination_of(url: str) -> Any:
     scheme, _, rest = url.partition("://")
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgresql", "postgres"):
-        return dlt.destinations.postgres(credentials=f"postgresql://{rest}")
+        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+        credentials = PostgresCredentials(f"postgresql://{rest}")
+        if credentials.password is None:
+            credentials.password = ""  # dlt insists on one; a server with trust or peer auth needs none
+        return dlt.destinations.postgres(credentials=credentials)
     if base == "duckdb":
         return dlt.destinations.duckdb(credentials=rest[1:] if rest.startswith("/") else rest)
     if not rest and url.endswith(".duckdb"):
