@@ -33,6 +33,7 @@ def export_command(
 ) -> None:
     """Export Leeloo, Neiros and Dialog into one warehouse (DuckDB by default); a second run loads only changes."""
     console = Console()
+    _require_extra(console)
     try:
         settings = load_config(config)
         chosen = _platforms(platform)
@@ -43,6 +44,16 @@ def export_command(
     from leadbridge.export.pipeline import render_export
 
     render_export(console, result)
+
+
+def _require_extra(console: Console) -> None:
+    """Stop with the install line when the export extra is missing (the commands are always listed)."""
+    try:
+        import dlt  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        console.print("the export needs its extra: pip install 'leadbridge[export]'")
+        raise typer.Exit(2) from None
 
 
 def _platforms(names: list[str] | None) -> list[Platform] | None:
@@ -103,9 +114,10 @@ def funnel_command(
     config: ConfigOption = None,
 ) -> None:
     """The end-to-end funnel: leads → called → answered → goal → ordered → paid → revenue, per group."""
+    console = Console()
+    _require_extra(console)
     from leadbridge.export.funnel import render_funnel
 
-    console = Console()
     if by not in ("source", "tunnel", "campaign"):
         raise typer.BadParameter("use source, tunnel or campaign", param_hint="--by")
     start, end = _moment(date_from, "--from"), _moment(date_to, "--to")
