@@ -45,7 +45,8 @@ from leadbridge.export import leeloo_source
 url, token, concurrency, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 pipeline = dlt.pipeline("bench_export", destination=dlt.destinations.duckdb(os.path.join(folder, "bench.duckdb")),
                         dataset_name="leadbridge", pipelines_dir=os.path.join(folder, "pipelines"))
-source = leeloo_source(token, url, concurrency=concurrency).with_resources("people", "channels", "orders")
+source = leeloo_source(token, url, concurrency=concurrency, client_options={"timeout": 120}).with_resources(
+    "people", "channels", "orders")
 started = time.perf_counter()
 pipeline.run(source)
 seconds = time.perf_counter() - started
@@ -56,7 +57,9 @@ print(json.dumps({"seconds": seconds, "rows": {k: v for k, v in rows.items() if 
 
 
 def child(code: str, *args: str) -> dict[str, object]:
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the child process failed:\n{done.stderr[-3000:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
