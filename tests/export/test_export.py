@@ -41,7 +41,7 @@ def assert_matches_api(setup: ExportSetup, pipeline) -> None:
 
 def test_export_into_duckdb_equals_the_api_and_a_second_run_loads_only_changes(setup: ExportSetup) -> None:
     setup.start_campaign(people=8)
-    setup.advance(120)  # the first calls of the campaign
+    setup.advance(86_400)  # the campaign places all its calls (and then no more, however long the test takes)
     first = run_export(setup.config())
     pipeline = pipeline_of(setup)
     assert first.rows["people"] == len(setup.api_people())
@@ -55,7 +55,8 @@ def test_export_into_duckdb_equals_the_api_and_a_second_run_loads_only_changes(s
     opened = next(o for o in setup.api_orders() if o.status == "OPENED")
     setup.leeloo.orders.update(opened.id, "RESOLVED")
     new_deal = add_deal(setup)
-    setup.advance(86_400)  # the campaign places its remaining calls
+    setup.start_campaign(people=5)  # a second campaign, exported from the configuration's campaign ids
+    setup.advance(86_400)
     dialogs_after = len(setup.api_dialog_rows())
     assert dialogs_after > dialogs_before
 
