@@ -161,6 +161,16 @@ def _flows_app() -> typer.Typer:
 app.add_typer(_flows_app(), name="flows")
 
 
+def _register_export() -> None:
+    from leadbridge.export.cli import export_command, report
+
+    app.command("export")(export_command)
+    app.add_typer(report, name="report")
+
+
+_register_export()
+
+
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(min=10, max=100_000, help="Demo people in the embedded sandbox")] = 300,

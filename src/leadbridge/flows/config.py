@@ -226,6 +226,8 @@ class Config(Section):
     phones: PhonesConfig = Field(default_factory=PhonesConfig)
     flows: FlowsConfig = Field(default_factory=FlowsConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    # Read and validated by leadbridge.export (its extra may not be installed where the flows run).
+    export: dict[str, Any] = Field(default_factory=dict, description="[export]: see docs/export.md")
 
     def flow(self, name: str) -> Section | None:
         """The section of flow ``name`` (None when absent)."""

@@ -17,7 +17,7 @@ import httpx
 from rich.console import Console
 from sqlalchemy import select
 
-from leadbridge.flows.config import load_config
+from leadbridge.flows.config import Config, load_config
 from leadbridge.flows.ledger import Ledger
 from leadbridge.flows.runner import render_reports, render_status, run_flows
 
@@ -184,11 +184,23 @@ def run_demo(console: Console | None = None, *, people: int = DEMO_PEOPLE, direc
             with Ledger(config.ledger.url) as ledger:
                 render_status(console, ledger)
             _print_platform_effects(console, server.url)
+            _export_demo(console, config, folder)
             console.print(f"Done in {time.monotonic() - started:.1f} s. Try it on your own accounts: copy "
                           f"{config_file.name} (see docs/flows.md), then `leadbridge flows run --all`.")
             return 1 if failures else 0
         finally:
             running.__exit__(None, None, None)
+
+
+def _export_demo(console: Console, config: Config, folder: Path) -> None:
+    """The demo's ending: the three platforms in one DuckDB file, and the funnel read from it."""
+    try:
+        from leadbridge.export.demo import export_and_report
+    except ImportError:  # the export extra is not installed
+        console.print("(pip install 'leadbridge[export]' to end with an export into DuckDB and the funnel)")
+        return
+    console.rule("5. export into DuckDB, and the end-to-end funnel")
+    export_and_report(config, console, folder)
 
 
 def _print_platform_effects(console: Console, base_url: str) -> None:

@@ -1,0 +1,98 @@
+"""The export's cost next to the SDK's own walk of the same records, measured side by side.
+
+    .venv/bin/python bench/export.py [--people 100000] [--concurrency 4]
+
+The sandbox runs in a child process on 127.0.0.1 with ``--people`` demo people (seeding
+prints its progress). Then, each in a fresh child process so their peak memories are
+their own: the SDK walks people, channels and orders (``iter()``, models built, nothing
+kept); the export loads the same three lists into a new DuckDB file; the SDK walks again.
+Printed: the export's time as a ratio to the mean of the two walks (target <= 1.5x) and
+the export's peak memory (maximum resident set, target <= 400 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sdk import TOKEN, start_sandbox  # the same sandbox launcher as bench/sdk.py
+
+WALK = """
+import json, resource, sys, time
+from leadbridge import Leeloo
+url, token, concurrency = sys.argv[1], sys.argv[2], int(sys.argv[3])
+started = time.perf_counter()
+counts = {}
+with Leeloo(token, base_url=url, rate_limit=None, timeout=120) as client:
+    for name, walk in (("people", client.people.iter), ("channels", client.channels.iter),
+                       ("orders", client.orders.iter)):
+        counts[name] = sum(1 for _ in walk(concurrency=concurrency))
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "rows": counts,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+EXPORT = """
+import json, os, resource, sys, time
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+import dlt
+from leadbridge.export import leeloo_source
+url, token, concurrency, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+pipeline = dlt.pipeline("bench_export", destination=dlt.destinations.duckdb(os.path.join(folder, "bench.duckdb")),
+                        dataset_name="leadbridge", pipelines_dir=os.path.join(folder, "pipelines"))
+source = leeloo_source(token, url, concurrency=concurrency, client_options={"timeout": 120}).with_resources(
+    "people", "channels", "orders")
+started = time.perf_counter()
+pipeline.run(source)
+seconds = time.perf_counter() - started
+rows = pipeline.last_trace.last_normalize_info.row_counts
+print(json.dumps({"seconds": seconds, "rows": {k: v for k, v in rows.items() if not k.startswith("_dlt")},
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, *args: str) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the child process failed:\n{done.stderr[-3000:]}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--export-only", action="store_true",
+                        help="Only the export (its time and peak memory), without the walks to compare with")
+    options = parser.parse_args()
+    process, url = start_sandbox(options.people)
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadbridge-bench-export-") as folder:
+            if options.export_only:
+                export = child(EXPORT, url, TOKEN, str(options.concurrency), folder)
+                print(f"export:       {export['seconds']:.1f} s  {export['rows']}; peak memory "
+                      f"{float(export['peak_mb']):.0f} MB (target <= 400 MB)", flush=True)  # type: ignore[arg-type]
+                return
+            walk_before = child(WALK, url, TOKEN, str(options.concurrency))
+            print(f"SDK walk:     {walk_before['seconds']:.1f} s  {walk_before['rows']}", flush=True)
+            export = child(EXPORT, url, TOKEN, str(options.concurrency), folder)
+            print(f"export:       {export['seconds']:.1f} s  {export['rows']}", flush=True)
+            walk_after = child(WALK, url, TOKEN, str(options.concurrency))
+            print(f"SDK walk:     {walk_after['seconds']:.1f} s", flush=True)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    walk = (float(walk_before["seconds"]) + float(walk_after["seconds"])) / 2  # type: ignore[arg-type]
+    ratio = float(export["seconds"]) / walk  # type: ignore[arg-type]
+    peak = float(export["peak_mb"])  # type: ignore[arg-type]
+    print(f"export / SDK walk: {ratio:.2f}x (target <= 1.5x); export peak memory {peak:.0f} MB (target <= 400 MB)")
+
+
+if __name__ == "__main__":
+    main()
