@@ -16,9 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadbridge.console import apidocs
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
 from leadbridge.sandbox.hotpath import FastLane
@@ -51,6 +52,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 
 def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI:
+    from leadbridge.console import sandbox_ui as console
     from leadbridge.sandbox import control
     from leadbridge.sandbox.dialog.routes import router as dialog_router
     from leadbridge.sandbox.leeloo.routes import router as leeloo_router
@@ -60,12 +62,13 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     if start:
         sandbox.start()
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.state.sandbox = sandbox
     app.include_router(leeloo_router)
     app.include_router(neiros_router)
     app.include_router(dialog_router)
     app.include_router(control.router)
+    console.install(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -97,15 +100,14 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
                 schemas.pop("ValidationError", None)
-            app.openapi_schema = spec
+            app.openapi_schema = apidocs.add_security(spec)
         return app.openapi_schema
 
     app.openapi = _openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
-    async def _index() -> HTMLResponse:
-        return HTMLResponse('<p>leadbridge sandbox. See <a href="/docs">/docs</a> and '
-                            '<a href="/openapi.json">/openapi.json</a>.</p>')
+    async def _index() -> RedirectResponse:
+        return RedirectResponse(console.PREFIX, status_code=307)
 
     app.add_middleware(FastLane, render_error=render_api_error)
     app.add_middleware(RecorderMiddleware, sandbox=sandbox)
