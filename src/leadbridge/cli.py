@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -62,11 +63,14 @@ app.add_typer(_flows_app(), name="flows")
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(min=10, max=100_000, help="Demo people in the embedded sandbox")] = 300,
+    ui: Annotated[bool, typer.Option("--ui", help="Then keep the sandbox and the flows dashboard serving")] = False,
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo's leadbridge.toml and ledger in this folder",
+                                              file_okay=False)] = None,
 ) -> None:
     """Run the four flows against an embedded sandbox and print what happened (under a minute)."""
     from leadbridge.flows.demo import run_demo
 
-    raise typer.Exit(run_demo(people=people))
+    raise typer.Exit(run_demo(people=people, directory=keep, ui=ui))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,9 @@ STREAM_SECONDS = 300.0
 STREAM_POLL_SECONDS = 0.5
 MESSAGE_LABELS = {"FRIEND_MESSAGE": "человек", "BOT_MESSAGE": "бот", "YOUR_MESSAGE": "менеджер",
                   "SYSTEM_MESSAGE": "система"}
+# CSS classes of Dialog's campaign states (Dialog names them in Russian).
+CAMPAIGN_STATE_CLASSES = {dialog_models.STATE_CREATED: "pending", dialog_models.STATE_RUNNING: "running",
+                          dialog_models.STATE_FINISHED: "finished"}
 OUTCOME_LABELS = {"answered": "ответил", "no_answer": "не ответил", "busy": "занято", "voicemail": "автоответчик",
                   "failed": "сбой"}
 
@@ -82,7 +85,8 @@ def tenant_of(request: Request) -> tuple[str, str]:
 def page(request: Request, template: str, section: str, **context: Any) -> HTMLResponse:
     sandbox = sandbox_of(request)
     company_id, company_name = tenant_of(request)
-    return render(template, prefix=PREFIX, section=section, company_id=company_id, company_name=company_name,
+    return render(template, prefix=PREFIX, section=section, state_classes=CAMPAIGN_STATE_CLASSES,
+                  company_id=company_id, company_name=company_name,
                   companies=companies(sandbox), clock=sandbox.now(), notice=request.query_params.get("notice"),
                   error=request.query_params.get("error"), **context)
 

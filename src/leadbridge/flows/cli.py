@@ -129,5 +129,25 @@ def resolve(
             raise typer.Exit(1) from None
 
 
+@app.command()
+def ui(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8766,
+) -> None:
+    """Serve the flows dashboard: units by state, runs, the funnel, units needing attention."""
+    import uvicorn
+
+    from leadbridge.console.flows_ui import create_dashboard
+
+    console = Console()
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise _fail(console, exc) from None
+    console.print(f"[bold]flows dashboard[/] on http://{host}:{port}/ (ledger from {config or 'leadbridge.toml'})")
+    uvicorn.run(create_dashboard(settings.ledger.url), host=host, port=port, log_level="warning", access_log=False)
+
+
 if __name__ == "__main__":
     app()

@@ -118,6 +118,32 @@ class DealIndexRow(Base):
     created_at: Mapped[datetime]
 
 
+class RunRow(Base):
+    """One run of flows (``flows run``, a ``watch`` round, the demo): when, what, counts and how it ended."""
+
+    __tablename__ = "lb_run"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    runner: Mapped[str] = mapped_column(String(64))
+    flows: Mapped[str] = mapped_column(String(200))  # comma-separated, in the order run
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # flow → what → count
+    exit: Mapped[str | None] = mapped_column(String(40), nullable=True)  # ok | stopped by an error | interrupted
+
+
+@dataclass
+class Run:
+    id: int
+    flows: list[str]
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, dict[str, int]]
+    exit: str | None
+    runner: str
+
+
 @dataclass
 class Unit:
     id: int
@@ -130,11 +156,12 @@ class Unit:
     result: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 0
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, row: UnitRow) -> Unit:
         return cls(row.id, row.flow, row.kind, row.key, row.state, dict(row.payload or {}), row.parent_id,
-                   row.result, row.error, row.attempts)
+                   row.result, row.error, row.attempts, row.updated_at)
 
 
 @dataclass
@@ -143,6 +170,7 @@ class Effect:
     state: str
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    updated_at: datetime | None = None  # when the effect reached its state (UTC)
 
 
 @dataclass
@@ -618,9 +646,9 @@ class Ledger:
     def effects(self, unit_id: int) -> dict[str, Effect]:
         effect = EffectRow.__table__.c
         with self._reading() as conn:
-            rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error)
-                                .where(effect.unit_id == unit_id)).all()
-        return {name: Effect(name, state, dict(detail or {}), error) for name, state, detail, error in rows}
+            rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error, effect.updated_at)
+                                .where(effect.unit_id == unit_id).order_by(effect.updated_at, effect.id)).all()
+        return {name: Effect(name, state, dict(detail or {}), error, at) for name, state, detail, error, at in rows}
 
     def mark(self, unit_id: int, name: str, state: EffectState, detail: dict[str, Any] | None = None,
              error: str | None = None, *, defer: bool = False) -> None:
@@ -694,3 +722,27 @@ class Ledger:
             key = (name.split(":", 1)[0], state)
             counts[key] = counts.get(key, 0) + count
         return counts
+
+    # --- the history of runs ----------------------------------------------------------
+
+    def start_run(self, flows: Sequence[str], *, dry_run: bool = False) -> int:
+        with self.transaction() as session:
+            row = RunRow(runner=self.runner, flows=",".join(flows), dry_run=dry_run, started_at=utcnow(), counts={})
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, counts: dict[str, dict[str, int]], exit: str) -> None:
+        with self.transaction() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id)
+                            .values(finished_at=utcnow(), counts=counts, exit=exit))
+
+    def runs(self, limit: int = 50) -> list[Run]:
+        """The latest runs, newest first; a run without ``finished_at`` is going on (or its runner died)."""
+        with self.sessions() as session:
+            rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)).all()
+        return [Run(r.id, r.flows.split(",") if r.flows else [], r.dry_run, r.started_at, r.finished_at,
+                    dict(r.counts or {}), r.exit, r.runner) for r in rows]
+
+    def runner_alive(self, runner: str) -> bool:
+        return runner == self.runner or self.liveness.alive(runner)

@@ -59,6 +59,11 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
                 TimeElapsedColumn(), console=console, transient=True))
         ctx = FlowContext(config, ledger, dry_run=dry_run, workers=workers, progress=progress)
         stack.callback(ctx.close)
+        # The history of runs the dashboard shows; a run cut short keeps exit "interrupted".
+        run_id = ledger.start_run(names, dry_run=dry_run)
+        stack.callback(lambda: ledger.finish_run(
+            run_id, {r.flow: {k: v for k, v in r.counts.items() if v} for r in reports},
+            "interrupted" if len(reports) < len(names) else "stopped by an error" if failed(reports) else "ok"))
         for name in names:
             started = time.monotonic()
             try:
