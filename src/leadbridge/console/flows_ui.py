@@ -8,7 +8,6 @@ each step; the units needing attention with their effects on a timeline, and the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -17,7 +16,7 @@ from fastapi import FastAPI, Form, Path, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from leadbridge.console.web import back, render, static_files
-from leadbridge.flows.ledger import UNIT_STATES, Ledger, Unit
+from leadbridge.flows.ledger import UNIT_STATES, Ledger
 
 STATIC = "/static"
 ATTENTION_LIMIT = 30
@@ -33,41 +32,18 @@ class FunnelStep:
     note: str = ""
 
 
-def _results(ledger: Ledger) -> Iterator[Unit]:
-    yield from ledger.units("call-results", "result")
-
-
 def funnel(ledger: Ledger) -> list[FunnelStep]:
-    """The end-to-end funnel from the ledger's units (each step counts people or orders, not attempts)."""
-    queued = 0
-    for campaign in ledger.units("call-leads", "campaign", ["done"]):
-        queued += int((campaign.result or {}).get("phones") or 0)
-    counts = ledger.counts()
-    leads = sum(counts.get(("call-leads", "lead"), {}).values())
-    called: set[str] = set()
-    answered: set[str] = set()
-    goals: set[str] = set()
-    for result in _results(ledger):
-        phone = str(result.payload.get("phone") or result.key)
-        called.add(phone)
-        if result.payload.get("outcome") == "answered":
-            answered.add(phone)
-        if result.payload.get("goal"):
-            goals.add(phone)
-    paid = counts.get(("revenue-to-neiros", "order"), {}).get("done", 0)
-    revenue = 0.0
-    sent = 0
-    for person in ledger.units("revenue-to-neiros", "person", ["done"]):
-        sent += 1
-        revenue += float(person.payload.get("total") or 0)
+    """The end-to-end funnel (see :meth:`Ledger.funnel`): people by phone at each step, orders one by one."""
+    figures = ledger.funnel()
+    revenue = f"{figures['revenue']:,.2f} ₽".replace(",", "\u202f")
     return [
-        FunnelStep("Лиды найдены", leads),
-        FunnelStep("В обзвоне", queued),
-        FunnelStep("Звонили", len(called)),
-        FunnelStep("Ответили", len(answered)),
-        FunnelStep("Цель достигнута", len(goals)),
-        FunnelStep("Заказы оплачены", paid),
-        FunnelStep("Выручка передана в Neiros", sent, f"{revenue:,.2f} ₽".replace(",", "\u202f")),
+        FunnelStep("Лиды найдены", int(figures["leads"])),
+        FunnelStep("В обзвоне", int(figures["queued"])),
+        FunnelStep("Звонили", int(figures["called"])),
+        FunnelStep("Ответили", int(figures["answered"])),
+        FunnelStep("Цель достигнута", int(figures["goal"])),
+        FunnelStep("Заказы оплачены", int(figures["orders_paid"])),
+        FunnelStep("Выручка передана в Neiros", int(figures["revenue_people"]), revenue),
     ]
 
 

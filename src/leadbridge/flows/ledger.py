@@ -744,5 +744,38 @@ class Ledger:
         return [Run(r.id, r.flows.split(",") if r.flows else [], r.dry_run, r.started_at, r.finished_at,
                     dict(r.counts or {}), r.exit, r.runner) for r in rows]
 
+    def funnel(self) -> dict[str, float]:
+        """The end-to-end funnel's figures, aggregated in the database (a large ledger is never loaded).
+
+        People are counted by phone: leads found, phones queued in created campaigns, phones
+        called, answered and reaching the goal; then paid orders, and the people whose revenue
+        was sent to Neiros with its total.
+        """
+        unit = UnitRow
+        phone = unit.payload["phone"].as_string()
+
+        def of(flow: str, kind: str, *where: Any) -> Any:
+            return and_(unit.flow == flow, unit.kind == kind, *where)
+
+        results = of("call-results", "result")
+        with self.sessions() as session:
+            figures = {
+                "leads": session.scalar(select(func.count()).where(of("call-leads", "lead"))),
+                "queued": session.scalar(select(func.sum(unit.result["phones"].as_integer()))
+                                         .where(of("call-leads", "campaign", unit.state == "done"))),
+                "called": session.scalar(select(func.count(phone.distinct())).where(results)),
+                "answered": session.scalar(select(func.count(phone.distinct())).where(
+                    results, unit.payload["outcome"].as_string() == "answered")),
+                "goal": session.scalar(select(func.count(phone.distinct())).where(
+                    results, unit.payload["goal"].as_boolean().is_(True))),
+                "orders_paid": session.scalar(select(func.count()).where(
+                    of("revenue-to-neiros", "order", unit.state == "done"))),
+                "revenue_people": session.scalar(select(func.count()).where(
+                    of("revenue-to-neiros", "person", unit.state == "done"))),
+                "revenue": session.scalar(select(func.sum(unit.payload["total"].as_float())).where(
+                    of("revenue-to-neiros", "person", unit.state == "done"))),
+            }
+        return {key: value or 0 for key, value in figures.items()}
+
     def runner_alive(self, runner: str) -> bool:
         return runner == self.runner or self.liveness.alive(runner)
