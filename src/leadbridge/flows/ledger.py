@@ -43,6 +43,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     create_engine,
     delete,
     event,
@@ -757,23 +758,27 @@ class Ledger:
         def of(flow: str, kind: str, *where: Any) -> Any:
             return and_(unit.flow == flow, unit.kind == kind, *where)
 
-        results = of("call-results", "result")
-        with self.sessions() as session:
+        # One pass over the dialog results: called, answered and goal phones together.
+        calls = select(phone.label("phone"), unit.payload["outcome"].as_string().label("outcome"),
+                       unit.payload["goal"].as_boolean().label("goal")).where(
+            of("call-results", "result")).subquery()
+        paid_people = of("revenue-to-neiros", "person", unit.state == "done")
+        # A read-only transaction: on SQLite it takes no write lock, so runners are never held up.
+        with self._reading() as session:
+            called, answered, goal = session.execute(select(
+                func.count(calls.c.phone.distinct()),
+                func.count(case((calls.c.outcome == "answered", calls.c.phone)).distinct()),
+                func.count(case((calls.c.goal.is_(True), calls.c.phone)).distinct()))).one()
+            revenue_people, revenue = session.execute(select(
+                func.count(), func.sum(unit.payload["total"].as_float())).where(paid_people)).one()
             figures = {
                 "leads": session.scalar(select(func.count()).where(of("call-leads", "lead"))),
                 "queued": session.scalar(select(func.sum(unit.result["phones"].as_integer()))
                                          .where(of("call-leads", "campaign", unit.state == "done"))),
-                "called": session.scalar(select(func.count(phone.distinct())).where(results)),
-                "answered": session.scalar(select(func.count(phone.distinct())).where(
-                    results, unit.payload["outcome"].as_string() == "answered")),
-                "goal": session.scalar(select(func.count(phone.distinct())).where(
-                    results, unit.payload["goal"].as_boolean().is_(True))),
+                "called": called, "answered": answered, "goal": goal,
                 "orders_paid": session.scalar(select(func.count()).where(
                     of("revenue-to-neiros", "order", unit.state == "done"))),
-                "revenue_people": session.scalar(select(func.count()).where(
-                    of("revenue-to-neiros", "person", unit.state == "done"))),
-                "revenue": session.scalar(select(func.sum(unit.payload["total"].as_float())).where(
-                    of("revenue-to-neiros", "person", unit.state == "done"))),
+                "revenue_people": revenue_people, "revenue": revenue,
             }
         return {key: value or 0 for key, value in figures.items()}
 
