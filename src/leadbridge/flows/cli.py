@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,9 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge.flows.config import ConfigError, load_config, parse_duration
 
+log = logging.getLogger("leadbridge.flows")
 app = typer.Typer(help="The integrations between Leeloo, Neiros and Dialog (configured in leadbridge.toml).",
                   no_args_is_help=True, add_completion=False)
 
@@ -21,6 +25,11 @@ NamesArgument = Annotated[list[str] | None, typer.Argument(
     help="Flows to run: call-leads, call-results, deals-to-leeloo, revenue-to-neiros", show_default=False)]
 AllOption = Annotated[bool, typer.Option("--all", help="Run every flow configured in the file")]
 WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="Units processed at once")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables")]
+# The shortest pause `watch` accepts: a zero pause would hammer the platforms in a loop.
+MIN_WATCH_SECONDS = 1.0
+# Pauses before retrying a watch round that failed on the ledger or the network.
+WATCH_RETRY_SECONDS = (5.0, 15.0, 60.0)
 
 
 def _fail(console: Console, exc: Exception) -> typer.Exit:
@@ -36,34 +45,42 @@ def run(
     = False,
     config: ConfigOption = None,
     workers: WorkersOption = 8,
+    as_json: JsonOption = False,
 ) -> None:
     """Run flows once and print a table of what they did (or would do)."""
-    from leadbridge.flows.runner import failed, render_reports, resolve_names, run_flows
+    from leadbridge.flows.runner import failed, render_reports, reports_json, resolve_names, run_flows
 
-    console = Console()
+    console = Console(stderr=as_json)
     try:
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], run_all)
     except ConfigError as exc:
         raise _fail(console, exc) from None
-    reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers)
-    render_reports(console, reports)
+    reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers,
+                        show_progress=not as_json)
+    if as_json:
+        print(json.dumps(reports_json(reports), ensure_ascii=False, indent=2))
+    else:
+        render_reports(console, reports)
     raise typer.Exit(1 if failed(reports) else 0)
 
 
 @app.command()
-def status(config: ConfigOption = None) -> None:
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show the ledger: units pending, done, failed, skipped and uncertain, and those needing attention."""
     from leadbridge.flows.ledger import Ledger
-    from leadbridge.flows.runner import render_status
+    from leadbridge.flows.runner import render_status, status_json
 
-    console = Console()
+    console = Console(stderr=as_json)
     try:
         settings = load_config(config)
     except ConfigError as exc:
         raise _fail(console, exc) from None
     with Ledger(settings.ledger.url) as ledger:
-        render_status(console, ledger)
+        if as_json:
+            print(json.dumps(status_json(ledger), ensure_ascii=False, indent=2))
+        else:
+            render_status(console, ledger)
 
 
 @app.command()
@@ -83,14 +100,31 @@ def watch(
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], not names)
         pause = parse_duration(every or settings.schedule.every)
+        if pause.total_seconds() < MIN_WATCH_SECONDS:
+            raise ValueError(f"--every {every or settings.schedule.every}: the pause between runs must be at least "
+                             f"{MIN_WATCH_SECONDS:.0f}s")
     except (ConfigError, ValueError) as exc:
         raise _fail(console, exc) from None
     done = 0
+    failures = 0
     try:
         while True:
             started = datetime.now(UTC)
             console.rule(f"run {done + 1} at {started:%Y-%m-%d %H:%M:%S} UTC")
-            render_reports(console, run_flows(settings, chosen, console=console, workers=workers))
+            try:
+                reports = run_flows(settings, chosen, console=console, workers=workers)
+            except (SQLAlchemyError, OSError) as exc:
+                # The ledger (or its disk or server) failed for a moment: this round is lost, the watch goes on.
+                wait = WATCH_RETRY_SECONDS[min(failures, len(WATCH_RETRY_SECONDS) - 1)]
+                failures += 1
+                log.warning("flows watch: run %d failed on the ledger (%s); retrying in %.0fs", done + 1,
+                            type(exc).__name__, wait)
+                console.print(f"[yellow]run {done + 1} failed on the ledger ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]}); retrying in {wait:.0f}s[/]", highlight=False)
+                time.sleep(wait)
+                continue
+            failures = 0
+            render_reports(console, reports)
             done += 1
             if runs and done >= runs:
                 return
