@@ -189,8 +189,9 @@ def run_demo(console: Console | None = None, *, people: int = DEMO_PEOPLE, direc
             with Ledger(config.ledger.url) as ledger:
                 render_status(console, ledger)
             _print_platform_effects(console, server.url)
+            where = str(config_file) if directory else f"{config_file.name} (`leadbridge demo --keep DIR` keeps it)"
             console.print(f"Done in {time.monotonic() - started:.1f} s. Try it on your own accounts: copy "
-                          f"{config_file.name} (see docs/flows.md), then `leadbridge flows run --all`.")
+                          f"{where}, see docs/flows.md, then `leadbridge flows run --all`.")
             if ui:
                 _serve_consoles(console, server.url, config.ledger.url, config_file)
             return 1 if failures else 0
