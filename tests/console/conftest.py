@@ -15,8 +15,11 @@ import pytest
 from console_support import CHROMIUM_ARGS, DESKTOP, chromium_path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running on this
+    thread while it lives, so it must end with the module: pytest-asyncio cannot start the
+    async tests of other modules under it."""
     path = chromium_path()
     if path is None:
         if os.environ.get("CI") == "true":
