@@ -140,7 +140,8 @@ def test_a_fault_is_marked_in_the_live_log(sandbox: RunningSandbox, page: Any) -
     page.get_by_label("только сбои").check()
     expect(page.locator("#log-rows tr.entry:visible", has_text="/api/v2/people")).to_have_count(0)
     page.get_by_label("только сбои").uncheck()
-    created = page.locator("#log-rows tr.entry", has_text="/api/v2/people").first
+    created = page.locator('#log-rows tr.entry[data-method="POST"]', has_text="/api/v2/people").first
+    expect(created).to_be_visible()  # it arrives by the live stream
     created.click()
     body = page.locator("#log-rows tr.body").first
     expect(body).to_contain_text("Журнал")
