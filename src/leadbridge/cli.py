@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -174,11 +175,14 @@ _register_export()
 @app.command()
 def demo(
     people: Annotated[int, typer.Option(min=10, max=100_000, help="Demo people in the embedded sandbox")] = 300,
+    ui: Annotated[bool, typer.Option("--ui", help="Then keep the sandbox and the flows dashboard serving")] = False,
+    keep: Annotated[Path | None, typer.Option(help="Keep the demo's leadbridge.toml and ledger in this folder",
+                                              file_okay=False)] = None,
 ) -> None:
     """Run the four flows against an embedded sandbox and print what happened (under a minute)."""
     from leadbridge.flows.demo import run_demo
 
-    raise typer.Exit(run_demo(people=people))
+    raise typer.Exit(run_demo(people=people, directory=keep, ui=ui))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import signal
 import threading
@@ -14,12 +16,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge.flows.config import ConfigError, load_config, parse_duration
 
 if TYPE_CHECKING:
     from leadbridge.flows.ledger import Ledger
 
+log = logging.getLogger("leadbridge.flows")
 app = typer.Typer(help="The integrations between Leeloo, Neiros and Dialog (configured in leadbridge.toml).",
                   no_args_is_help=True, add_completion=False)
 
@@ -29,6 +33,11 @@ NamesArgument = Annotated[list[str] | None, typer.Argument(
     help="Flows to run: call-leads, call-results, deals-to-leeloo, revenue-to-neiros", show_default=False)]
 AllOption = Annotated[bool, typer.Option("--all", help="Run every flow configured in the file")]
 WorkersOption = Annotated[int, typer.Option(min=1, max=64, help="Units processed at once")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables")]
+# The shortest pause `watch` accepts: a zero pause would hammer the platforms in a loop.
+MIN_WATCH_SECONDS = 1.0
+# Pauses before retrying a watch round that failed on the ledger or the network.
+WATCH_RETRY_SECONDS = (5.0, 15.0, 60.0)
 
 
 class _StopRequest(threading.Event):
@@ -91,12 +100,13 @@ def run(
     = False,
     config: ConfigOption = None,
     workers: WorkersOption = 8,
+    as_json: JsonOption = False,
 ) -> None:
     """Run flows once and print a table of what they did (or would do)."""
     from leadbridge.flows.ledger import LedgerError
-    from leadbridge.flows.runner import failures, render_reports, resolve_names, run_flows
+    from leadbridge.flows.runner import failures, render_reports, reports_json, resolve_names, run_flows
 
-    console = Console()
+    console = Console(stderr=as_json)
     try:
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], run_all)
@@ -104,13 +114,17 @@ def run(
         raise _fail(console, exc) from None
     with _stop_on_signals() as stop:
         try:
-            reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers, stop=stop)
+            reports = run_flows(settings, chosen, dry_run=dry_run, console=console, workers=workers,
+                                show_progress=not as_json, stop=stop)
         except (ConfigError, LedgerError) as exc:
             raise _fail(console, exc) from None
         except KeyboardInterrupt:
             console.print("interrupted: calls in flight may show as uncertain on the next run", style="red")
             raise typer.Exit(_stopped_code(stop)) from None
-    render_reports(console, reports)
+    if as_json:
+        print(json.dumps(reports_json(reports), ensure_ascii=False, indent=2))
+    else:
+        render_reports(console, reports)
     if stop.is_set():
         console.print("stopped before the end: the units not started wait for the next run", style="yellow")
         raise typer.Exit(_stopped_code(stop))
@@ -121,17 +135,20 @@ def run(
 
 
 @app.command()
-def status(config: ConfigOption = None) -> None:
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Show the ledger: units pending, done, failed, skipped and uncertain, and those needing attention."""
-    from leadbridge.flows.runner import render_status
+    from leadbridge.flows.runner import render_status, status_json
 
-    console = Console()
+    console = Console(stderr=as_json)
     try:
         settings = load_config(config)
     except ConfigError as exc:
         raise _fail(console, exc) from None
     with _open_ledger(console, settings.ledger.url) as ledger:
-        render_status(console, ledger)
+        if as_json:
+            print(json.dumps(status_json(ledger), ensure_ascii=False, indent=2))
+        else:
+            render_status(console, ledger)
 
 
 @app.command()
@@ -152,9 +169,13 @@ def watch(
         settings = load_config(config)
         chosen = resolve_names(settings, names or [], not names)
         pause = parse_duration(every or settings.schedule.every)
+        if pause.total_seconds() < MIN_WATCH_SECONDS:
+            raise ValueError(f"--every {every or settings.schedule.every}: the pause between runs must be at least "
+                             f"{MIN_WATCH_SECONDS:.0f}s")
     except (ConfigError, ValueError) as exc:
         raise _fail(console, exc) from None
     done = 0
+    failed_rounds = 0
     with _stop_on_signals() as stop:
         try:
             while not stop.is_set():
@@ -164,6 +185,17 @@ def watch(
                     reports = run_flows(settings, chosen, console=console, workers=workers, stop=stop)
                 except (ConfigError, LedgerError) as exc:
                     raise _fail(console, exc) from None
+                except (SQLAlchemyError, OSError) as exc:
+                    # The ledger (or its disk or server) failed for a moment: this round is lost, the watch goes on.
+                    wait = WATCH_RETRY_SECONDS[min(failed_rounds, len(WATCH_RETRY_SECONDS) - 1)]
+                    failed_rounds += 1
+                    log.warning("flows watch: run %d failed on the ledger (%s); retrying in %.0fs", done + 1,
+                                type(exc).__name__, wait)
+                    console.print(f"[yellow]run {done + 1} failed on the ledger ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0][:200]}); retrying in {wait:.0f}s[/]", highlight=False)
+                    stop.wait(wait)
+                    continue
+                failed_rounds = 0
                 render_reports(console, reports)
                 done += 1
                 if runs and done >= runs:
@@ -207,6 +239,26 @@ def resolve(
                 refused += 1
     if refused:
         raise typer.Exit(1)
+
+
+@app.command()
+def ui(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8766,
+) -> None:
+    """Serve the flows dashboard: units by state, runs, the funnel, units needing attention."""
+    import uvicorn
+
+    from leadbridge.console.flows_ui import create_dashboard
+
+    console = Console()
+    try:
+        settings = load_config(config)
+    except ConfigError as exc:
+        raise _fail(console, exc) from None
+    console.print(f"[bold]flows dashboard[/] on http://{host}:{port}/ (ledger from {config or 'leadbridge.toml'})")
+    uvicorn.run(create_dashboard(settings.ledger.url), host=host, port=port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

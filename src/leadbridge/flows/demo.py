@@ -132,8 +132,13 @@ def _prepare_sandbox(sandbox: object) -> tuple[str, str | None]:
     return leadgentool, template
 
 
-def run_demo(console: Console | None = None, *, people: int = DEMO_PEOPLE, directory: Path | None = None) -> int:
-    """Run the demo; returns a process exit code (0 when every flow ran)."""
+def run_demo(console: Console | None = None, *, people: int = DEMO_PEOPLE, directory: Path | None = None,
+             ui: bool = False) -> int:
+    """Run the demo; returns a process exit code (0 when every flow ran).
+
+    ``directory`` keeps the demo's leadbridge.toml and ledger there; ``ui`` keeps the sandbox
+    and the flows dashboard serving after the demo, until Ctrl-C.
+    """
     from leadbridge.sandbox.server import serve_in_thread
     from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
@@ -185,8 +190,11 @@ def run_demo(console: Console | None = None, *, people: int = DEMO_PEOPLE, direc
                 render_status(console, ledger)
             _print_platform_effects(console, server.url)
             _export_demo(console, config, folder)
+            where = str(config_file) if directory else f"{config_file.name} (`leadbridge demo --keep DIR` keeps it)"
             console.print(f"Done in {time.monotonic() - started:.1f} s. Try it on your own accounts: copy "
-                          f"{config_file.name} (see docs/flows.md), then `leadbridge flows run --all`.")
+                          f"{where}, see docs/flows.md, then `leadbridge flows run --all`.")
+            if ui:
+                _serve_consoles(console, server.url, config.ledger.url, config_file)
             return 1 if failures else 0
         finally:
             running.__exit__(None, None, None)
@@ -223,3 +231,19 @@ def _print_platform_effects(console: Console, base_url: str) -> None:
     for (api, call), count in sorted(writes.items()):
         table.add_row(api, call, f"{count:,}")
     console.print(table)
+
+
+def _serve_consoles(console: Console, sandbox_url: str, ledger_url: str, config_file: Path) -> None:
+    """Keep the sandbox serving and serve the flows dashboard beside it until Ctrl-C."""
+    from leadbridge.console.flows_ui import create_dashboard
+    from leadbridge.sandbox.server import serve_app_in_thread
+
+    with serve_app_in_thread(create_dashboard(ledger_url, title="демо")) as dashboard_url:
+        console.print(f"[bold]Sandbox console:[/] {sandbox_url}/_sandbox/ui")
+        console.print(f"[bold]Flows dashboard:[/] {dashboard_url}/")
+        console.print(f"Configuration: {config_file}. Ctrl-C stops both.", style="dim")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("stopped")

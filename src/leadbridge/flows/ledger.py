@@ -154,6 +154,32 @@ class LedgerError(Exception):
     """The ledger cannot be opened (bad URL, database unreachable, missing driver, no permission)."""
 
 
+class RunRow(Base):
+    """One run of flows (``flows run``, a ``watch`` round, the demo): when, what, counts and how it ended."""
+
+    __tablename__ = "lb_run"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    runner: Mapped[str] = mapped_column(String(64))
+    flows: Mapped[str] = mapped_column(String(200))  # comma-separated, in the order run
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # flow → what → count
+    exit: Mapped[str | None] = mapped_column(String(40), nullable=True)  # ok | stopped by an error | interrupted
+
+
+@dataclass
+class Run:
+    id: int
+    flows: list[str]
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, dict[str, int]]
+    exit: str | None
+    runner: str
+
+
 @dataclass
 class Unit:
     id: int
@@ -166,11 +192,12 @@ class Unit:
     result: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 0
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, row: UnitRow) -> Unit:
         return cls(row.id, row.flow, row.kind, row.key, row.state, dict(row.payload or {}), row.parent_id,
-                   row.result, row.error, row.attempts)
+                   row.result, row.error, row.attempts, row.updated_at)
 
 
 @dataclass
@@ -179,6 +206,7 @@ class Effect:
     state: str
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    updated_at: datetime | None = None  # when the effect reached its state (UTC)
 
 
 @dataclass
@@ -832,9 +860,9 @@ class Ledger:
     def effects(self, unit_id: int) -> dict[str, Effect]:
         effect = EffectRow.__table__.c
         with self._reading() as conn:
-            rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error)
-                                .where(effect.unit_id == unit_id)).all()
-        return {name: Effect(name, state, dict(detail or {}), error) for name, state, detail, error in rows}
+            rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error, effect.updated_at)
+                                .where(effect.unit_id == unit_id).order_by(effect.updated_at, effect.id)).all()
+        return {name: Effect(name, state, dict(detail or {}), error, at) for name, state, detail, error, at in rows}
 
     def mark(self, unit_id: int, name: str, state: EffectState, detail: dict[str, Any] | None = None,
              error: str | None = None, *, defer: bool = False) -> None:
@@ -908,3 +936,61 @@ class Ledger:
             key = (name.split(":", 1)[0], state)
             counts[key] = counts.get(key, 0) + count
         return counts
+
+    # --- the history of runs ----------------------------------------------------------
+
+    def start_run(self, flows: Sequence[str], *, dry_run: bool = False) -> int:
+        with self.transaction() as session:
+            row = RunRow(runner=self.runner, flows=",".join(flows), dry_run=dry_run, started_at=utcnow(), counts={})
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(self, run_id: int, counts: dict[str, dict[str, int]], exit: str) -> None:
+        with self.transaction() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id)
+                            .values(finished_at=utcnow(), counts=counts, exit=exit))
+
+    def runs(self, limit: int = 50) -> list[Run]:
+        """The latest runs, newest first; a run without ``finished_at`` is going on (or its runner died)."""
+        with self.sessions() as session:
+            rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)).all()
+        return [Run(r.id, r.flows.split(",") if r.flows else [], r.dry_run, r.started_at, r.finished_at,
+                    dict(r.counts or {}), r.exit, r.runner) for r in rows]
+
+    def funnel(self) -> dict[str, float]:
+        """The end-to-end funnel's figures, aggregated in the database (a large ledger is never loaded).
+
+        People are counted by phone: leads found, phones queued in created campaigns, phones
+        called, answered and reaching the goal; then paid orders, and the people whose revenue
+        was sent to Neiros with its total.
+        """
+        unit = UnitRow
+        phone = unit.payload["phone"].as_string()
+
+        def of(flow: str, kind: str, *where: Any) -> Any:
+            return and_(unit.flow == flow, unit.kind == kind, *where)
+
+        # One pass over the dialog results: called, answered and goal phones together.
+        calls = select(phone.label("phone"), unit.payload["outcome"].as_string().label("outcome"),
+                       unit.payload["goal"].as_boolean().label("goal")).where(
+            of("call-results", "result")).subquery()
+        paid_people = of("revenue-to-neiros", "person", unit.state == "done")
+        # A read-only transaction: on SQLite it takes no write lock, so runners are never held up.
+        with self._reading() as session:
+            called, answered, goal = session.execute(select(
+                func.count(calls.c.phone.distinct()),
+                func.count(case((calls.c.outcome == "answered", calls.c.phone)).distinct()),
+                func.count(case((calls.c.goal.is_(True), calls.c.phone)).distinct()))).one()
+            revenue_people, revenue = session.execute(select(
+                func.count(), func.sum(unit.payload["total"].as_float())).where(paid_people)).one()
+            figures = {
+                "leads": session.scalar(select(func.count()).where(of("call-leads", "lead"))),
+                "queued": session.scalar(select(func.sum(unit.result["phones"].as_integer()))
+                                         .where(of("call-leads", "campaign", unit.state == "done"))),
+                "called": called, "answered": answered, "goal": goal,
+                "orders_paid": session.scalar(select(func.count()).where(
+                    of("revenue-to-neiros", "order", unit.state == "done"))),
+                "revenue_people": revenue_people, "revenue": revenue,
+            }
+        return {key: value or 0 for key, value in figures.items()}

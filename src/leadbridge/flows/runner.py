@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,6 +72,11 @@ def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, co
                 TimeElapsedColumn(), console=console, transient=True))
         ctx = FlowContext(config, ledger, dry_run=dry_run, workers=workers, progress=progress)
         stack.callback(ctx.close)
+        # The history of runs the dashboard shows; a run cut short keeps exit "interrupted".
+        run_id = ledger.start_run(names, dry_run=dry_run)
+        stack.callback(lambda: ledger.finish_run(
+            run_id, {r.flow: {k: v for k, v in r.counts.items() if v} for r in reports},
+            "interrupted" if len(reports) < len(names) else "stopped by an error" if failed(reports) else "ok"))
         for name in names:
             if ledger.stopping.is_set():
                 break
@@ -108,11 +117,13 @@ def render_reports(console: Console, reports: Sequence[FlowReport], max_messages
         table.add_section()
     console.print(table)
     for report in reports:
-        shown = sorted(report.messages, key=lambda m: list(LEVEL_STYLES).index(m[0]) if m[0] in LEVEL_STYLES else 9)
-        for level, message in shown[:max_messages]:
-            console.print(f"[{LEVEL_STYLES.get(level, 'white')}]{report.flow} {level}:[/] {message}",
+        groups = group_messages(report.messages)
+        shown = sorted(groups, key=lambda g: list(LEVEL_STYLES).index(g[0]) if g[0] in LEVEL_STYLES else 9)
+        for level, message, times in shown[:max_messages]:
+            more = f" [dim](and {times - 1} more like it: `leadbridge flows status` lists them)[/]" if times > 1 else ""
+            console.print(f"[{LEVEL_STYLES.get(level, 'white')}]{report.flow} {level}:[/] {escape(message)}{more}",
                           highlight=False, markup=True, soft_wrap=True)
-        hidden = report.hidden_messages + max(0, len(shown) - max_messages)
+        hidden = report.hidden_messages + sum(times for _, _, times in shown[max_messages:])
         if hidden:
             console.print(f"{report.flow}: … and {hidden} more messages "
                           "(`leadbridge flows status` lists the units needing attention)", style="dim")
@@ -134,19 +145,57 @@ def failures(reports: Sequence[FlowReport]) -> str | None:
     return "; ".join(parts) or None
 
 
+# Ids, numbers and phones vary between otherwise identical messages.
+_VARYING = re.compile(r"\+?\d[\d\s()-]{3,}\d|\b[0-9a-f]{24}\b|\b[0-9a-f]{32}\b|\d+")
+
+
+def group_messages(messages: Sequence[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """(level, first message, how many) for each run of messages that differ only in ids and numbers."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for level, message in messages:
+        key = (level, _VARYING.sub("#", message))
+        if key in groups:
+            groups[key][2] += 1
+        else:
+            groups[key] = [level, message, 1]
+    return [(level, message, times) for level, message, times in groups.values()]
+
+
+def reports_json(reports: Sequence[FlowReport]) -> list[dict[str, Any]]:
+    """What ``flows run --json`` prints: each flow's counts and messages."""
+    return [{"flow": r.flow, "dry_run": r.dry_run, "counts": {k: v for k, v in r.counts.items() if v},
+             "seconds": round(r.seconds, 3),
+             "messages": [{"level": level, "message": message, "count": times}
+                          for level, message, times in group_messages(r.messages)],
+             "hidden_messages": r.hidden_messages} for r in reports]
+
+
+def status_json(ledger: Ledger, limit: int = 30) -> dict[str, Any]:
+    """What ``flows status --json`` prints: units by state per flow and the units needing attention."""
+    return {
+        "ledger": ledger.engine.url.render_as_string(hide_password=True),
+        "units": [{"flow": flow, "kind": kind, **{state: states.get(state, 0) for state in UNIT_STATES}}
+                  for (flow, kind), states in sorted(ledger.counts().items())],
+        "attention": [{"id": u.id, "flow": u.flow, "kind": u.kind, "key": u.key, "state": u.state,
+                       "error": u.error} for u in ledger.attention(limit)],
+    }
+
+
 def failed(reports: Sequence[FlowReport]) -> bool:
     return failures(reports) is not None
 
 
 def render_status(console: Console, ledger: Ledger, limit: int = 30) -> None:
     counts = ledger.counts()
-    table = Table(title=f"Ledger {ledger.engine.url.render_as_string(hide_password=True)}", title_justify="left")
-    table.add_column("flow", style="bold", no_wrap=True)
-    table.add_column("unit", no_wrap=True)
+    # Fits 80 columns: one column for flow and unit, no vertical rules, headers never cut.
+    table = Table(title=f"Ledger {ledger.engine.url.render_as_string(hide_password=True)}", title_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    table.add_column("flow / unit", no_wrap=True)
     for state in UNIT_STATES:
-        table.add_column(state, justify="right")
+        table.add_column(state, justify="right", no_wrap=True, min_width=len(state))
     for (flow, kind), states in sorted(counts.items()):
-        table.add_row(flow, kind, *(f"{states.get(s, 0):,}" if states.get(s) else "·" for s in UNIT_STATES))
+        table.add_row(f"[bold]{flow}[/] {kind}",
+                      *(f"{states.get(s, 0):,}" if states.get(s) else "·" for s in UNIT_STATES))
     if not counts:
         console.print("The ledger is empty: no flow has run yet.")
         return

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,6 +63,7 @@ ERROR_SCHEMA: dict[str, Any] = {
 
 
 def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI:
+    from leadbridge.console import sandbox_ui as console
     from leadbridge.sandbox import control
     from leadbridge.sandbox.dialog.routes import router as dialog_router
     from leadbridge.sandbox.leeloo.routes import router as leeloo_router
@@ -72,12 +73,13 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     if start:
         sandbox.start()
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)
     app.state.sandbox = sandbox
     app.include_router(leeloo_router)
     app.include_router(neiros_router)
     app.include_router(dialog_router)
     app.include_router(control.router)
+    console.install(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -117,9 +119,8 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     app.openapi = _openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
-    async def _index() -> HTMLResponse:
-        return HTMLResponse('<p>leadbridge sandbox. See <a href="/docs">/docs</a> and '
-                            '<a href="/openapi.json">/openapi.json</a>.</p>')
+    async def _index() -> RedirectResponse:
+        return RedirectResponse(console.PREFIX, status_code=307)
 
     app.add_middleware(FastLane, render_error=render_api_error)
     app.add_middleware(RecorderMiddleware, sandbox=sandbox)

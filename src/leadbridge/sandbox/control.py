@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 import orjson
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from leadbridge.sandbox import world
 from leadbridge.sandbox.common import MAX_YEAR, ApiError, body_doc, iso, parse_body, sandbox_of
 from leadbridge.sandbox.state import (
     LEELOO_RATE_LIMIT,
@@ -258,3 +259,54 @@ async def clear_faults(request: Request) -> dict[str, Any]:
 
 def _fault_dict(fault: Fault) -> dict[str, Any]:
     return {key: getattr(fault, key) for key in FaultSpec.model_fields}
+
+
+# --- the world no vendor API changes: tags, templates, a person's own messages ------------
+
+
+class NewTag(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="The tag's name, as Leeloo's interface takes it")
+    company_id: str = Field(default=world.DEFAULT_COMPANY, max_length=24, description="Tenant (default: demo)")
+
+
+class NewTemplate(BaseModel):
+    message_name: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=world.TEXT_MAX, description="Text with {placeholders}")
+    category: str = Field(default="Шаблоны", min_length=1, max_length=200, description="Category (made if missing)")
+    company_id: str = Field(default=world.DEFAULT_COMPANY, max_length=24, description="Tenant (default: demo)")
+
+
+class IncomingMessage(BaseModel):
+    account_id: str = Field(max_length=24, description="The person's communication channel")
+    text: str = Field(min_length=1, max_length=world.TEXT_MAX)
+
+
+@router.post("/tags", summary="Create a Leeloo tag (Leeloo's API has no call for it); harmless twice",
+             openapi_extra=body_doc(NewTag))
+async def create_tag(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, NewTag)
+    return {"data": world.create_tag(sandbox_of(request), body.company_id, body.name)}
+
+
+@router.post("/templates", summary="Create a Leeloo message template", openapi_extra=body_doc(NewTemplate))
+async def create_template(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, NewTemplate)
+    return {"data": world.create_template(sandbox_of(request), body.company_id, body.category, body.message_name,
+                                          body.text)}
+
+
+@router.post("/incoming-messages", summary="A message the person writes to the bot (type FRIEND_MESSAGE)",
+             openapi_extra=body_doc(IncomingMessage))
+async def incoming_message(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, IncomingMessage)
+    return {"data": world.add_incoming_message(sandbox_of(request), body.account_id, body.text)}
+
+
+@router.get("/people/{person_id}/comments", summary="A person's comments, newest first")
+async def person_comments(request: Request, person_id: Annotated[str, Path(max_length=24)]) -> dict[str, Any]:
+    return {"data": world.person_comments(sandbox_of(request), person_id)}
+
+
+@router.get("/people/{person_id}/calls", summary="Calls logged on a person's accounts, newest first")
+async def person_calls(request: Request, person_id: Annotated[str, Path(max_length=24)]) -> dict[str, Any]:
+    return {"data": world.person_calls(sandbox_of(request), person_id)}

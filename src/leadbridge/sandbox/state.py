@@ -255,6 +255,9 @@ class RequestLog:
     def __iter__(self) -> Iterator[LoggedRequest]:
         return iter(self.entries)
 
+    def __reversed__(self) -> Iterator[LoggedRequest]:
+        return reversed(self.entries)
+
     def __len__(self) -> int:
         return len(self.entries)
 
