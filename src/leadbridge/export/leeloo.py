@@ -10,11 +10,10 @@ and why, is in docs/export.md.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import dlt
@@ -81,19 +80,16 @@ def is_loopback(base_url: str) -> bool:
     return (urlsplit(base_url).hostname or "") in LOOPBACK_HOSTS
 
 
-def client_settings(base_url: str, rate_limit: float | None = None) -> dict[str, Any]:
-    """Client options: the configured rate limit, else none against a sandbox on this machine.
+def client_settings(base_url: str, rate_limit: float | Literal[False] | None = None) -> dict[str, Any]:
+    """Client options: the configured rate limit (false: none), else none against a sandbox on
+    this machine.
 
     Against the real Leeloo the SDK's own default limit stays (the platform allows 300
     requests a minute per token); a local sandbox has no such limit, so the export lifts it.
     """
     if rate_limit is not None:
-        return {"rate_limit": rate_limit}
-    accepted = inspect.signature(Leeloo.__init__).parameters
-    takes_settings = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    if is_loopback(base_url) and (takes_settings or "rate_limit" in accepted):
-        return {"rate_limit": None}
-    return {}
+        return {"rate_limit": rate_limit or None}
+    return {"rate_limit": None} if is_loopback(base_url) else {}
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -319,7 +315,7 @@ def reference_resources(connect: Connect) -> list[DltResource]:
     ]
 
 
-def leeloo_source(token: str, base_url: str = DEFAULT_BASE_URL, *, rate_limit: float | None = None,
+def leeloo_source(token: str, base_url: str = DEFAULT_BASE_URL, *, rate_limit: float | Literal[False] | None = None,
                   concurrency: int = 4, page_size: int = 100, phone_region: str = "RU",
                   client_options: dict[str, Any] | None = None) -> DltSource:
     """The Leeloo.ai dlt source: ``pipeline.run(leeloo_source(token="…"))``.

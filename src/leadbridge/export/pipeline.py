@@ -179,8 +179,8 @@ def sources(config: Config, settings: ExportConfig, platforms: Sequence[Platform
     return chosen
 
 
-def _limit(rate_limit: float | None) -> dict[str, Any]:
-    return {} if rate_limit is None else {"rate_limit": rate_limit}
+def _limit(rate_limit: float | Literal[False] | None) -> dict[str, Any]:
+    return {} if rate_limit is None else {"rate_limit": rate_limit or None}
 
 
 @dataclass

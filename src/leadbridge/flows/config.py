@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -65,7 +65,10 @@ class LeelooConfig(Section):
     token: SecretStr
     base_url: str = "https://api.leeloo.ai"
     user_id: str | None = Field(default=None, description="Leeloo user recorded on calls (default: the first user)")
-    rate_limit: float | None = Field(default=None, gt=0, description="Requests per second, client side")
+    # Left out: the SDK's default for Leeloo (300 requests a minute, smoothly); a number: requests
+    # per second; false: no client-side limit (a sandbox that is not realistic).
+    rate_limit: Literal[False] | Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Requests per second, client side (false: none; default: Leeloo's 300 a minute)")
     timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
 

@@ -83,9 +83,14 @@ class FlowContext:
                 cfg = self.config.leeloo
                 if cfg is None:
                     raise ConfigError("leeloo: section is missing")
-                self.clients["leeloo"] = Leeloo(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                                rate_limit=cfg.rate_limit, timeout=cfg.timeout,
-                                                max_connections=self.workers + 4)
+                token, connections = cfg.token.get_secret_value(), self.workers + 4
+                if cfg.rate_limit is None:  # left out of the config: the SDK's own Leeloo limit applies
+                    made = Leeloo(token=token, base_url=cfg.base_url, timeout=cfg.timeout,
+                                  max_connections=connections)
+                else:  # false lifts the limit
+                    made = Leeloo(token=token, base_url=cfg.base_url, timeout=cfg.timeout,
+                                  max_connections=connections, rate_limit=cfg.rate_limit or None)
+                self.clients["leeloo"] = made
             client: Leeloo = self.clients["leeloo"]
             return client
 

@@ -38,6 +38,7 @@ url = "{ledger_url}"
 [leeloo]
 token = "demo-leeloo-token"
 base_url = "{base_url}"
+rate_limit = false  # the sandbox sets no limit; leave this out against the real Leeloo (300 a minute)
 
 [neiros]
 email = "demo@neiros.local"
