@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from conftest_pg import pg_available
 from export_support import ExportSetup, query
 from test_export import assert_matches_api
 
 from leadbridge.export.pipeline import make_pipeline, run_export
+from pg_support import PG_ADMIN_URL, postgres_available
 
-PG_URL = os.environ.get("LEADBRIDGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = PG_ADMIN_URL
 
 pytestmark = pytest.mark.postgres
 
@@ -23,7 +23,7 @@ def dataset() -> Iterator[str]:
     """A dataset (schema) of its own; dlt's staging schema for merges goes with it."""
     import sqlalchemy
 
-    if not pg_available(PG_URL):
+    if not postgres_available():
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI but unreachable at {PG_URL}")
         pytest.skip("PostgreSQL not reachable")

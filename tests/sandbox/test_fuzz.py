@@ -34,18 +34,16 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy
 
 from leadbridge.sandbox import openapi
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
+from pg_support import private_pg_schema
 
 EXAMPLES_PER_OPERATION = 100
 TIME_BOUND_SECONDS = 600
@@ -61,28 +59,11 @@ def fuzz_sandbox(request: pytest.FixtureRequest) -> Iterator[RunningSandbox]:
         if os.environ.get("LEADBRIDGE_FUZZ_POSTGRES") != "1":
             pytest.skip("the PostgreSQL fuzz run is opt-in: LEADBRIDGE_FUZZ_POSTGRES=1")
         # A schema of its own: the session's pg_schema_url holds the shared live sandbox.
-        with pg_schema(request.getfixturevalue("pg_schema_url")) as url, \
-                serve_in_thread(Sandbox(url, seed=5, people=60)) as running:
+        with private_pg_schema("lb_fuzz") as url, serve_in_thread(Sandbox(url, seed=5, people=60)) as running:
             yield running
     else:
         with serve_in_thread(Sandbox(MEMORY_URL, seed=5, people=60)) as running:
             yield running
-
-
-@contextmanager
-def pg_schema(session_url: str) -> Iterator[str]:
-    """A private schema beside the session's (same server and database), dropped afterwards."""
-    admin_url, _, _ = session_url.partition("?")
-    name = f"lb_fuzz_{uuid.uuid4().hex[:12]}"
-    engine = sqlalchemy.create_engine(admin_url)
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield f"{admin_url}?options=-csearch_path%3D{name}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
-        engine.dispose()
 
 
 def bearer_tokens(sandbox: RunningSandbox) -> tuple[str, str]:
