@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 
+from http_clients import TIMEOUT
 from leadbridge.flows.config import parse_config
 from leadbridge.flows.runner import run_flows
 from leadbridge.sandbox.server import serve_in_thread
@@ -33,7 +34,7 @@ def test_the_example_runs_against_the_sandbox_after_its_tags_are_made(tmp_path: 
     with serve_in_thread(Sandbox(MEMORY_URL, seed=1, people=200)) as running:
         # As the docs show: POST /_sandbox/tags for each tag name of the loop.
         for name in tag_names:
-            response = httpx.post(running.url + "/_sandbox/tags", json={"name": name})
+            response = httpx.post(running.url + "/_sandbox/tags", json={"name": name}, timeout=TIMEOUT)
             assert response.status_code == 200, response.text
         data = tomllib.loads(example)
         data.update(tomllib.loads(sandbox_sections.replace(DOC_SANDBOX_URL, running.url)))

@@ -13,6 +13,7 @@ from console_support import PHONE, screenshot
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from http_clients import TIMEOUT
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
@@ -85,7 +86,7 @@ def test_find_a_person_read_the_chat_write_as_them_and_tag_them(sandbox: Running
     tags.get_by_role("button", name="Добавить тег").click()
     expect(page.locator("#tags .tag", has_text=chosen)).to_be_visible()
     person = httpx.get(f"{sandbox.url}/api/v2/people/{person_id}",
-                       headers={"X-Leeloo-AuthToken": DEMO.leeloo_token}).json()["data"]
+                       headers={"X-Leeloo-AuthToken": DEMO.leeloo_token}, timeout=TIMEOUT).json()["data"]
     assert chosen in person["tags"]
     page.set_viewport_size({"width": 1366, "height": 900})
     screenshot(page, "sandbox-person")
@@ -94,7 +95,7 @@ def test_find_a_person_read_the_chat_write_as_them_and_tag_them(sandbox: Running
 
 
 def test_move_the_clock_and_watch_a_campaign_progress(sandbox: RunningSandbox, page: Any) -> None:
-    today = date.fromisoformat(httpx.get(sandbox.url + "/_sandbox/clock").json()["now"][:10])
+    today = date.fromisoformat(httpx.get(sandbox.url + "/_sandbox/clock", timeout=TIMEOUT).json()["now"][:10])
     phones = [(f"+7999000{n:04d}", {"name": f"Клиент {n}"}) for n in range(12)]
     with Dialog(base_url=sandbox.url, login=DEMO.dialog_login, password=DEMO.dialog_password) as dialog:
         campaign_id = dialog.campaigns.create(DEMO.dialog_project_id, "Обзвон из браузерного теста",
@@ -131,8 +132,8 @@ def test_a_fault_is_marked_in_the_live_log(sandbox: RunningSandbox, page: Any) -
     page.goto(f"{sandbox.url}{UI}/log")
     expect(page.locator("#live")).to_have_text("● вживую")
     headers = {"X-Leeloo-AuthToken": DEMO.leeloo_token}
-    assert httpx.get(f"{sandbox.url}/api/v2/tags", headers=headers).status_code == 503
-    assert httpx.post(f"{sandbox.url}/api/v2/people", headers=headers,
+    assert httpx.get(f"{sandbox.url}/api/v2/tags", headers=headers, timeout=TIMEOUT).status_code == 503
+    assert httpx.post(f"{sandbox.url}/api/v2/people", headers=headers, timeout=TIMEOUT,
                       json={"name": "Журнал", "phone": "+79990001122", "password": "секрет"}).status_code < 500
     faulted = page.locator("#log-rows tr.entry.fault", has_text="/api/v2/tags")
     expect(faulted).to_be_visible()
@@ -149,7 +150,7 @@ def test_a_fault_is_marked_in_the_live_log(sandbox: RunningSandbox, page: Any) -
     screenshot(page, "sandbox-log")
     page.goto(f"{sandbox.url}{UI}")
     page.get_by_role("button", name="Снять все сбои").click()
-    assert httpx.get(f"{sandbox.url}/_sandbox/faults").json()["faults"] == []
+    assert httpx.get(f"{sandbox.url}/_sandbox/faults", timeout=TIMEOUT).json()["faults"] == []
 
 
 def test_pages_read_well_on_a_phone(sandbox: RunningSandbox, browser: Any) -> None:

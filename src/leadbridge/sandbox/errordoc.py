@@ -139,7 +139,8 @@ def document_errors(spec: dict[str, Any]) -> None:
             statuses = ["400", "405", "413", "414", "422"]
             authenticated = api != "sandbox" and path not in _LOGINS
             if api == "sandbox":
-                statuses.append("401")  # the control token, once set
+                # The control token, once set; a person or account named that does not exist.
+                statuses += ["401", "404"]
             else:
                 statuses += ["404", "429"]
             if authenticated:
