@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,12 +46,19 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
         yield MEMORY_URL
 
 
-def living(url: str, receiver: Receiver, activity: str, seed: int = 7) -> Any:
-    return serve_in_thread(Sandbox(url, seed=seed, people=50, activity=activity, webhook_url=receiver.url))
+@contextmanager
+def living(url: str, receiver: Receiver, activity: str, seed: int = 7) -> Iterator[RunningSandbox]:
+    """A served sandbox with activity; closed once its server (and so its activity) stopped."""
+    sandbox = Sandbox(url, seed=seed, people=50, activity=activity, webhook_url=receiver.url)
+    try:
+        with serve_in_thread(sandbox) as running:
+            yield running
+    finally:
+        sandbox.close()
 
 
 def advance(running: RunningSandbox, seconds: float) -> dict[str, Any]:
-    response = httpx.post(f"{running.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=TIMEOUT * 4)
+    response = httpx.post(f"{running.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=TIMEOUT)
     assert response.status_code == 200, response.text
     answer: dict[str, Any] = response.json()
     return answer
@@ -80,7 +88,6 @@ def test_the_same_seed_makes_the_same_events(backend: str, receiver: Receiver, t
         with living(url, receiver, "120") as running:
             advance(running, 120)
             runs.append(events(running)[:200])
-            running.sandbox.close()
     first, second = runs
     assert len(first) == len(second) == 200
     assert [e["type"] for e in first] == [e["type"] for e in second]
@@ -101,7 +108,6 @@ def test_advancing_the_clock_makes_the_events_of_those_minutes_in_order(backend:
         assert times == sorted(times)  # produced in order, each at its own time
         assert 220 <= len(made) <= 400  # about 30 a minute for 10 minutes
         assert (times[-1] - before).total_seconds() > 540 and (times[0] - before).total_seconds() < 60
-        running.sandbox.close()
 
 
 def test_busy_activity_moves_every_part_of_the_world(backend: str, receiver: Receiver) -> None:
@@ -130,7 +136,6 @@ def test_busy_activity_moves_every_part_of_the_world(backend: str, receiver: Rec
         new = [d for d in deals if d.id not in deals_before]
         assert new and all(d.record for d in new)  # call records
         assert any(d.phone in phones for d in new) and any(d.phone not in phones for d in new)
-        sandbox.close()
 
 
 def test_the_world_moves_with_the_real_time_clock(receiver: Receiver) -> None:
@@ -142,4 +147,3 @@ def test_the_world_moves_with_the_real_time_clock(receiver: Receiver) -> None:
         first = events(running)[0]
         now = datetime.fromisoformat(httpx.get(f"{running.url}/_sandbox/clock", timeout=TIMEOUT).json()["now"][:-1])
         assert at(first) <= now
-        running.sandbox.close()
