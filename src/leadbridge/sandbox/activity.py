@@ -177,10 +177,9 @@ class Activity:
                 kind = name
                 break
             roll -= share
-        try:
+        # A refused event (e.g. the API resolved that order meanwhile) is rolled back: no webhook.
+        with contextlib.suppress(ApiError):
             getattr(self, f"_{kind}")(at)
-        except ApiError:
-            pass  # refused (e.g. the API resolved that order meanwhile): rolled back, no event
         self.produced += 1
 
     def _pick(self, items: list[Any]) -> Any:
@@ -195,8 +194,9 @@ class Activity:
             world.add_incoming_message(self.sandbox, account_id, text, now=at)
 
     def _subscribe(self, at: datetime) -> None:
+        from faker.providers.person.ru_RU import Provider as PersonProvider
+
         from leadbridge.sandbox.leeloo import bodies, models
-        from leadbridge.sandbox.seed import PersonProvider
 
         rng = self._rng
         leadgentool_id = self._pick(self.leadgentools)

@@ -328,12 +328,16 @@ async def person_calls(request: Request, person_id: Annotated[str, Path(max_leng
 # --- webhooks ------------------------------------------------------------------------------
 
 
+EventType = Literal["ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"]
+ALL_EVENTS: tuple[EventType, ...] = ("ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE")
+
+
 class WebhookSpec(BaseModel):
     company_id: str = Field(default=world.DEFAULT_COMPANY, max_length=24, description="Tenant (default: demo)")
     enabled: bool = Field(description="Webhook enabled (Leeloo's API settings)")
     url: str = Field(max_length=webhooks.URL_MAX, description="http or https URL every event is POSTed to")
-    events: list[Literal["ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"]] = Field(
-        default_factory=lambda: list(webhooks.EVENT_TYPES), max_length=4, description="The events sent")
+    events: list[EventType] = Field(default_factory=lambda: list(ALL_EVENTS), max_length=4,
+                                    description="The events sent")
 
 
 @router.get("/webhooks", summary="Each company's webhook settings")
