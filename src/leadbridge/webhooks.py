@@ -266,7 +266,7 @@ class Receiver:
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
         self._is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-            getattr(handler, "__call__", None))
+            type(handler).__call__)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
