@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from flow_helpers import Setup, every_person
-from http_clients import TIMEOUT
 
+from http_clients import TIMEOUT
 from leadbridge.flows.phones import normalise
 from leadbridge.sandbox.common import new_oid
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 from flow_helpers import Setup, run_cli
-from http_clients import TIMEOUT
 from live_helpers import LIVE, callable_people, campaign_phones, serving, wait_until, write_in
 
-from leadbridge.sandbox.common import new_oid
+from http_clients import TIMEOUT
 from leadbridge.sandbox.seed import DOC_IDS
 
 
@@ -93,7 +92,8 @@ def _pay(setup: Setup, person_id: str) -> dict[str, Any]:
         "paymentCreditsId": DOC_IDS["payment_credits"], "offerId": DOC_IDS["offer"], "personId": person_id,
         "isNotifyAccount": False}).json()["data"]
     assert setup.leeloo.post(f"/api/v2/orders/{order['id']}", data={"status": "RESOLVED"}).status_code == 200
-    return {"type": "SALE", "data": {"order_id": order["id"], "account_id": new_oid(), "offer_name": "Курс",
+    account = setup.leeloo.get(f"/api/v2/people/{person_id}").json()["data"]["accounts"][0]["account_id"]
+    return {"type": "SALE", "data": {"order_id": order["id"], "account_id": account, "offer_name": "Курс",
                                      "price": order.get("price"), "currency": "RUB", "email": "NOT_DEFINED",
                                      "phone": None, "created_at": "2026-12-02T10:47:06.474Z",
                                      "payment_method": DOC_IDS["payment_credits"]}}

@@ -281,7 +281,8 @@ class LiveFlows:
             if isinstance(person, Exception):
                 self._failed_read(event_ids, person, outcomes)
                 continue
-            reason = "the person is not in Leeloo" if person is None else call_leads.mismatch(cfg, person, since, seen.get(person_id))
+            reason = "the person is not in Leeloo" if person is None else \
+                call_leads.mismatch(cfg, person, since, seen.get(person_id))
             if reason is not None:
                 for event_id in event_ids:
                     outcomes[event_id] = f"nothing to trigger: not a lead for call-leads ({reason})"
@@ -326,19 +327,22 @@ class LiveFlows:
             self._sites = revenue_to_neiros.index_deals(self.ctx, cfg, report)
             self._deals_indexed_at = time.monotonic()
         for event_id, event in sales:
+            if not event.data.account_id:
+                outcomes[event_id] = "nothing to trigger: the sale names no account (the catch-up polling sees it)"
+                continue
             try:
-                order = self.ctx.leeloo.orders.get(event.data.order_id)
-                if not order.person_id:
-                    outcomes[event_id] = "nothing to trigger: the paid order has no person"
-                    continue
-                person = self.ctx.leeloo.people.get(order.person_id, include=["orders"])
+                # The sale names the buyer's messenger account; its person's card links their orders, and
+                # each order's own read gives what polling's list gives (status, price, creation time).
+                person = self.ctx.leeloo.channels.person(event.data.account_id)
+                linked = [link.id for link in person.links.get("orders", [])]
+                orders = revenue_to_neiros.paid_orders(
+                    cfg, list(parallel(linked, self.ctx.leeloo.orders.get, self.ctx.parallelism)))
             except NotFoundError:
-                outcomes[event_id] = "nothing to trigger: the order is not in Leeloo"
+                outcomes[event_id] = "nothing to trigger: the sale's account is not in Leeloo"
                 continue
             except LeadbridgeError as exc:
                 self._failed_read([event_id], exc, outcomes)
                 continue
-            orders = revenue_to_neiros.paid_orders(cfg, person.included.orders if person.included else [])
             if not orders:
                 outcomes[event_id] = "nothing to trigger: Leeloo shows no paid order of the person yet"
                 continue
