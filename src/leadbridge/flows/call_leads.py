@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from leadbridge.errors import (
@@ -66,6 +67,39 @@ def _mapping_key(cfg: CallLeadsConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def lead_unit(cfg: CallLeadsConfig, person: Any, region: str) -> NewUnit:
+    """The lead of a person with a phone: pending, or skipped when the phone is not a valid number."""
+    phone = normalise(person.phone, region)
+    account = person.accounts[0].account_id if person.accounts else None
+    payload: dict[str, Any] = {"person_id": person.id, "name": person.name, "phone": phone.e164 or phone.raw,
+                               "account_id": account}
+    if phone.e164 is None:
+        return NewUnit(person.id, payload, state="skipped", error=phone.problem)
+    payload["add_data"] = _add_data(cfg, person, phone.e164)
+    payload["add_data_mapping"] = _mapping_key(cfg)
+    return NewUnit(person.id, payload, dedupe=phone.e164)
+
+
+def mismatch(cfg: CallLeadsConfig, person: Any, since: datetime, last_message: datetime | None) -> str | None:
+    """Why a person is not a lead by the filter (tags, excluded tags, last message, phone), or None if they are.
+
+    The same selection as :func:`discover`'s, for one person read by itself (``flows serve``).
+    A single person's card does not carry their last message time, so the caller gives it
+    (the time of the message or subscription the person was seen by).
+    """
+    excluded = set(cfg.exclude_tags) | ({cfg.queued_tag} if cfg.queued_tag else set())
+    if cfg.tags and not set(cfg.tags).intersection(person.tags):
+        return f"has none of the tags {', '.join(cfg.tags)}"
+    if hit := excluded.intersection(person.tags):
+        return f"excluded by the tag {', '.join(sorted(hit))}"
+    last_message = max((t for t in (person.last_message_time, last_message) if t is not None), default=None)
+    if last_message is None or last_message < since:
+        return f"no message since {since:%Y-%m-%d %H:%M} UTC"
+    if not person.phone:
+        return "no phone"
+    return None
+
+
 def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None:
     """Record every matching person not yet in the ledger as a lead (or as skipped, with why)."""
     now = ctx.now()
@@ -84,16 +118,7 @@ def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None
             if not person.phone:
                 report.count("people without a phone")
                 continue
-            phone = normalise(person.phone, region)
-            account = person.accounts[0].account_id if person.accounts else None
-            payload: dict[str, Any] = {"person_id": person.id, "name": person.name, "phone": phone.e164 or phone.raw,
-                       "account_id": account}
-            if phone.e164 is None:
-                units.append(NewUnit(person.id, payload, state="skipped", error=phone.problem))
-            else:
-                payload["add_data"] = _add_data(cfg, person, phone.e164)
-                payload["add_data_mapping"] = _mapping_key(cfg)
-                units.append(NewUnit(person.id, payload, dedupe=phone.e164))
+            units.append(lead_unit(cfg, person, region))
         if ctx.dry_run:
             known = ctx.ledger.known_keys(FLOW, "lead", [u.key for u in units])
             fresh = [u for u in units if u.key not in known]

@@ -242,6 +242,58 @@ def resolve(
 
 
 @app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port)")] = 8767,
+    workers: WorkersOption = 8,
+    catch_up: Annotated[bool, typer.Option(
+        "--catch-up/--no-catch-up", help="Also run the configured flows every schedule.every, to fill in what "
+                                         "lost webhooks missed")] = True,
+    every: Annotated[str | None, typer.Option(help="Pause between catch-up runs (default: schedule.every)")] = None,
+) -> None:
+    """Receive Leeloo webhooks (POST / or /webhooks/leeloo) and trigger the flows' units within seconds."""
+    import socket
+
+    import uvicorn
+
+    from leadbridge.errors import LeadbridgeError
+    from leadbridge.flows.ledger import LedgerError
+    from leadbridge.flows.serve import LiveFlows
+
+    console = Console(stderr=True)
+    try:
+        settings = load_config(config)
+        pause = parse_duration(every or settings.schedule.every).total_seconds()
+        if pause < MIN_WATCH_SECONDS:
+            raise ValueError(f"--every: the pause between catch-up runs must be at least {MIN_WATCH_SECONDS:.0f}s")
+    except (ConfigError, ValueError) as exc:
+        raise _fail(console, exc) from None
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)  # deliveries arriving while the server starts wait in the backlog
+    except OSError as exc:
+        console.print(f"[red]cannot listen on {host}:{port}:[/] {exc.strerror or exc}", highlight=False)
+        raise typer.Exit(1) from None
+    try:
+        live = LiveFlows(settings, workers=workers, catch_up=catch_up, every=pause, console=console)
+    except (ConfigError, LedgerError) as exc:
+        listener.close()
+        raise _fail(console, exc) from None
+    except LeadbridgeError as exc:  # a platform could not be read at start (its tags)
+        listener.close()
+        console.print(f"[red]cannot start:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    bound = listener.getsockname()[1]
+    # The address on stdout, flushed: scripts starting `flows serve --port 0` read it from here.
+    print(f"flows serve: receiving webhooks at http://{host}:{bound}/ (and /webhooks/leeloo)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(live.app, log_level="warning", access_log=False, lifespan="on"))
+    server.run(sockets=[listener])
+
+
+@app.command()
 def ui(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

@@ -124,12 +124,14 @@ class CallLeadsConfig(Section):
     attempts: int = Field(default=2, ge=1, le=5)
     interval_minutes: int = Field(default=30, ge=1)
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Phones per campaign")
+    # `flows serve` gathers the leads webhooks bring for this long before it creates their campaign.
+    batch_window: str = Field(default="5s", description="flows serve: how long leads gather into one campaign")
     add_data: dict[str, str] = Field(
         default_factory=lambda: {"name": "name", "person_id": "id"},
         description="Start-block parameter → person field: id, name, phone, email or custom:<name>",
     )
 
-    @field_validator("last_message_within")
+    @field_validator("last_message_within", "batch_window")
     @classmethod
     def _window(cls, value: str) -> str:
         parse_duration(value)

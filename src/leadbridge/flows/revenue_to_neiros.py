@@ -12,6 +12,7 @@ kept in the ledger's deal index, filled from ``deals.get`` once per deal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,32 @@ def _status(order: Any) -> str:
     return str(getattr(status, "value", status))
 
 
+def _no_orders() -> dict[str, Any]:
+    return {"total": 0.0, "orders": 0, "last_order_at": None}
+
+
+def _add_order(entry: dict[str, Any], order: Any) -> None:
+    entry["total"] = round(entry["total"] + float(order.price or 0), 2)
+    entry["orders"] += 1
+    created = order.created_at.replace(tzinfo=None).isoformat() if order.created_at else None
+    if created and (entry["last_order_at"] is None or created > entry["last_order_at"]):
+        entry["last_order_at"] = created
+
+
+def paid_orders(cfg: RevenueToNeirosConfig, orders: Iterable[Any]) -> list[Any]:
+    """The orders in one of ``paid_statuses``."""
+    paid = set(cfg.paid_statuses)
+    return [order for order in orders if order.id is not None and _status(order) in paid]
+
+
+def person_total(orders: Iterable[Any]) -> dict[str, Any]:
+    """A person's revenue unit payload from their paid orders, exactly as :func:`collect_totals` builds it."""
+    entry = _no_orders()
+    for order in orders:
+        _add_order(entry, order)
+    return entry
+
+
 def collect_totals(ctx: FlowContext, cfg: RevenueToNeirosConfig,
                    report: FlowReport) -> dict[str, dict[str, Any]]:
     """Person id → total of paid orders and the time of the latest; orders are logged as units."""
@@ -61,12 +88,7 @@ def collect_totals(ctx: FlowContext, cfg: RevenueToNeirosConfig,
                 units.append(NewUnit(order.id, {"price": order.price}, state="skipped",
                                      error="paid order without a person: its sum cannot reach Neiros"))
                 continue
-            entry = totals.setdefault(order.person_id, {"total": 0.0, "orders": 0, "last_order_at": None})
-            entry["total"] = round(entry["total"] + float(order.price or 0), 2)
-            entry["orders"] += 1
-            created = order.created_at.replace(tzinfo=None).isoformat() if order.created_at else None
-            if created and (entry["last_order_at"] is None or created > entry["last_order_at"]):
-                entry["last_order_at"] = created
+            _add_order(totals.setdefault(order.person_id, _no_orders()), order)
             units.append(NewUnit(order.id, {"person_id": order.person_id, "price": order.price}, state="done"))
         if ctx.dry_run:
             continue
