@@ -11,6 +11,7 @@ import pytest
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox.hotpath import paging
+from leadbridge.sandbox.leeloo import models
 from leadbridge.sandbox.server import RunningSandbox
 
 
@@ -150,3 +151,32 @@ def _leadgentool(client: httpx.Client) -> str:
     tunnel = client.get("/api/v2/tunnels?limit=1").json()["data"][0]
     linked = client.get(f"/api/v2/tunnels/{tunnel['id']}?include=leadgentools").json()["linked"]
     return str(linked["leadgentools"][0]["id"])
+
+
+def test_a_write_drops_only_what_it_changed(leeloo: httpx.Client, live: RunningSandbox) -> None:
+    """A message sent changes pages (lastMessageTime) but not the set or order of people: the
+    deep-page anchors and the people count stay; a person added drops both, and every page
+    read afterwards shows the writes."""
+    from leeloo_support import DEMO_COMPANY, create_person, every_record
+
+    cache = live.sandbox.cache(DEMO_COMPANY)
+    deep = leeloo.get("/api/v2/people?limit=2&offset=1000").json()
+    total = deep["meta"]["totalCount"]
+    anchors = cache.get("people-anchors")
+    assert anchors is not None and cache.get(("people", models.NO_FILTER)) == total
+    first = leeloo.get("/api/v2/people?limit=1").json()["data"][0]
+    account = first["accounts"][0]["account_id"]
+
+    sent = leeloo.post("/api/v2/messages/send-message", json={"account_id": account, "text": "anchors stay"})
+    assert sent.status_code == 200
+    assert cache.get("people-anchors") is anchors and cache.get(("people", models.NO_FILTER)) == total
+    after_send = leeloo.get("/api/v2/people?limit=1").json()["data"][0]
+    assert after_send["id"] == first["id"] and after_send["lastMessageTime"] > first["lastMessageTime"]
+    assert leeloo.get("/api/v2/people?limit=2&offset=1000").json()["data"] == deep["data"]
+
+    person = create_person(leeloo)
+    assert cache.get("people-anchors") is None and cache.get(("people", models.NO_FILTER)) is None
+    grown = leeloo.get("/api/v2/people?limit=2&offset=1000").json()
+    assert grown["meta"]["totalCount"] == total + 1
+    ids = [p["id"] for p in every_record(leeloo, "/api/v2/people", {})]
+    assert len(ids) == total + 1 and person["person_id"] in ids and ids == sorted(ids)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.migrations import alembic_config
+from leadbridge.sandbox.seed import seeding_interrupted
 from leadbridge.sandbox.state import Sandbox
 from pg_support import private_pg_schema
 
@@ -81,3 +82,36 @@ def test_reset_on_a_file_database_migrates_and_seeds_again(tmp_path: Path) -> No
         assert session.scalar(select(func.count()).select_from(schema.Company)) >= 2
     assert schema_diff(sandbox) == []
     sandbox.engine.dispose()
+
+
+def test_an_interrupted_seeding_is_redone_from_the_start(db_url: str) -> None:
+    """Ctrl-C during seeding (here: from the progress callback) leaves a database that the next
+    start recognises and seeds again, ending with exactly what an uninterrupted seeding makes."""
+
+    def interrupt(_tenant: str, _done: int, _total: int) -> None:
+        raise KeyboardInterrupt
+
+    first = Sandbox(db_url, seed=5, people=30)
+    with pytest.raises(KeyboardInterrupt):
+        first.start(progress=interrupt)
+    with first.engine.connect() as conn:
+        assert seeding_interrupted(conn)
+    first.close()
+
+    second = Sandbox(db_url, seed=5, people=30)
+    second.start()
+    with second.engine.connect() as conn:
+        assert not seeding_interrupted(conn)
+    with second.read() as session:
+        seeded = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                  for model in (schema.Company, schema.Person, schema.Account, schema.Message, schema.Deal)}
+        ids = list(session.scalars(select(schema.Person.id).order_by(schema.Person.id)))
+    second.close()
+
+    reference = Sandbox(seed=5, people=30)
+    reference.start()
+    with reference.read() as session:
+        assert seeded == {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                          for model in (schema.Company, schema.Person, schema.Account, schema.Message, schema.Deal)}
+        assert ids == list(session.scalars(select(schema.Person.id).order_by(schema.Person.id)))
+    reference.close()

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from leadbridge.console.web import back, render
 from leadbridge.sandbox import control, world
 from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.cache import GLOBAL
 from leadbridge.sandbox.common import JSON, ApiError, is_oid, sandbox_of
 from leadbridge.sandbox.control import _decode, _fault_dict
 from leadbridge.sandbox.dialog import models as dialog_models
@@ -65,12 +66,12 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends
 
 
 def companies(sandbox: Sandbox) -> list[Any]:
-    key = ("console", "companies")
-    cached = sandbox.memo.get(key)
+    cache = sandbox.cache(GLOBAL)
+    cached = cache.get("companies")
     if cached is None:
         with sandbox.read() as session:
             cached = session.execute(select(s.Company.id, s.Company.name).order_by(s.Company.name)).all()
-        sandbox.memo[key] = cached
+        cache.put("companies", cached, values_of=("company",))
     return list(cached)
 
 
@@ -103,7 +104,8 @@ def tenant_counts(sandbox: Sandbox, company_id: str) -> dict[str, int]:
     """Each tenant's sizes; memoised until the company's next write (see leeloo.models.count)."""
     tables: dict[str, Any] = {"people": s.Person, "accounts": s.Account, "messages": s.Message,
                               "orders": s.Order, "tags": s.Tag, "campaigns": s.Campaign, "deals": s.Deal}
-    return {name: count(sandbox, (company_id, "ui", name), select(table.id).where(table.company_id == company_id))
+    return {name: count(sandbox, company_id, ("ui", name), select(table.id).where(table.company_id == company_id),
+                        rows_of=(table.__tablename__,))
             for name, table in tables.items()}
 
 
@@ -184,10 +186,10 @@ def _search(text: str) -> Any:
 
 def _tags(sandbox: Sandbox, company_id: str) -> list[dict[str, Any]]:
     """The company's tags with how many people carry each; memoised until the company's next write."""
-    key = (company_id, "ui", "tags")
-    cached = sandbox.memo.get(key)
+    cache = sandbox.cache(company_id)
+    cached = cache.get("ui-tags")
     if cached is None:
-        cached = sandbox.memo[key] = world.tags(sandbox, company_id)
+        cached = cache.put("ui-tags", world.tags(sandbox, company_id), values_of=("leeloo_tag", "leeloo_person_tag"))
     return list(cached)
 
 

@@ -7,9 +7,9 @@ layer calls the very same endpoint functions directly; anything else (a filter, 
 malformed or out-of-range parameter) goes through FastAPI as usual. So behaviour is
 identical by construction: same handler code, same error rendering.
 
-Pages read in plain form are kept rendered per company until the company's next write
-(``Sandbox.page_cache``, dropped by ``Sandbox.write``), as the counts already are: a client
-paging through data it does not change gets them straight from memory.
+Pages read in plain form are kept rendered in the company's cache (``cache.CompanyCache``)
+until the company's next write: a client paging through data it does not change gets them
+straight from memory.
 
 Plain form: ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
 with at most ``limit`` and ``offset`` as plain numbers; ``POST /api/v2/messages/send-message``
@@ -34,7 +34,6 @@ from leadbridge.sandbox.state import Sandbox
 CHANNELS = "/api/v2/communication-channels/"
 CHAT_MESSAGES = "/chat-messages"
 MAX_DIGITS = 9  # beyond this FastAPI's validation (and the database) decide
-MAX_CACHED_PAGES = 4096  # per company; the cache starts afresh beyond this
 
 Endpoint = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -127,15 +126,13 @@ class FastLane:
             if scope["method"] != "GET":
                 response = JSON(await endpoint(request, company, **kwargs))
             else:
-                pages = sandbox.page_cache.setdefault(company, {})
+                cache = sandbox.cache(company)
                 # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-                key = (scope["path"], f"{kwargs.get('limit')}/{kwargs.get('offset')}".encode())
-                body = pages.get(key)
+                key = (scope["path"], kwargs.get("limit"), kwargs.get("offset"))
+                body = cache.page(key)
                 if body is None:
                     body = orjson.dumps(await endpoint(request, company, **kwargs))
-                    if len(pages) >= MAX_CACHED_PAGES:
-                        pages.clear()
-                    pages[key] = body
+                    cache.put_page(key, body)
                 response = Response(body, media_type="application/json")
         except ApiError as exc:
             response = self.render_error(scope["path"], exc)

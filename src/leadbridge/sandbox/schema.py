@@ -148,8 +148,10 @@ class Person(Base):
 
     __table_args__ = (
         Index("ix_person_company_id_id", "company_id", "id"),
-        Index("ix_person_company_phone", "company_id", "phone"),
-        Index("ix_person_company_email", "company_id", "email"),
+        # id last: a lookup by phone or email reads its matches in id order straight from the
+        # index, so "the first match" needs no walk over the company's people.
+        Index("ix_person_company_phone_id", "company_id", "phone", "id"),
+        Index("ix_person_company_email_id", "company_id", "email", "id"),
     )
 
 
@@ -198,7 +200,8 @@ class Message(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_message_account_created", "account_id", "created_at"),)
+    # id last: a chat page is ordered by (created_at, id), read straight from the index.
+    __table_args__ = (Index("ix_message_account_created_id", "account_id", "created_at", "id"),)
 
 
 class Subscription(Base):
@@ -208,7 +211,7 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
-    account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"))
+    account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"))
     traffic_source_id: Mapped[str] = mapped_column(ForeignKey("leeloo_traffic_source.id"))
@@ -344,7 +347,11 @@ class Deal(Base):
     summ: Mapped[float] = mapped_column(Float, default=0)
     status: Mapped[str] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_deal_site_created", "site_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_deal_site_created", "site_id", "created_at"),
+        # A page of a site's deals in id order, its window checked on the index alone.
+        Index("ix_deal_site_id_created", "site_id", "id", "created_at"),
+    )
 
 
 # --- Dialog -----------------------------------------------------------------------------

@@ -2,10 +2,15 @@
 
 Faker's ru_RU word lists are read once and combined with a seeded ``random.Random``:
 calling Faker per field would cost tens of microseconds a value and make a million
-people take minutes. Rows go in with bulk ``INSERT``s, one transaction per tenant, and are written in chunks
-as they are drawn (see :meth:`DemoData.checkpoint`), so a million people never sit in
-memory at once. On SQLite the chunks go straight to the driver's ``executemany``: the
-SQLAlchemy statement layer would cost more per row than drawing the row itself.
+people take minutes. Rows are written in batches of bounded size as they are drawn (see
+:meth:`DemoData.checkpoint`), each batch committed as it goes, so a million people never sit
+in memory at once and the write-ahead log stays small. Batches go straight to the driver:
+``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
+cost more per row than drawing the row itself).
+
+Seeding can be stopped at any point (Ctrl-C stops it between two batches). The database
+then carries the :data:`SEEDING_MARK` row, and the next start drops what was written and
+seeds again from the start: the same seed gives the same data, so this restart is clean.
 
 Objects whose ids appear in the documents' examples (and that no documented call can
 list or create) are seeded with exactly those ids, so the examples run verbatim against
@@ -23,7 +28,7 @@ from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
-from sqlalchemy import Connection, DateTime, Engine, Table, insert
+from sqlalchemy import Connection, DateTime, Engine, Table, delete, insert, select
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import seeded_oid
@@ -149,9 +154,12 @@ def _email_local(name: str, rng: random.Random) -> str:
     return latin.replace(" ", ".") + str(rng.randrange(10, 9999))
 
 
-# Rows drawn before they are written out; small enough to bound memory at any --people.
+# Rows drawn before they are written out and committed; small enough to bound memory at any
+# --people, and a batch takes a fraction of a second, so Ctrl-C is answered at once.
 FLUSH_ROWS = 50_000
 Progress = Callable[[str, int, int], None]
+# In sandbox_state while seeding runs: its presence at start means seeding was interrupted.
+SEEDING_MARK = "seeding_incomplete"
 
 
 class DemoData:
@@ -191,6 +199,7 @@ class DemoData:
             rows = self.rows.pop(table, None)
             if rows:
                 self.writer.insert(table, rows)
+        self.writer.commit()
         self.pending = 0
 
     def past(self, days: float) -> datetime:
@@ -215,24 +224,39 @@ class DemoData:
 
 
 def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | None = None) -> None:
-    """Seed every tenant; ``progress(tenant name, people drawn, people wanted)`` after each chunk."""
+    """Seed every tenant; ``progress(tenant name, people drawn, people wanted)`` after each batch.
+
+    Each batch is committed as it is written; :data:`SEEDING_MARK` stays in the database
+    until the last one is, so an interrupted seeding is seen (and redone) at the next start.
+    """
+    with engine.begin() as conn:
+        conn.execute(insert(schema.SandboxState).values(key=SEEDING_MARK, value="1"))
     for index, tenant in enumerate(TENANTS):
         rng = random.Random(f"{seed}:{index}")
         count = people if index == 0 else max(10, int(people * tenant.people_share))
-        with engine.begin() as conn:
+        with engine.connect() as conn:
             writer = RowWriter(conn, tenant.name, count, progress)
             data = DemoData(tenant, rng, writer)
             build_tenant(data, count, demo=index == 0)
             data.flush()
             writer.report(count)
+    with engine.begin() as conn:
+        conn.execute(delete(schema.SandboxState).where(schema.SandboxState.key == SEEDING_MARK))
+
+
+def seeding_interrupted(conn: Connection) -> bool:
+    """Whether the database holds a seeding that never finished."""
+    state = schema.SandboxState
+    return conn.execute(select(state.key).where(state.key == SEEDING_MARK)).first() is not None
 
 
 class RowWriter:
-    """Bulk inserts on one connection: straight to the DB-API on SQLite, SQLAlchemy elsewhere."""
+    """Bulk inserts on one connection, each batch its own transaction: ``executemany`` on
+    SQLite, ``COPY`` on PostgreSQL, SQLAlchemy's ``insert`` on anything else."""
 
     def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None) -> None:
         self.conn = conn
-        self.raw = conn.dialect.name == "sqlite"
+        self.dialect = conn.dialect.name
         self.label = label
         self.total = total
         self.progress = progress
@@ -242,17 +266,34 @@ class RowWriter:
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if table is schema.Person.__table__:
             self.people += len(rows)
-        for start in range(0, len(rows), 20_000):
-            chunk = rows[start : start + 20_000]
-            if self.raw:
-                sql, to_tuple = _raw_insert(table, chunk[0], self.conn.dialect)
-                cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-                cursor.executemany(sql, [to_tuple(row) for row in chunk])
+        if self.dialect == "sqlite":
+            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
+            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.executemany(sql, map(to_tuple, rows))
+            finally:
                 cursor.close()
-            else:
-                self.conn.execute(insert(table), chunk)
+        elif self.dialect == "postgresql":
+            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
+            columns = sql[sql.index("(") + 1 : sql.index(")")]
+            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(to_tuple(row))
+            finally:
+                cursor.close()
+        else:
+            self.conn.execute(insert(table), rows)
         if table is schema.Person.__table__:
             self.report(self.people)
+
+    def commit(self) -> None:
+        """Commit the batch written so far (on the driver's connection, which the rows went through)."""
+        if self.dialect in ("sqlite", "postgresql"):
+            self.conn.connection.driver_connection.commit()  # type: ignore[union-attr]
+        elif self.conn.in_transaction():
+            self.conn.commit()
 
     def report(self, people: int) -> None:
         if self.progress is not None and people != self.reported:
@@ -278,8 +319,10 @@ def _raw_insert(table: Table, first: dict[str, Any], dialect: Any) -> tuple[str,
             raise TypeError(f"{table.name}.{column.key}: unsupported default {default!r}")
         if default is not None:
             defaults[column.key] = default
-        process = (_sqlite_datetime if isinstance(column.type, DateTime)
-                   else column.type.dialect_impl(dialect).bind_processor(dialect))
+        if isinstance(column.type, DateTime):
+            process = _sqlite_datetime if dialect.name == "sqlite" else None
+        else:
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((len(keys), process))
         keys.append(column.key)

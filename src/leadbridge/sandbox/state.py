@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from leadbridge.sandbox import schema
+from leadbridge.sandbox.cache import Caches, Change, CompanyCache
 from leadbridge.sandbox.common import ApiError
 
 MEMORY_URL = "sqlite://"
@@ -66,6 +67,9 @@ def token_hash(token: str) -> str:
 
 
 _sql_for_driver: dict[tuple[str, str], str] = {}
+_WRITTEN_TABLE = re.compile(r"\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+_writes_of_sql: dict[str, tuple[str, str] | None] = {}
+CHANGE = "sandbox_change"  # the Change of a write session, in its .info
 
 
 @dataclass
@@ -74,6 +78,40 @@ class RawTransaction:
 
     driver: Any
     dialect: str
+    change: Change = field(default_factory=Change)
+
+
+def _record_sql(change: Change | None, sql: str) -> None:
+    """Note in ``change`` the table a hand-written INSERT, UPDATE or DELETE writes."""
+    if change is None:
+        return
+    written = _writes_of_sql.get(sql, ())
+    if written == ():
+        match = _WRITTEN_TABLE.match(sql)
+        written = _writes_of_sql[sql] = None if match is None else (match[1].split()[0].upper(), match[2])
+    if written is not None:
+        change.add(*written)  # type: ignore[misc]
+
+
+def _record_statement(state: ORMExecuteState) -> None:
+    """Session event: note the table of an INSERT, UPDATE or DELETE run through the session."""
+    change: Change | None = state.session.info.get(CHANGE)
+    if change is None or not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name is not None:
+        change.add("UPDATE" if state.is_update else "INSERT", name)
+
+
+def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """Session event: note the tables of the objects a flush writes (session.add and friends)."""
+    change: Change | None = session.info.get(CHANGE)
+    if change is None:
+        return
+    for verb, objects in (("INSERT", session.new), ("DELETE", session.deleted), ("UPDATE", session.dirty)):
+        for obj in objects:
+            change.add(verb, obj.__table__.name)
 
 
 def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) -> list[Any]:
@@ -85,7 +123,9 @@ def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) 
     and go in through :func:`db_time`.
     """
     if isinstance(target, RawTransaction):
+        _record_sql(target.change, sql)
         return _execute(target.driver, target.dialect, sql, params)
+    _record_sql(target.info.get(CHANGE), sql)
     connection = target.connection()
     return _execute(connection.connection.driver_connection, connection.dialect.name, sql, params)
 
@@ -283,6 +323,9 @@ class Sandbox:
         self.webhooks = Webhooks(self)
         # Sessions carry the webhooks, so the state code can emit events (webhooks.emit).
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={SESSION_KEY: self.webhooks})
+        # Every write reports what it changed, so the caches drop only what that made stale.
+        event.listen(self.sessions, "do_orm_execute", _record_statement)
+        event.listen(self.sessions, "before_flush", _record_flush)
         self.clock_offset = timedelta(0)
         self.requests = RequestLog()
         # When set, the control API answers only requests carrying it (see control.py):
@@ -291,14 +334,8 @@ class Sandbox:
         self.request_counter = 0
         self.faults: list[Fault] = []
         self.fault_rng_state = 0
-        # Memoised COUNT(*) results, keyed by query; dropped on every write of the company.
-        self.count_cache: dict[tuple[Any, ...], int] = {}
-        # Other derived values keyed by (company id, what); dropped likewise.
-        self.memo: dict[tuple[Any, ...], Any] = {}
-        self.company_by_token: dict[str, str] = {}
-        # Rendered bodies of hot GET pages per company, keyed by (path, query); dropped,
-        # like the counts, on every write of the company (see hotpath.FastLane).
-        self.page_cache: dict[str, dict[tuple[str, bytes], bytes]] = {}
+        # Counts, anchors, rendered pages and tokens: see cache.py.
+        self.caches = Caches()
         self._reader: Any = None  # see query()
         # Realistic mode: Leeloo's rate limit is enforced (off by default so tests stay fast).
         self.rate_limit: RateLimit | None = RateLimit() if realistic else None
@@ -329,6 +366,11 @@ class Sandbox:
         if reset:
             self._drop_all()
         upgrade(self.engine, memory=self.db_url == MEMORY_URL)
+        with self.engine.connect() as conn:
+            interrupted = seeding.seeding_interrupted(conn)
+        if interrupted:  # a seeding stopped half-way: start it again from nothing
+            self._drop_all()
+            upgrade(self.engine, memory=self.db_url == MEMORY_URL)
         with self.sessions() as session:
             empty = session.execute(select(schema.Company.id).limit(1)).first() is None
             offset = session.get(schema.SandboxState, "clock_offset_seconds")
@@ -368,17 +410,14 @@ class Sandbox:
         with self.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
-    def invalidate(self, company_id: str | None = None) -> None:
-        if company_id is None:
-            self.count_cache.clear()
-            self.memo.clear()
-            self.company_by_token.clear()
-            self.page_cache.clear()
-        else:
-            for cache in (self.count_cache, self.memo):
-                for key in [k for k in cache if k[0] == company_id]:
-                    del cache[key]
-            self.page_cache.pop(company_id, None)
+    def cache(self, company_id: str) -> CompanyCache:
+        """The company's derived values and rendered pages (see cache.py)."""
+        return self.caches.of(company_id)
+
+    def invalidate(self, company_id: str | None = None, change: Change | None = None) -> None:
+        """Drop what ``change`` made stale in the company's cache (its whole cache when None;
+        with no company, every cache and the tokens)."""
+        self.caches.invalidate(company_id, change)
 
     # --- transactions ------------------------------------------------------------------
 
@@ -413,30 +452,28 @@ class Sandbox:
         """
         driver = self._kept_connection()
         dialect = self.engine.dialect.name
+        transaction = RawTransaction(driver, dialect)
         if dialect == "postgresql":
             with driver.transaction():
-                yield RawTransaction(driver, dialect)
+                yield transaction
         else:
             driver.execute("BEGIN")
             try:
-                yield RawTransaction(driver, dialect)
+                yield transaction
             except BaseException:
                 driver.rollback()
                 raise
             driver.commit()
-        self.invalidate(company_id)
+        self.invalidate(company_id, transaction.change)
 
     @contextmanager
     def write(self, company_id: str | None = None) -> Iterator[Session]:
         """One transaction: committed whole or rolled back whole."""
+        change = Change()
         with self.sessions() as session, session.begin():
+            session.info[CHANGE] = change
             yield session
-        if company_id:
-            self.invalidate(company_id)
-        else:
-            self.count_cache.clear()
-            self.memo.clear()
-            self.page_cache.clear()
+        self.caches.invalidate(company_id or None, change)
 
     # --- clock -------------------------------------------------------------------------
 
@@ -459,7 +496,7 @@ class Sandbox:
             # As observed: FORMAT_ERROR with the field authToken REQUIRED.
             raise ApiError(401, "auth token is missing: send the X-Leeloo-AuthToken header or the authToken "
                            "query parameter", field="authToken", field_code="REQUIRED", error_code="FORMAT_ERROR")
-        company_id = self.company_by_token.get("leeloo:" + token)
+        company_id = self.caches.tokens.get("leeloo:" + token)
         if company_id is None:
             with self.read() as session:
                 company_id = session.scalar(
@@ -467,7 +504,7 @@ class Sandbox:
                 )
             if company_id is None:
                 raise ApiError(401, "Invalid auth token", field="authToken", field_code="INVALID")
-            self.company_by_token["leeloo:" + token] = company_id
+            self.caches.tokens["leeloo:" + token] = company_id
         return company_id
 
     def bearer_company(self, authorization: str | None, table: type[schema.NeirosToken | schema.DialogToken]) -> str:
@@ -475,7 +512,7 @@ class Sandbox:
             raise ApiError(401, "Unauthenticated.")
         token = authorization[7:].strip()
         key = f"{table.__tablename__}:{token_hash(token)}"
-        company_id = self.company_by_token.get(key)
+        company_id = self.caches.tokens.get(key)
         if company_id is None:
             with self.read() as session:
                 company_id = session.scalar(
@@ -483,7 +520,7 @@ class Sandbox:
                 )
             if company_id is None:
                 raise ApiError(401, "Unauthenticated.")
-            self.company_by_token[key] = company_id
+            self.caches.tokens[key] = company_id
         return company_id
 
     def issue_token(self, table: type[schema.NeirosToken | schema.DialogToken], company_id: str) -> str:

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import ColumnElement, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
@@ -64,31 +64,30 @@ def find(session: Session, model: Any, company_id: str, oid: str, *columns: Any,
     raise ApiError(404, f"{what} not found", field=field)
 
 
-def count(sandbox: Sandbox, key: tuple[Any, ...], query: Any) -> int:
-    """COUNT(*) of ``query``, memoised until the company's next write (keeps paging cheap)."""
-    cached = sandbox.count_cache.get(key)
+def count(sandbox: Sandbox, company_id: str, key: tuple[Any, ...], query: Any, *, rows_of: Iterable[str] = (),
+          values_of: Iterable[str] = ()) -> int:
+    """COUNT(*) of ``query``, kept in the company's cache until a write changes what it reads
+    (``rows_of``: tables whose rows it counts; ``values_of``: tables whose columns it filters on)."""
+    cache = sandbox.cache(company_id)
+    cached: int | None = cache.get(key)
     if cached is None:
         with sandbox.read() as session:
             cached = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        sandbox.count_cache[key] = cached
+        cache.put(key, cached, rows_of=rows_of, values_of=values_of)
     return cached
 
 
-_api_users: WeakKeyDictionary[Sandbox, dict[str, str]] = WeakKeyDictionary()
-
-
-_API_USER_SQL = "SELECT id FROM leeloo_user WHERE company_id = :company ORDER BY created_at, id LIMIT 1"
 
 
 def api_user(sandbox: Sandbox, session: Session | RawTransaction, company_id: str) -> str:
     """The user acting for API calls: the company's first user (its owner)."""
-    cache = _api_users.setdefault(sandbox, {})
-    user_id = cache.get(company_id)
+    cache = sandbox.cache(company_id)
+    user_id: str | None = cache.get("api-user")
     if user_id is None:
-        rows = run_sql(session, _API_USER_SQL, {"company": company_id})
+        rows = run_sql(session, fastsql.API_USER, {"company": company_id})
         if not rows:
             raise ApiError(409, "the company has no user to act for the API")
-        user_id = cache[company_id] = rows[0][0]
+        user_id = cache.put("api-user", rows[0][0], rows_of=("leeloo_user",))
     return user_id
 
 
@@ -177,46 +176,29 @@ def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dic
 
 
 NO_FILTER = PeopleFilter()
-# The unfiltered people page is the hottest read: by hand, in three small indexed queries
-# on the sandbox's read connection (same order as tag_names and account_links).
-_PEOPLE_PAGE_SQL = (
-    "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
-    " WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
-)
-
-
-def _in_list(ids: list[str]) -> tuple[str, dict[str, str]]:
-    """``:p0, :p1, …`` and their values, for an ``IN (…)`` over one page of ids."""
-    return ", ".join(f":p{i}" for i in range(len(ids))), {f"p{i}": value for i, value in enumerate(ids)}
-
-
+# The unfiltered people page is the hottest read: by hand (fastsql), in three small indexed
+# queries on the sandbox's read connection (same order as tag_names and account_links).
 # A deep OFFSET makes the database walk every index entry before it; an anchor (the id at
 # every ANCHOR_STEP-th place, kept until the company's next write) lets a page start near
 # its place instead, so a client walking 100,000 people pays the same for every page.
 ANCHOR_STEP = 1000
-_ANCHORS_SQL = (
-    "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS place FROM leeloo_person"
-    " WHERE company_id = :company) AS ranked WHERE (place - 1) / :step * :step = place - 1 ORDER BY id"
-)
-_PEOPLE_FROM_ANCHOR_SQL = (
-    "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
-    " WHERE company_id = :company AND id >= :anchor ORDER BY id LIMIT :limit OFFSET :offset"
-)
 
 
 def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[Any]:
     if offset < ANCHOR_STEP:
-        return sandbox.query(_PEOPLE_PAGE_SQL, {"company": company_id, "limit": limit, "offset": offset})
-    key = (company_id, "people-anchors")
-    anchors: list[str] | None = sandbox.memo.get(key)
+        return sandbox.query(fastsql.PEOPLE_PAGE, {"company": company_id, "limit": limit, "offset": offset})
+    # Kept until people are added or removed: no other change moves a person in id order.
+    cache = sandbox.cache(company_id)
+    anchors: list[str] | None = cache.get("people-anchors")
     if anchors is None:
-        anchors = [row[0] for row in sandbox.query(_ANCHORS_SQL, {"company": company_id, "step": ANCHOR_STEP})]
-        sandbox.memo[key] = anchors
+        anchors = [row[0] for row in
+                   sandbox.query(fastsql.PEOPLE_ANCHORS, {"company": company_id, "step": ANCHOR_STEP})]
+        cache.put("people-anchors", anchors, rows_of=("leeloo_person",))
     place = offset // ANCHOR_STEP
     if place >= len(anchors):
         return []
-    return sandbox.query(_PEOPLE_FROM_ANCHOR_SQL, {"company": company_id, "anchor": anchors[place], "limit": limit,
-                                                   "offset": offset - place * ANCHOR_STEP})
+    return sandbox.query(fastsql.PEOPLE_FROM_ANCHOR, {"company": company_id, "anchor": anchors[place],
+                                                      "limit": limit, "offset": offset - place * ANCHOR_STEP})
 
 
 def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
@@ -226,15 +208,12 @@ def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: in
         for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
     }
     if people:
-        marks, ids = _in_list(list(people))
-        for pid, account_id, connection_id, status, messenger in sandbox.query(
-                "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
-                f" WHERE person_id IN ({marks}) ORDER BY created_at, id", ids):
+        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, list(people))
+        for pid, account_id, connection_id, status, messenger in sandbox.query(sql, ids):
             people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
                                             "connection_status": status, "from": messenger})
-        for pid, tag in sandbox.query(
-                "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
-                f" WHERE pt.person_id IN ({marks}) ORDER BY t.name", ids):
+        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, list(people))
+        for pid, tag in sandbox.query(sql, ids):
             people[pid]["tags"].append(tag)
     return list(people.values())
 
@@ -243,10 +222,10 @@ def list_people(
     sandbox: Sandbox, company_id: str, flt: PeopleFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of people (GET /api/v2/people) and the number matching the filter."""
-    key = (company_id, "people", flt)
-    total = sandbox.count_cache.get(key)
+    total: int | None = sandbox.cache(company_id).get(("people", flt))
     if total is None:
-        total = count(sandbox, key, _people_query(company_id, flt))
+        total = count(sandbox, company_id, ("people", flt), _people_query(company_id, flt), rows_of=("leeloo_person",),
+                      values_of=() if flt == NO_FILTER else ("leeloo_person", "leeloo_person_tag"))
     if flt == NO_FILTER:
         return _unfiltered_people(sandbox, company_id, limit, offset), total
     ids_query = _people_query(company_id, flt)
@@ -562,7 +541,8 @@ def list_channels(sandbox: Sandbox, session: Session, company_id: str, last_from
         query = query.where(s.Account.last_message_time >= last_from)
     if last_to:
         query = query.where(s.Account.last_message_time <= last_to)
-    total = count(sandbox, (company_id, "channels", last_from, last_to), query)
+    total = count(sandbox, company_id, ("channels", last_from, last_to), query, rows_of=("leeloo_account",),
+                  values_of=("leeloo_account",) if last_from or last_to else ())
     rows = session.execute(
         select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
                s.Account.last_message_time, s.Account.created_at, s.Account.utm_marks)
@@ -581,16 +561,17 @@ def chat_messages(sandbox: Sandbox, company_id: str, account_id: str, limit: int
                   *, with_author: bool) -> tuple[list[dict[str, Any]], int]:
     """An account's chat history, newest first; v1 links each manual message to its author."""
     # A hot read: hand-written SQL, same checks and order as find() and the ORM query had.
-    if not (is_oid(account_id) and sandbox.query(_ACCOUNT_EXISTS_SQL,
+    if not (is_oid(account_id) and sandbox.query(fastsql.ACCOUNT_EXISTS,
                                                  {"account": account_id, "company": company_id})):
         raise ApiError(404, "Communication channel not found")
-    key = (company_id, "messages", account_id)
-    total = sandbox.count_cache.get(key)
+    key = ("messages", account_id)
+    total: int | None = sandbox.cache(company_id).get(key)
     if total is None:
-        total = count(sandbox, key, select(s.Message.id).where(s.Message.account_id == account_id))
+        total = count(sandbox, company_id, key, select(s.Message.id).where(s.Message.account_id == account_id),
+                      rows_of=("leeloo_message",))
     items = []
     for message_id, text, kind, read, created_by, created_at, updated_at in sandbox.query(
-            _CHAT_PAGE_SQL, {"account": account_id, "limit": limit, "offset": offset}):
+            fastsql.CHAT_PAGE, {"account": account_id, "limit": limit, "offset": offset}):
         item: dict[str, Any] = {"id": message_id, "text": text, "type": kind, "read": bool(read),
                                 "createdAt": iso_stored(created_at), "updatedAt": iso_stored(updated_at)}
         if with_author and created_by:
@@ -599,21 +580,6 @@ def chat_messages(sandbox: Sandbox, company_id: str, account_id: str, limit: int
     return items, total
 
 
-_ACCOUNT_EXISTS_SQL = "SELECT 1 FROM leeloo_account WHERE id = :account AND company_id = :company"
-_CHAT_PAGE_SQL = (
-    "SELECT id, text, type, read, created_by, created_at, updated_at FROM leeloo_message"
-    " WHERE account_id = :account ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"
-)
-_TOUCH_ACCOUNT_SQL = (
-    "UPDATE leeloo_account SET last_message_time = :now, updated_at = :now"
-    " WHERE id = :account AND company_id = :company RETURNING person_id"
-)
-_INSERT_MESSAGE_SQL = (
-    "INSERT INTO leeloo_message (id, company_id, account_id, text, type, read, created_by, template_id,"
-    " created_at, updated_at) VALUES (:id, :company, :account, :text, :type, :read, :created_by, :template_id,"
-    " :now, :now)"
-)
-_TOUCH_PERSON_SQL = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :person"
 
 
 def append_message(session: Session | RawTransaction, company_id: str, account_id: str, text: str, kind: str,
@@ -624,17 +590,17 @@ def append_message(session: Session | RawTransaction, company_id: str, account_i
 
     The hottest write (POST send-message), so three hand-written statements."""
     stored_now = db_time(session, now)
-    touched = run_sql(session, _TOUCH_ACCOUNT_SQL,
+    touched = run_sql(session, fastsql.TOUCH_ACCOUNT,
                       {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
     if not touched:
         raise ApiError(404, "Communication channel not found", field=field)
     message_id = new_oid(now)
-    run_sql(session, _INSERT_MESSAGE_SQL, {
+    run_sql(session, fastsql.INSERT_MESSAGE, {
         "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
         "created_by": created_by, "template_id": template_id, "now": stored_now,
     })
     person_id: str = touched[0][0]
-    run_sql(session, _TOUCH_PERSON_SQL, {"now": stored_now, "person": person_id})
+    run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
     return message_id, person_id
 
 
@@ -758,7 +724,7 @@ ORDER_LIST_COLUMNS = (s.Order.id, s.Order.person_id, s.Order.title, s.Order.pric
 def list_orders(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                 offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.Order.id).where(s.Order.company_id == company_id)
-    total = count(sandbox, (company_id, "orders"), query)
+    total = count(sandbox, company_id, ("orders",), query, rows_of=("leeloo_order",))
     rows = session.execute(
         select(*ORDER_LIST_COLUMNS).where(s.Order.company_id == company_id)
         .order_by(s.Order.created_at.desc(), s.Order.id.desc()).limit(limit).offset(offset)
@@ -838,7 +804,7 @@ def list_tags(session: Session, company_id: str) -> list[dict[str, Any]]:
 def list_users(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.User.id).where(s.User.company_id == company_id)
-    total = count(sandbox, (company_id, "users"), query)
+    total = count(sandbox, company_id, ("users",), query, rows_of=("leeloo_user",))
     rows = session.execute(select(*USER_COLUMNS).where(s.User.company_id == company_id)
                            .order_by(s.User.created_at, s.User.id).limit(limit).offset(offset))
     return [user_dict(r) for r in rows], total
@@ -882,7 +848,7 @@ TUNNEL_COLUMNS = (s.Tunnel.id, s.Tunnel.name, s.Tunnel.created_at, s.Tunnel.upda
 def list_tunnels(sandbox: Sandbox, session: Session, company_id: str, limit: int,
                  offset: int) -> tuple[list[dict[str, Any]], int]:
     query = select(s.Tunnel.id).where(s.Tunnel.company_id == company_id)
-    total = count(sandbox, (company_id, "tunnels"), query)
+    total = count(sandbox, company_id, ("tunnels",), query, rows_of=("leeloo_tunnel",))
     rows = session.execute(select(*TUNNEL_COLUMNS).where(s.Tunnel.company_id == company_id)
                            .order_by(s.Tunnel.created_at, s.Tunnel.id).limit(limit).offset(offset))
     return [_tunnel_dict(r) for r in rows], total
@@ -954,7 +920,8 @@ def list_accounts_v1(sandbox: Sandbox, session: Session, company_id: str, tags: 
     query = select(s.Account.id).where(s.Account.company_id == company_id)
     if tags:
         query = query.where(s.Account.person_id.in_(tagged_people(company_id, tags)))
-    total = count(sandbox, (company_id, "v1accounts", tags), query)
+    total = count(sandbox, company_id, ("v1accounts", tags), query, rows_of=("leeloo_account",),
+                  values_of=("leeloo_person_tag", "leeloo_tag") if tags else ())
     rows = session.execute(
         select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
                s.Account.last_message_time, s.Account.created_at)

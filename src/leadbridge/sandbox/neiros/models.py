@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, not_found
 from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.state import Sandbox
 
 # Deals per page of GET /projects: Laravel's paginate() default, which the vendor's API
 # (a Laravel application, judging by its Sanctum tokens) most likely keeps.
@@ -71,22 +72,34 @@ class DealWindow:
     page: int
 
 
-def list_deals(session: Session, company_id: str, window: DealWindow) -> dict[str, Any]:
-    """One page of a site's deals created within the window, oldest id first."""
+def list_deals(sandbox: Sandbox, session: Session, company_id: str, window: DealWindow) -> dict[str, Any]:
+    """One page of a site's deals created within the window, oldest id first.
+
+    A client walks the pages in turn: the window's total is counted once and each page's last
+    id kept (until deals are added or removed), so the next page is a seek on the
+    (site_id, id, created_at) index from there, not a COUNT and an OFFSET over the pages before.
+    """
     require_site(session, company_id, window.site_id)
-    where = [s.Deal.company_id == company_id, s.Deal.site_id == window.site_id]
+    # The site is the company's (require_site): its deals are too, so site_id alone selects them.
+    where = [s.Deal.site_id == window.site_id]
     if window.start is not None:
         where.append(s.Deal.created_at >= window.start)
     if window.end is not None:
         where.append(s.Deal.created_at <= window.end)
-    total = session.scalar(select(func.count()).select_from(s.Deal).where(*where)) or 0
-    rows = session.execute(
-        select(s.Deal.id, s.Deal.site_id, s.Deal.created_at)
-        .where(*where)
-        .order_by(s.Deal.id)
-        .limit(PAGE_SIZE)
-        .offset((window.page - 1) * PAGE_SIZE)
-    )
+    cache = sandbox.cache(company_id)
+    walk = ("deals", window.site_id, window.start, window.end)
+    total: int | None = cache.get((*walk, "total"))
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(s.Deal).where(*where)) or 0
+        cache.put((*walk, "total"), total, rows_of=("neiros_deal",))
+    query = select(s.Deal.id, s.Deal.site_id, s.Deal.created_at).where(*where).order_by(s.Deal.id).limit(PAGE_SIZE)
+    after: int | None = cache.get((*walk, window.page - 1)) if window.page > 1 else None
+    # Past the previous page's last deal when the walk came that way; else (a page asked for
+    # out of turn) by its offset.
+    query = query.where(s.Deal.id > after) if after is not None else query.offset((window.page - 1) * PAGE_SIZE)
+    rows = session.execute(query).all()
+    if len(rows) == PAGE_SIZE:
+        cache.put((*walk, window.page), rows[-1].id, rows_of=("neiros_deal",))
     projects = [{"id": deal_id, "site_id": site_id, "date": created.strftime("%Y-%m-%d")}
                 for deal_id, site_id, created in rows]
     return {

@@ -150,7 +150,7 @@ async def list_deals(
         raise ApiError(422, "date_end must not be before date_start", field="date_end")
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        return models.list_deals(session, company, models.DealWindow(query.site_id, start, end, query.page))
+        return models.list_deals(sandbox, session, company, models.DealWindow(query.site_id, start, end, query.page))
 
 
 @router.get("/project/{deal_id}", summary="One deal of a site (the URL's \"project\")")
