@@ -41,6 +41,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 BARE_PATH = "/_bench/bare"
 BARE_BODY = orjson.dumps({"status": 1, "data": {"hello": "world"}})
 TARGETS = {"GET people": 0.25, "POST send-message": 0.15}
+# The demo tenant's manual payment system, offer and a person (ids from the document's examples).
+ORDER_CREDITS, ORDER_OFFER, ORDER_PERSON = "5e3c3533f04b1f000c27b534", "5e3c357bf04b1f000c27b83a", \
+    "5e1c4676b70fb2001279c268"
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,11 @@ def targets(sandbox: Any) -> list[Target]:
         Target("POST send-message", "POST", "/api/v2/messages/send-message",
                {**auth, "Content-Type": "application/json"},
                orjson.dumps({"account_id": busiest, "text": "Спасибо, ждём вас!"})),
+        # A write through a session with a webhook cause (ORDER): with no webhook enabled,
+        # emitting it must cost nothing measurable.
+        Target("POST orders", "POST", "/api/v2/orders", {**auth, "Content-Type": "application/json"},
+               orjson.dumps({"paymentCreditsId": ORDER_CREDITS, "offerId": ORDER_OFFER,
+                             "personId": ORDER_PERSON})),
     ]
 
 
