@@ -85,6 +85,12 @@ def sandbox(
     control_token: Annotated[str | None, typer.Option(
         help="Token the control API (/_sandbox) requires in X-Sandbox-Token; when --host is not loopback "
              "and none is given, one is generated and printed")] = None,
+    webhook: Annotated[str | None, typer.Option(
+        help="Send the demo tenant's webhooks (ORDER, SALE, SUBSCRIPTION, INCOMING_MESSAGE) to this URL; "
+             "also PUT /_sandbox/webhooks")] = None,
+    activity: Annotated[str | None, typer.Option(
+        help="Make the world move on the sandbox clock: calm (6 events a minute), busy (400) or N a minute; "
+             "deterministic from --seed")] = None,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
 
@@ -95,16 +101,28 @@ def sandbox(
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
+    from leadbridge.sandbox.activity import parse_rate
     from leadbridge.sandbox.app import create_app
+    from leadbridge.sandbox.common import ApiError
     from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for, is_loopback
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
+    from leadbridge.sandbox.webhooks import check_url
 
     shown_db = _check_db_url(db)
+    try:
+        if webhook is not None:
+            check_url(webhook)
+        if activity is not None:
+            parse_rate(activity)
+    except ApiError as exc:
+        _refuse(f"--webhook: {exc.message}")
+    except ValueError as exc:
+        _refuse(f"--activity: {exc}")
     listener = _listen(host, port)
     console = Console()
     try:
-        state = Sandbox(db, seed=seed, people=people, realistic=realistic)
+        state = Sandbox(db, seed=seed, people=people, realistic=realistic, activity=activity, webhook_url=webhook)
         try:
             with state.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -125,6 +143,10 @@ def sandbox(
                       f'{{"login": "{creds.dialog_login}", "password": "{creds.dialog_password}"}}')
         if realistic:
             console.print("  realistic mode: Leeloo allows 300 requests a minute per token")
+        if webhook:
+            console.print(f"  webhooks of the demo tenant go to {webhook} (log: {base}/_sandbox/ui/webhooks)")
+        if state.activity is not None:
+            console.print(f"  activity: {state.activity.per_minute:g} events a minute of sandbox time")
         console.print(f"  try:    curl -H 'X-Leeloo-AuthToken: {creds.leeloo_token}' '{base}/api/v2/people?limit=2'")
         state.control_token = control_token_for(host, control_token)
         if state.control_token is not None:

@@ -1,5 +1,6 @@
 """The sandbox's world in a browser, under ``/_sandbox/ui``: tenants, clock, faults, people and
-their chats, tags and templates, Dialog campaigns, Neiros deals and a live request log.
+their chats, tags and templates, Dialog campaigns, Neiros deals, a live request log and the
+webhooks (settings and delivery log).
 
 Every page reads the sandbox's database directly (the console is part of the sandbox, like the
 control API) with bounded queries: a page is at most one screen of rows, so it stays fast at
@@ -127,6 +128,8 @@ async def choose_tenant(request: Request, company_id: Annotated[str, Form(max_le
 async def move_clock(request: Request, seconds: Annotated[float, Form(ge=0, le=10 * 365 * 86400)]) -> Response:
     sandbox = sandbox_of(request)
     now = sandbox.advance_clock(seconds)
+    if sandbox.activity is not None:
+        sandbox.activity.run_until(now)  # the events of the skipped time, as clock/advance makes them
     return back(request.headers.get("referer") or PREFIX, notice=f"Часы песочницы: {now:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -248,12 +251,14 @@ async def person(request: Request, person_id: Annotated[str, Path(max_length=24)
             select(s.Subscription.created_at, s.Tunnel.name, s.Subscription.account_id)
             .join(s.Tunnel, s.Tunnel.id == s.Subscription.tunnel_id)
             .where(s.Subscription.person_id == person_id).order_by(s.Subscription.created_at.desc())).all()
+        offers = session.execute(select(s.Offer.id, s.Offer.title, s.Offer.price, s.Offer.currency)
+                                 .where(s.Offer.company_id == company_id).order_by(s.Offer.title).limit(100)).all()
     all_tags = _tags(sandbox, company_id)
     own = {t.id for t in person_tags}
     return page(request, "sandbox/person.html", "people", person=row, accounts=accounts, chats=chats, totals=totals,
                 person_tags=person_tags, free_tags=[t for t in all_tags if t["id"] not in own], orders=orders,
                 calls=world.person_calls(sandbox, person_id), comments=world.person_comments(sandbox, person_id),
-                subscriptions=subscriptions, labels=MESSAGE_LABELS, chat_limit=CHAT_LIMIT)
+                subscriptions=subscriptions, labels=MESSAGE_LABELS, chat_limit=CHAT_LIMIT, offers=offers)
 
 
 @router.post("/people/{person_id}/tags")
@@ -283,6 +288,66 @@ async def write_as_person(request: Request, person_id: Annotated[str, Path(max_l
     except ApiError as exc:
         return form_error(f"{PREFIX}/people/{person_id}", exc)
     return back(url)
+
+
+@router.post("/people/{person_id}/orders")
+async def create_order(request: Request, person_id: Annotated[str, Path(max_length=24)],
+                       offer_id: Annotated[str, Form(max_length=24)]) -> Response:
+    """An OPENED manual order for the person, as POST /api/v2/orders makes it (its ORDER webhook too)."""
+    from leadbridge.sandbox.leeloo import bodies
+    from leadbridge.sandbox.leeloo.models import create_order as leeloo_create_order
+
+    sandbox = sandbox_of(request)
+    company_id, _ = tenant_of(request)
+    url = f"{PREFIX}/people/{person_id}"
+    with sandbox.read() as session:
+        credits_id = session.scalar(select(s.PaymentCredits.id).where(
+            s.PaymentCredits.company_id == company_id, s.PaymentCredits.payment_method == "MANUAL")
+            .order_by(s.PaymentCredits.id).limit(1))
+    if credits_id is None or not is_oid(offer_id) or not is_oid(person_id):
+        return form_error(url, ApiError(422, "Нет ручной платёжной системы или предложения", field="offer_id"))
+    try:
+        with sandbox.write(company_id) as session:
+            leeloo_create_order(session, company_id, bodies.CreateOrder(
+                personId=person_id, offerId=offer_id, paymentCreditsId=credits_id), sandbox.now())
+    except ApiError as exc:
+        return form_error(url, exc)
+    return back(url, notice="Заказ создан")
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+WEBHOOK_LOG_PAGE = 200
+
+
+@router.get("/webhooks")
+async def webhooks_page(request: Request) -> HTMLResponse:
+    from leadbridge.sandbox.webhooks import EVENT_TYPES
+
+    sandbox = sandbox_of(request)
+    company_id, _ = tenant_of(request)
+    settings = sandbox.webhooks.settings(company_id)
+    return page(request, "sandbox/webhooks.html", "webhooks", event_types=EVENT_TYPES,
+                settings=settings[0] if settings else None, pending=sandbox.webhooks.pending(),
+                deliveries=sandbox.webhooks.deliveries(company_id, WEBHOOK_LOG_PAGE), page_size=WEBHOOK_LOG_PAGE,
+                activity=sandbox.activity.status() if sandbox.activity else None)
+
+
+@router.post("/webhooks")
+async def set_webhooks(request: Request) -> Response:
+    """Leeloo's API settings: Webhook enabled, the URL and the events (checkboxes)."""
+    from leadbridge.sandbox.webhooks import EVENT_TYPES, URL_MAX
+
+    form = await request.form(max_files=0, max_fields=20)
+    url = str(form.get("url") or "")[:URL_MAX + 1]
+    events = [kind for kind in EVENT_TYPES if form.get(f"event_{kind}")]
+    company_id, _ = tenant_of(request)
+    try:
+        sandbox_of(request).webhooks.configure(company_id, enabled=bool(form.get("enabled")), url=url,
+                                                events=events)
+    except ApiError as exc:
+        return form_error(f"{PREFIX}/webhooks", exc)
+    return back(f"{PREFIX}/webhooks", notice="Настройки вебхука сохранены")
 
 
 # --- tags and templates ------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -72,8 +74,21 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     sandbox = sandbox or Sandbox()
     if start:
         sandbox.start()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The activity runs on the server's event loop, between requests (see activity.py).
+        activity = sandbox.activity
+        if activity is not None:
+            activity.start_task()
+        try:
+            yield
+        finally:
+            if activity is not None:
+                await activity.stop_task()
+
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sandbox = sandbox
     app.include_router(leeloo_router)
     app.include_router(neiros_router)

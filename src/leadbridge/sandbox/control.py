@@ -10,14 +10,14 @@ import ipaddress
 import re
 import secrets
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote_plus
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from leadbridge.sandbox import world
+from leadbridge.sandbox import webhooks, world
 from leadbridge.sandbox.common import MAX_YEAR, ApiError, body_doc, iso, parse_body, sandbox_of
 from leadbridge.sandbox.state import (
     LEELOO_RATE_LIMIT,
@@ -81,6 +81,15 @@ class FaultSpec(BaseModel):
     retry_after: int = Field(default=1, ge=0, le=3600, description="Retry-After seconds sent with a 429")
     methods: list[Annotated[str, Field(max_length=10)]] | None = Field(
         default=None, max_length=10, description="Only these HTTP methods (default: all)")
+    target: Literal["api", "webhooks"] = Field(
+        default="api", description='"api": requests to the vendor APIs. "webhooks": outgoing webhook deliveries; '
+                                   "the pattern is searched in the event type (e.g. `^SALE$`), latency_ms delays "
+                                   "each delivery, error_rate fails attempts as if the receiver answered "
+                                   "error_status (they are retried), drop_rate and duplicate_rate apply")
+    drop_rate: float = Field(default=0, ge=0, le=1,
+                             description="webhooks: share of events never delivered (logged as failed, not retried)")
+    duplicate_rate: float = Field(default=0, ge=0, le=1,
+                                  description="webhooks: share of events delivered twice (a second delivery)")
 
 
 class RealisticSpec(BaseModel):
@@ -140,6 +149,9 @@ async def advance(request: Request) -> dict[str, Any]:
     if (sandbox.now() + timedelta(seconds=body.seconds)).year > MAX_YEAR - 1:
         raise ApiError(422, f"seconds would move the clock past {MAX_YEAR - 1}", field="seconds")
     sandbox.advance_clock(body.seconds)
+    if sandbox.activity is not None:
+        # The events of the skipped time happen now, in order, each at its own time.
+        sandbox.activity.run_until(sandbox.now())
     return {"now": iso(sandbox.now()), "offset_seconds": sandbox.clock_offset.total_seconds()}
 
 
@@ -232,7 +244,8 @@ async def clear_requests(request: Request) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.post("/faults", summary="Inject latency, server errors or 429s on matching paths",
+@router.post("/faults", summary="Inject latency, server errors or 429s on matching paths, or delays, drops, "
+                                  "duplicates and failures on outgoing webhooks (target webhooks)",
              openapi_extra=body_doc(FaultSpec))
 async def add_fault(request: Request) -> dict[str, Any]:
     spec = await parse_body(request, FaultSpec)
@@ -310,3 +323,52 @@ async def person_comments(request: Request, person_id: Annotated[str, Path(max_l
 @router.get("/people/{person_id}/calls", summary="Calls logged on a person's accounts, newest first")
 async def person_calls(request: Request, person_id: Annotated[str, Path(max_length=24)]) -> dict[str, Any]:
     return {"data": world.person_calls(sandbox_of(request), person_id)}
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+EventType = Literal["ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"]
+ALL_EVENTS: tuple[EventType, ...] = ("ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE")
+
+
+class WebhookSpec(BaseModel):
+    company_id: str = Field(default=world.DEFAULT_COMPANY, max_length=24, description="Tenant (default: demo)")
+    enabled: bool = Field(description="Webhook enabled (Leeloo's API settings)")
+    url: str = Field(max_length=webhooks.URL_MAX, description="http or https URL every event is POSTed to")
+    events: list[EventType] = Field(default_factory=lambda: list(ALL_EVENTS), max_length=4,
+                                    description="The events sent")
+
+
+@router.get("/webhooks", summary="Each company's webhook settings")
+async def webhook_settings(
+    request: Request,
+    company_id: Annotated[str | None, Query(max_length=24, description="Only this company")] = None,
+) -> dict[str, Any]:
+    sandbox = sandbox_of(request)
+    if company_id is not None:
+        world.require_company(sandbox, company_id)
+    return {"data": sandbox.webhooks.settings(company_id)}
+
+
+@router.put("/webhooks", summary="Set a company's webhook: enabled, URL and events",
+            description="Events are POSTed as JSON `{\"type\", \"data\"}` after the write that caused them "
+                        "commits, in the background, at least once (retried with exponential backoff on a "
+                        "connection error, timeout or non-2xx answer, up to 8 attempts), with the header "
+                        f"`{webhooks.DELIVERY_HEADER}` naming the delivery. See docs/fidelity.md.",
+            openapi_extra=body_doc(WebhookSpec))
+async def set_webhook(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, WebhookSpec)
+    sandbox = sandbox_of(request)
+    world.require_company(sandbox, body.company_id)
+    return {"data": sandbox.webhooks.configure(body.company_id, enabled=body.enabled, url=body.url,
+                                               events=list(body.events))}
+
+
+@router.get("/webhooks/deliveries", summary="The webhook delivery log, newest first")
+async def webhook_deliveries(
+    request: Request,
+    company_id: Annotated[str | None, Query(max_length=24, description="Only this company")] = None,
+    limit: Annotated[int, Query(ge=1, le=webhooks.LOG_MAX)] = 100,
+) -> dict[str, Any]:
+    return {"data": sandbox_of(request).webhooks.deliveries(company_id, limit)}

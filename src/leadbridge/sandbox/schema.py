@@ -44,6 +44,16 @@ class SandboxState(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class WebhookSetting(Base):
+    """A company's webhook, as Leeloo's API settings hold it: on or off, one URL, the events."""
+
+    __tablename__ = "webhook_setting"
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[str] = mapped_column(String(200))  # comma-separated event types
+
+
 # --- Leeloo -----------------------------------------------------------------------------
 
 

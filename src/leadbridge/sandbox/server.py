@@ -58,7 +58,9 @@ def serve_in_thread(
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox with uvicorn on a loopback port in a daemon thread; stop on exit."""
     sandbox = sandbox or Sandbox(MEMORY_URL)
-    with serve_app_in_thread(create_app(sandbox), host=host, port=port, **server_options) as url:
+    # The lifespan starts a living sandbox's activity (Sandbox(activity=...)).
+    options = {"lifespan": "on", **server_options}
+    with serve_app_in_thread(create_app(sandbox), host=host, port=port, **options) as url:
         yield RunningSandbox(url=url, sandbox=sandbox)
 
 

@@ -121,12 +121,19 @@ class Fault:
     rate_limit_rate: float = 0.0
     retry_after: int = 1
     methods: list[str] | None = None
+    # "api": requests to the vendor APIs; "webhooks": outgoing webhook deliveries, whose
+    # event type the pattern is searched in (see webhooks.py).
+    target: str = "api"
+    drop_rate: float = 0.0  # webhooks: share of events never delivered
+    duplicate_rate: float = 0.0  # webhooks: share of events delivered twice
     compiled: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.compiled = compile_pattern(self.pattern)
 
     def matches(self, method: str, path: str) -> bool:
+        if self.target != "api":
+            return False
         if self.methods and method.upper() not in self.methods:
             return False
         return self.compiled.search(path) is not None
@@ -264,12 +271,18 @@ class RequestLog:
 
 class Sandbox:
     def __init__(self, db_url: str = MEMORY_URL, *, seed: int = 1, people: int = 1000,
-                 realistic: bool = False) -> None:
+                 realistic: bool = False, activity: str | float | None = None,
+                 webhook_url: str | None = None) -> None:
+        from leadbridge.sandbox.activity import Activity
+        from leadbridge.sandbox.webhooks import SESSION_KEY, Webhooks
+
         self.db_url = db_url
         self.seed = seed
         self.people = people
         self.engine = make_engine(db_url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.webhooks = Webhooks(self)
+        # Sessions carry the webhooks, so the state code can emit events (webhooks.emit).
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={SESSION_KEY: self.webhooks})
         self.clock_offset = timedelta(0)
         self.requests = RequestLog()
         # When set, the control API answers only requests carrying it (see control.py):
@@ -289,6 +302,10 @@ class Sandbox:
         self._reader: Any = None  # see query()
         # Realistic mode: Leeloo's rate limit is enforced (off by default so tests stay fast).
         self.rate_limit: RateLimit | None = RateLimit() if realistic else None
+        # The demo tenant's webhook, set at start (leadbridge sandbox --webhook URL).
+        self.webhook_url = webhook_url
+        # The world moving on its own (leadbridge sandbox --activity), or None.
+        self.activity: Activity | None = Activity(self, activity) if activity is not None else None
 
     @property
     def realistic(self) -> bool:
@@ -319,16 +336,28 @@ class Sandbox:
             seeding.seed_all(self.engine, seed=self.seed, people=self.people, progress=progress)
         self.clock_offset = timedelta(seconds=float(offset.value)) if offset else timedelta(0)
         self.invalidate()
+        self.webhooks.load()
+        if self.webhook_url:
+            from leadbridge.sandbox.seed import TENANTS
+            from leadbridge.sandbox.webhooks import EVENT_TYPES
+
+            self.webhooks.configure(TENANTS[0].company_id, enabled=True, url=self.webhook_url,
+                                    events=list(EVENT_TYPES))
+        if self.activity is not None:
+            self.activity.begin()
 
     def reset(self) -> None:
         self.requests.clear()
         self.faults.clear()
+        self.webhooks.clear()
         if self.rate_limit is not None:
             self.rate_limit.windows.clear()
         self.start(reset=True)
 
     def close(self) -> None:
-        """Release the database connections (the sandbox can be started again)."""
+        """Stop the webhook deliveries and release the database connections (the sandbox can
+        be started again)."""
+        self.webhooks.stop()
         if self._reader is not None:
             self._reader.close()
             self._reader = None

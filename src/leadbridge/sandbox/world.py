@@ -7,15 +7,18 @@ Each write is one transaction (:meth:`Sandbox.write`), bounded and checked like 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, new_oid
-from leadbridge.sandbox.leeloo.models import append_message, find
+from leadbridge.sandbox.leeloo.models import append_message, defined, find
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.webhooks import emit
 
 NAME_MAX = 200
 TEXT_MAX = 4096
@@ -95,8 +98,11 @@ def tags(sandbox: Sandbox, company_id: str) -> list[dict[str, Any]]:
     return [{"id": r[0], "name": r[1], "people": r[2]} for r in rows]
 
 
-def add_incoming_message(sandbox: Sandbox, account_id: str, text: str) -> dict[str, Any]:
-    """A message from the person, as if written in the messenger: the account's chat and times follow."""
+def add_incoming_message(sandbox: Sandbox, account_id: str, text: str, *,
+                         now: datetime | None = None) -> dict[str, Any]:
+    """A message from the person, as if written in the messenger: the account's chat and times
+    follow, and the company's INCOMING_MESSAGE webhook fires. ``now``: when it was written
+    (default the sandbox clock; the activity gives each event its own time)."""
     text = _name(text, "text", TEXT_MAX)
     if not is_oid(account_id):
         raise ApiError(404, "Communication channel not found", field="account_id")
@@ -104,10 +110,22 @@ def add_incoming_message(sandbox: Sandbox, account_id: str, text: str) -> dict[s
         company_id = session.scalar(select(s.Account.company_id).where(s.Account.id == account_id))
     if company_id is None:
         raise ApiError(404, "Communication channel not found", field="account_id")
-    now = sandbox.now()
+    now = now or sandbox.now()
     with sandbox.write(company_id) as session:
-        append_message(session, company_id, account_id, text, INCOMING, now, field="account_id")
+        message_id, person_id = append_message(session, company_id, account_id, text, INCOMING, now,
+                                               field="account_id")
+        emit(session, company_id, "INCOMING_MESSAGE", lambda: incoming_event(session, account_id, message_id,
+                                                                            person_id, text, now))
     return {"account_id": account_id, "type": INCOMING, "text": text, "createdAt": iso(now)}
+
+
+def incoming_event(session: Session, account_id: str, message_id: str, person_id: str, text: str,
+                   now: datetime) -> dict[str, Any]:
+    """The data of an INCOMING_MESSAGE webhook (our reading: the wiki's copy ends before its example)."""
+    row = session.execute(select(s.Person.email, s.Person.phone).where(s.Person.id == person_id)).first()
+    return {"message_id": message_id, "account_id": account_id, "person_id": person_id, "text": text,
+            "email": defined(row.email if row else None), "phone": defined(row.phone if row else None),
+            "created_at": iso(now)}
 
 
 def person_company(sandbox: Sandbox, person_id: str) -> str:

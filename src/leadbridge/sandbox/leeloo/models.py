@@ -28,6 +28,7 @@ from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
+from leadbridge.sandbox.webhooks import emit
 
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.
@@ -412,7 +413,28 @@ def _new_account(session: Session, company_id: str, person_id: str, connection_i
         leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
     ))
     append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    emit(session, company_id, "SUBSCRIPTION",
+         lambda: subscription_event(session, account_id, person_id, source.tunnel_id, source.leadgentool_id,
+                                    source.id, now))
     return account_id
+
+
+def _contact(session: Session, person_id: str | None) -> tuple[str, str]:
+    """The person's email and phone as Leeloo shows them (NOT_DEFINED when empty)."""
+    row = session.execute(select(s.Person.email, s.Person.phone).where(s.Person.id == person_id)).first() \
+        if person_id else None
+    return (defined(row.email), defined(row.phone)) if row else (NOT_DEFINED, NOT_DEFINED)
+
+
+def subscription_event(session: Session, account_id: str, person_id: str, tunnel_id: str | None,
+                       leadgentool_id: str | None, source_id: str | None, now: datetime) -> dict[str, Any]:
+    """The data of a SUBSCRIPTION webhook (our reading: the wiki's copy ends before its example)."""
+    source = session.scalar(select(s.TrafficSource.name).where(s.TrafficSource.id == source_id)) \
+        if source_id else None
+    email, phone = _contact(session, person_id)
+    return {"account_id": account_id, "person_id": person_id, "tunnel_id": tunnel_id,
+            "leadgentool_id": leadgentool_id, "source": source, "email": email, "phone": phone,
+            "created_at": iso(now)}
 
 
 def _new_person(session: Session, company_id: str, name: str, phone: str | None, email: str | None,
@@ -596,8 +618,9 @@ _TOUCH_PERSON_SQL = "UPDATE leeloo_person SET last_message_time = :now WHERE id 
 
 def append_message(session: Session | RawTransaction, company_id: str, account_id: str, text: str, kind: str,
                    now: datetime, *, created_by: str | None = None, template_id: str | None = None,
-                   field: str | None = None) -> None:
+                   field: str | None = None) -> tuple[str, str]:
     """A message at the top of the account's chat; the account's and person's lastMessageTime follow.
+    Returns the message's id and the person's.
 
     The hottest write (POST send-message), so three hand-written statements."""
     stored_now = db_time(session, now)
@@ -605,11 +628,14 @@ def append_message(session: Session | RawTransaction, company_id: str, account_i
                       {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
     if not touched:
         raise ApiError(404, "Communication channel not found", field=field)
+    message_id = new_oid(now)
     run_sql(session, _INSERT_MESSAGE_SQL, {
-        "id": new_oid(now), "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
+        "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
         "created_by": created_by, "template_id": template_id, "now": stored_now,
     })
-    run_sql(session, _TOUCH_PERSON_SQL, {"now": stored_now, "person": touched[0][0]})
+    person_id: str = touched[0][0]
+    run_sql(session, _TOUCH_PERSON_SQL, {"now": stored_now, "person": person_id})
+    return message_id, person_id
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -644,6 +670,9 @@ def manual_subscribe(session: Session, company_id: str, account_id: str, body: b
     append_message(session, company_id, account.id, "", SYSTEM_MESSAGE, now)
     if block.text:
         append_message(session, company_id, account.id, block.text, "BOT_MESSAGE", now)
+    emit(session, company_id, "SUBSCRIPTION",
+         lambda: subscription_event(session, account.id, account.person_id, body.tunnel_id, source.leadgentool_id,
+                                    source.id, now))
 
 
 # --- leadgentools ------------------------------------------------------------------------
@@ -714,6 +743,10 @@ def create_order(session: Session, company_id: str, body: bodies.CreateOrder, no
     if body.isNotifyAccount and account_id is not None:
         text = f"Ваш заказ «{offer.title}» на сумму {money(offer.price)} {offer.currency} создан."
         append_message(session, company_id, account_id, text, "BOT_MESSAGE", now)
+    emit(session, company_id, "ORDER", lambda: {
+        "order_id": order_id, "account_id": account_id, "offer_name": offer.title, "price": money(offer.price),
+        "currency": offer.currency, "email": defined(body.email or person.email),
+        "phone": defined(body.phone or person.phone), "created_at": iso(now)})
     return {"id": order_id, "title": offer.title, "price": money(offer.price), "currency": offer.currency,
             "status": "OPENED", "createdAt": iso(now), "updatedAt": iso(now)}
 
@@ -745,7 +778,8 @@ def update_manual_order(session: Session, company_id: str, order_id: str, body: 
                         now: datetime) -> None:
     """Resolve or reject an OPENED manual order (payment-system orders change only by payment)."""
     order = find(session, s.Order, company_id, order_id, s.Order.id, s.Order.status, s.Order.payment_method,
-                 s.Order.person_id, what="Order")
+                 s.Order.person_id, s.Order.title, s.Order.price, s.Order.currency, s.Order.email, s.Order.phone,
+                 s.Order.payment_credits_id, what="Order")
     if order.payment_method != MANUAL:
         raise ApiError(409, f"Order is not a manual order (paymentMethod {order.payment_method})")
     if order.status != "OPENED":
@@ -762,6 +796,12 @@ def update_manual_order(session: Session, company_id: str, order_id: str, body: 
     account_id = _latest_account(session, order.person_id)
     if account_id is not None:
         append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    if body.status == "RESOLVED":
+        emit(session, company_id, "SALE", lambda: {
+            "order_id": order.id, "account_id": account_id, "offer_name": order.title,
+            "price": money(values.get("price", order.price)), "currency": values.get("currency", order.currency),
+            "email": defined(order.email), "phone": defined(order.phone), "created_at": iso(values["payment_date"]),
+            "payment_method": order.payment_credits_id})
 
 
 # --- calls -------------------------------------------------------------------------------

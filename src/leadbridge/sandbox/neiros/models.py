@@ -122,3 +122,15 @@ def get_deal(session: Session, company_id: str, deal_id: int, site_id: int) -> d
 
 def set_deal_sum(session: Session, company_id: str, deal_id: int, site_id: int, summ: float) -> None:
     _deal(session, company_id, deal_id, site_id).summ = summ
+
+
+def add_deal(session: Session, company_id: str, site_id: int, at: datetime, *, phone: str | None, duration: int,
+             record: str | None, canal: str, traffic: str, neiros_visit: str, status: str = "Неразобранное") -> int:
+    """A deal arriving on the site (a tracked call with its record); Neiros's API has no call
+    that creates one, so only the sandbox's activity does. Returns its id."""
+    require_site(session, company_id, site_id)
+    deal_id = int(session.scalar(select(func.max(s.Deal.id))) or 0) + 1
+    session.add(s.Deal(id=deal_id, company_id=company_id, site_id=site_id, neiros_visit=neiros_visit,
+                       neiros_id=str(deal_id % 10**7 + 10**6), created_at=at, phone=phone, duration=duration,
+                       record=record, canal=canal, traffic=traffic, summ=0.0, status=status))
+    return deal_id
