@@ -33,10 +33,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flows import free_port  # noqa: E402 - the bench folder's own helpers
-
-from leadbridge.flows.config import parse_duration  # noqa: E402
-from leadbridge.sandbox.common import new_oid  # noqa: E402
+from flows import free_port  # the bench folder's own helper
+from leadbridge.flows.config import parse_duration
+from leadbridge.sandbox.common import new_oid
 
 TARGET_EVENTS_PER_SECOND = 200
 CONFIG = """\
@@ -193,7 +192,7 @@ def main() -> None:
                                                    "events": []}).raise_for_status()
             seconds = sorted(latencies(client, since))
         median = statistics.median(seconds)
-        p95 = seconds[max(0, int(round(0.95 * len(seconds))) - 1)]
+        p95 = seconds[max(0, round(0.95 * len(seconds)) - 1)]
         target = window + 1.0
         print(f"written in -> campaign in Dialog, over {len(seconds)} leads: median {median:.2f} s, p95 {p95:.2f} s "
               f"(target p95 <= {target:.1f} s: {'ok' if p95 <= target else 'MISSED'})")
