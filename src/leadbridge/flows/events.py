@@ -21,7 +21,7 @@ from sqlalchemy import JSON, CursorResult, DateTime, Index, String, Text, func, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadbridge.flows.ledger import Base, Id, Ledger, utcnow
+from leadbridge.flows.ledger import READ_ONLY, Base, Id, Ledger, utcnow
 
 EVENT_STATES = ("received", "processed")
 
@@ -58,6 +58,8 @@ class NewEvent:
     dedupe: str
     type: str
     body: dict[str, Any]
+    # An event that can trigger nothing (an ORDER, an unknown type) is recorded already processed.
+    outcome: str | None = None
 
 
 class EventStore:
@@ -74,43 +76,48 @@ class EventStore:
         if not events:
             return 0
         now = utcnow()
-        rows = [{"dedupe": e.dedupe[:200], "type": e.type[:40], "body": e.body, "state": "received",
-                 "received_at": now, "processed_at": None, "outcome": None} for e in events]
+        rows = [{"dedupe": e.dedupe[:200], "type": e.type[:40], "body": e.body,
+                 "state": "received" if e.outcome is None else "processed", "received_at": now,
+                 "processed_at": None if e.outcome is None else now, "outcome": e.outcome} for e in events]
         with self.ledger.transaction() as session:
             result = session.execute(self._insert, rows)
             return max(0, cast(CursorResult[Any], result).rowcount or 0)
 
+    def _read(self, query: Any) -> list[StoredEvent]:
+        # A read-only transaction: on SQLite it takes no write lock, so the receive path's commits never
+        # wait on it in SQLite's busy handler (which sleeps in steps of milliseconds).
+        with self.ledger.engine.connect() as conn:
+            rows = conn.execution_options(**{READ_ONLY: True}).execute(query).all()
+        return [StoredEvent(r.id, r.type, dict(r.body or {}), r.state, r.received_at, r.processed_at, r.outcome)
+                for r in rows]
+
     def waiting(self, limit: int = 200) -> list[StoredEvent]:
         """Events received and not processed yet, oldest first."""
-        with self.ledger.sessions() as session:
-            rows = session.scalars(select(EventRow).where(EventRow.state == "received")
-                                   .order_by(EventRow.id).limit(limit)).all()
-        return [_stored(row) for row in rows]
+        return self._read(select(*EventRow.__table__.c).where(EventRow.state == "received")
+                          .order_by(EventRow.id).limit(limit))
 
     def processed(self, outcomes: dict[int, str]) -> None:
         """Record what each event triggered, in one transaction."""
         if not outcomes:
             return
         now = utcnow()
+        by_outcome: dict[str, list[int]] = {}
+        for event_id, outcome in outcomes.items():
+            by_outcome.setdefault(outcome[:2000], []).append(event_id)
+        # One statement per distinct outcome: most events of a round share theirs ("nothing to trigger").
         with self.ledger.transaction() as session:
-            for event_id, outcome in outcomes.items():
-                session.execute(update(EventRow).where(EventRow.id == event_id)
-                                .values(state="processed", processed_at=now, outcome=outcome[:2000]))
+            for outcome, ids in by_outcome.items():
+                for start in range(0, len(ids), 500):
+                    session.execute(update(EventRow).where(EventRow.id.in_(ids[start:start + 500]))
+                                    .values(state="processed", processed_at=now, outcome=outcome))
 
     def latest(self, limit: int = 50) -> list[StoredEvent]:
         """The latest events, newest first (the dashboard's list)."""
-        with self.ledger.sessions() as session:
-            rows = session.scalars(select(EventRow).order_by(EventRow.id.desc()).limit(limit)).all()
-        return [_stored(row) for row in rows]
+        return self._read(select(*EventRow.__table__.c).order_by(EventRow.id.desc()).limit(limit))
 
     def counts(self) -> dict[tuple[str, str], int]:
         """(type, state) → number of events."""
-        with self.ledger.sessions() as session:
-            rows = session.execute(select(EventRow.type, EventRow.state, func.count())
-                                   .group_by(EventRow.type, EventRow.state)).all()
+        with self.ledger.engine.connect() as conn:
+            rows = conn.execution_options(**{READ_ONLY: True}).execute(
+                select(EventRow.type, EventRow.state, func.count()).group_by(EventRow.type, EventRow.state)).all()
         return {(kind, state): count for kind, state, count in rows}
-
-
-def _stored(row: EventRow) -> StoredEvent:
-    return StoredEvent(row.id, row.type, dict(row.body or {}), row.state, row.received_at, row.processed_at,
-                       row.outcome)

@@ -50,7 +50,7 @@ from leadbridge.flows.ledger import Ledger, NewUnit, Unit, UnitRow, utcnow
 
 log = logging.getLogger("leadbridge.flows.serve")
 # Events read per round of the trigger thread.
-EVENTS_PER_ROUND = 500
+EVENTS_PER_ROUND = 100
 # A person read that fails (a 5xx, a broken connection) leaves the event waiting for the next
 # round; after this many rounds it is set aside for the catch-up polling, with the error.
 MAX_EVENT_TRIES = 5
@@ -115,7 +115,11 @@ class LiveFlows:
     async def receive(self, event: webhooks.Event) -> None:
         """Queue the event for the next group commit and return once it is committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((NewEvent(event.dedupe_key, event.type, event.raw), done))
+        triggers = (self.leads_cfg is not None and isinstance(
+            event, webhooks.IncomingMessageEvent | webhooks.SubscriptionEvent)) or (
+            self.revenue_cfg is not None and isinstance(event, webhooks.SaleEvent))
+        outcome = None if triggers else "nothing to trigger"
+        self._queue.append((NewEvent(event.dedupe_key, event.type, event.raw, outcome), done))
         self._queued.set()
         await done
 
