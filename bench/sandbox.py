@@ -1,6 +1,7 @@
-"""Requests per second of the sandbox's hot endpoints, as ratios to a bare ASGI app.
+"""Requests per second of every documented endpoint of the sandbox, as ratios to a bare ASGI app.
 
-    .venv/bin/python bench/sandbox.py [--people 100000] [--seconds 5] [--connections 8]
+    .venv/bin/python bench/sandbox.py [--people 100000] [--small 20000] [--seconds 3] [--connections 8]
+                                      [--only NAME ...]
 
 Both apps are served by one uvicorn server (uvloop + httptools, as the CLI serves the
 sandbox): the bare app answers a fixed JSON body on a path the sandbox does not use.
@@ -11,9 +12,14 @@ so understates the bare app (the ratios then look better than they are: install 
 The bare app is measured between every two endpoints and the ratios use the mean of
 those runs, so load from other processes on the machine affects both sides alike.
 
-Targets: GET people >= 0.25 and POST send-message >= 0.15 of the bare app's req/s.
-"GET people, any page" asks for a random page each time, so it shows the cost of a page
-read from the database (a repeated page is served from the sandbox's page cache).
+Targets, at --people (100,000): every write >= 0.1 of the bare app's req/s, send-message
+>= 0.3, the cached people page >= 0.6, a people page read from the database at a random
+offset >= 0.3. "GET people, any page" asks for a random page each time, so it shows the
+cost of a page read from the database (a repeated page is served from the page cache).
+
+The writes are measured a second time on a sandbox of --small people (20,000), each again
+beside the bare app: a write whose cost grows with the data shows a ratio between the two
+sizes beyond 1.2.
 """
 
 from __future__ import annotations
@@ -40,10 +46,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 BARE_PATH = "/_bench/bare"
 BARE_BODY = orjson.dumps({"status": 1, "data": {"hello": "world"}})
-TARGETS = {"GET people": 0.25, "POST send-message": 0.15}
-# The demo tenant's manual payment system, offer and a person (ids from the document's examples).
-ORDER_CREDITS, ORDER_OFFER, ORDER_PERSON = "5e3c3533f04b1f000c27b534", "5e3c357bf04b1f000c27b83a", \
-    "5e1c4676b70fb2001279c268"
+TARGETS = {"GET people": 0.6, "GET people, any page": 0.3, "POST send-message": 0.3}
+WRITE_TARGET = 0.1
+GROWTH_LIMIT = 1.2  # a write's rate at --small people over its rate at --people
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,15 @@ class Target:
     # When set, every request asks for a random page among the first `spread_offsets`
     # (appended as &offset=N), so answers come from the database, not the page cache.
     spread_offsets: int = 0
+
+    @property
+    def write(self) -> bool:
+        return is_write(self.name)
+
+
+def is_write(name: str) -> bool:
+    """Whether the endpoint of this name changes data (logins and the report do not)."""
+    return not name.startswith(("GET", "POST login", "POST report", "bare"))
 
 
 async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -160,52 +174,189 @@ def load_worker(spec: dict[str, Any]) -> None:
 # --- the benchmark -------------------------------------------------------------------------
 
 
-def targets(sandbox: Any) -> list[Target]:
-    from leadbridge.sandbox import schema
-    from leadbridge.sandbox.seed import TENANTS
+def targets(sandbox: Any, url: str) -> list[Target]:
+    """Every documented endpoint, on the demo tenant's records (logging in to Neiros and Dialog)."""
+    from leadbridge.sandbox import schema as s
+    from leadbridge.sandbox.seed import DOC_IDS, TENANTS
 
     demo = TENANTS[0]
+    company = demo.company_id
     with sandbox.read() as session:
         busiest = session.execute(
-            select(schema.Message.account_id)
-            .where(schema.Message.company_id == demo.company_id)
-            .group_by(schema.Message.account_id)
-            .order_by(func.count().desc(), schema.Message.account_id)
-            .limit(1)
+            select(s.Message.account_id).where(s.Message.company_id == company)
+            .group_by(s.Message.account_id).order_by(func.count().desc(), s.Message.account_id).limit(1)
         ).scalar_one()
-    auth = {"X-Leeloo-AuthToken": demo.leeloo_token}
+        person = session.scalar(select(s.Account.person_id).where(s.Account.id == busiest))
+        user = session.scalar(select(s.User.id).where(s.User.company_id == company).order_by(s.User.id))
+        tag = session.scalar(select(s.Tag.id).where(s.Tag.company_id == company).order_by(s.Tag.id))
+        order = session.scalar(select(s.Order.id).where(s.Order.company_id == company).order_by(s.Order.id))
+        tunnel = session.scalar(select(s.Tunnel.id).where(s.Tunnel.company_id == company).order_by(s.Tunnel.id))
+        category = session.scalar(select(s.TemplateCategory.id).where(s.TemplateCategory.company_id == company)
+                                  .order_by(s.TemplateCategory.id))
+        block = session.scalar(select(s.TunnelBlock.id).where(s.TunnelBlock.tunnel_id == DOC_IDS["placeholder"]))
+        site, deal = session.execute(select(s.Deal.site_id, s.Deal.id).where(s.Deal.company_id == company)
+                                     .order_by(s.Deal.id).limit(1)).one()
+    neiros_login = {"email": demo.neiros_email, "password": demo.neiros_password}
+    dialog_login = {"login": demo.dialog_login, "password": demo.dialog_password}
+    neiros_token = httpx.post(url + "/api/userapi/v1/auth/login", json=neiros_login, timeout=60).json()["token"]
+    dialog_token = httpx.post(url + "/api/login", json=dialog_login, timeout=60).json()["token"]
+    leeloo = {"X-Leeloo-AuthToken": demo.leeloo_token}
+    leeloo_json = {**leeloo, "Content-Type": "application/json"}
+    neiros = {"Authorization": f"Bearer {neiros_token}"}
+    dialog_json = {"Authorization": f"Bearer {dialog_token}", "Content-Type": "application/json"}
+    campaign = {"campaign": {"project_id": demo.dialog_project_id, "name": "Обзвон", "description": "",
+                             "start_block_id": demo.dialog_start_block_id,
+                             "schedule": {"date": "2026-11-01", "start_time": "09:00", "end_time": "17:00",
+                                          "periods": {"id": 1, "title": "Однократно"},
+                                          "attempts": {"id": 1, "title": "1"}, "interval": "5"},
+                             "state": "Создано", "phone_id": demo.dialog_phone_id}}
+    phones = [{"phone": f"+7999{n:07d}", "add_data": {"name": "Иван", "time": "10:00", "phone": n}}
+              for n in range(100)]
+    report = {"analytics_filter": {"scenario_id": demo.dialog_scenario_id,
+                                   "start_block_id": demo.dialog_start_block_id,
+                                   "outgoing_campaign_id": 12345, "date_start": "2026-01-01T00:00:00.000Z",
+                                   "date_end": "2026-12-31T00:00:00.000Z"},
+              "columns": [{"id": 1, "name": "phone_number", "display_name": "Phone", "column_type": "field",
+                           "data_type": "number", "filter_type": "contains", "filter_value": "7999",
+                           "sorting": "asc"}]}
+    window = f"site_id={site}&date_start=2020-01-01&date_end=2026-12-31"
+
+    def body(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    channel = f"/api/v2/communication-channels/{busiest}"
     return [
-        Target("GET people", "GET", "/api/v2/people?limit=20", auth),
-        Target("GET people, any page", "GET", "/api/v2/people?limit=20", auth,
-               spread_offsets=sandbox.people - 20),
-        Target("GET chat-messages", "GET", f"/api/v2/communication-channels/{busiest}/chat-messages", auth),
-        Target("POST send-message", "POST", "/api/v2/messages/send-message",
-               {**auth, "Content-Type": "application/json"},
-               orjson.dumps({"account_id": busiest, "text": "Спасибо, ждём вас!"})),
-        # A write through a session with a webhook cause (ORDER): with no webhook enabled,
-        # emitting it must cost nothing measurable.
-        Target("POST orders", "POST", "/api/v2/orders", {**auth, "Content-Type": "application/json"},
-               orjson.dumps({"paymentCreditsId": ORDER_CREDITS, "offerId": ORDER_OFFER,
-                             "personId": ORDER_PERSON})),
+        # Leeloo v2: people
+        Target("GET people", "GET", "/api/v2/people?limit=20", leeloo),
+        Target("GET people, any page", "GET", "/api/v2/people?limit=20", leeloo, spread_offsets=sandbox.people - 20),
+        Target("GET people, by phone", "GET", "/api/v2/people?filter%5Bphone%5D=%2B79001234567", leeloo),
+        Target("GET person", "GET", f"/api/v2/people/{person}", leeloo),
+        Target("POST people", "POST", "/api/v2/people", leeloo_json, body(
+            {"name": "Нагрузка", "phone": "+79990000001", "leadgentool_id": DOC_IDS["person_leadgentool"]})),
+        Target("POST people/sms", "POST", "/api/v2/people/sms", leeloo_json, body(
+            {"connection_id": DOC_IDS["sms_connection"], "leadgentool_id": DOC_IDS["sms_leadgentool"],
+             "tags": [DOC_IDS["sms_tag"]], "data": [{"phone": "+79990000002", "name": "СМС"}]})),
+        Target("PUT person", "PUT", f"/api/v2/people/{person}", leeloo_json, body({"email": "load@example.com"})),
+        Target("PUT add-comment", "PUT", f"/api/v2/people/{person}/add-comment", leeloo_json,
+               body({"comment": "нагрузка"})),
+        Target("PUT add-tag", "PUT", f"/api/v2/people/{person}/add-tag", leeloo_json, body({"tag_id": tag})),
+        Target("PUT remove-tag", "PUT", f"/api/v2/people/{person}/remove-tag", leeloo_json, body({"tag_id": tag})),
+        # Leeloo v2: channels and messages
+        Target("GET channels", "GET", "/api/v2/communication-channels?limit=20", leeloo),
+        Target("GET chat-messages", "GET", f"{channel}/chat-messages", leeloo),
+        Target("GET channel's person", "GET", f"{channel}/person", leeloo),
+        Target("POST send-message", "POST", "/api/v2/messages/send-message", leeloo_json,
+               body({"account_id": busiest, "text": "Спасибо, ждём вас!"})),
+        Target("POST send-template", "POST", "/api/v2/messages/send-template", leeloo_json,
+               body({"account_id": busiest, "template_id": DOC_IDS["template"], "variables": {"name": "Иван"}})),
+        Target("POST manual-subscribe", "POST", f"{channel}/manual-subscribe", leeloo_json,
+               body({"tunnel_id": DOC_IDS["placeholder"], "tunnel_block_id": block})),
+        # Leeloo v2: orders, calls, catalogue, tunnels
+        Target("GET orders", "GET", "/api/v2/orders?limit=20", leeloo),
+        Target("GET order", "GET", f"/api/v2/orders/{order}", leeloo),
+        Target("POST orders", "POST", "/api/v2/orders", leeloo_json, body(
+            {"personId": person, "offerId": DOC_IDS["offer"], "paymentCreditsId": DOC_IDS["payment_credits"]})),
+        Target("POST calls", "POST", "/api/v2/calls", leeloo_json, body(
+            {"user_id": user, "account_id": busiest, "from": "+79990000001", "to": "+79990000002",
+             "date": "2026-11-01T10:00:00.000Z", "status": "SUCCESS", "duration": 10, "type": "OUTBOUND"})),
+        Target("POST create-traffic-source", "POST",
+               f"/api/v2/leadgentools/{DOC_IDS['person_leadgentool']}/create-traffic-source", leeloo_json,
+               body({"name": "нагрузка", "description": ""})),
+        Target("GET tags", "GET", "/api/v2/tags", leeloo),
+        Target("GET users", "GET", "/api/v2/users", leeloo),
+        Target("GET user", "GET", f"/api/v2/users/{user}", leeloo),
+        Target("GET connections", "GET", "/api/v2/connections", leeloo),
+        Target("GET template categories", "GET", "/api/v2/categories/templates", leeloo),
+        Target("GET templates", "GET", f"/api/v2/categories/templates/{category}", leeloo),
+        Target("GET tunnels", "GET", "/api/v2/tunnels", leeloo),
+        Target("GET tunnel", "GET", f"/api/v2/tunnels/{tunnel}", leeloo),
+        Target("GET tunnel stats", "GET", f"/api/v2/tunnels/{tunnel}/stats", leeloo),
+        Target("GET all tunnels' stats", "GET", "/api/v2/tunnels/stats", leeloo),
+        # Leeloo v1
+        Target("GET v1 accounts", "GET", "/api/v1/accounts?limit=20", leeloo),
+        Target("GET v1 account", "GET", f"/api/v1/accounts/{busiest}", leeloo),
+        Target("GET v1 chat-messages", "GET", f"/api/v1/accounts/{busiest}/chat-messages", leeloo),
+        # Neiros
+        Target("POST login (Neiros)", "POST", "/api/userapi/v1/auth/login",
+               {"Content-Type": "application/json"}, body(neiros_login)),
+        Target("GET sites", "GET", "/api/userapi/v1/sites", neiros),
+        Target("GET deals page", "GET", f"/api/userapi/v1/projects?{window}&page=2", neiros),
+        Target("GET deal", "GET", f"/api/userapi/v1/project/{deal}?site_id={site}", neiros),
+        Target("POST deal update", "POST", f"/api/userapi/v1/project/{deal}/update",
+               {**neiros, "Content-Type": "application/json"}, body({"site_id": site, "summ": 1500})),
+        # Dialog
+        Target("POST login (Dialog)", "POST", "/api/login", {"Content-Type": "application/json"}, body(dialog_login)),
+        Target("POST campaign, 1 phone", "POST", "/api/campaigns", dialog_json,
+               body({**campaign, "phones": phones[:1]})),
+        Target("POST campaign, 100 phones", "POST", "/api/campaigns", dialog_json,
+               body({**campaign, "phones": phones})),
+        Target("GET campaign", "GET", "/api/campaigns/12345", dialog_json),
+        Target("POST report", "POST", f"/api/analytics/{demo.dialog_project_id}/report", dialog_json, body(report)),
     ]
+
+
+def seeded_sandbox(db: str, people: int) -> Any:
+    from leadbridge.sandbox.state import Sandbox
+
+    def progress(tenant: str, done: int, total: int) -> None:
+        ending = "\n" if done >= total or not sys.stdout.isatty() else ""
+        print(f"\rseeding {tenant}: {done:,}/{total:,} people", end=ending, flush=True)
+
+    started = time.perf_counter()
+    sandbox = Sandbox(db, seed=1, people=people)
+    sandbox.start(reset=db != "sqlite://", progress=progress)  # a database on disk is seeded afresh
+    print(f"sandbox ready in {time.perf_counter() - started:.1f} s ({people:,} people, {db})")
+    return sandbox
+
+
+def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only: list[str] | None,
+                writes_only: bool) -> tuple[dict[str, float], list[float]]:
+    """Each target's req/s and the bare app's runs (one before the first target and one after each)."""
+    from leadbridge.sandbox.app import create_app
+    from leadbridge.sandbox.server import serve_app_in_thread
+
+    app = side_by_side(create_app(sandbox, start=False))
+    bare = Target("bare ASGI app", "GET", BARE_PATH, {})
+    measured: dict[str, float] = {}
+    bare_rates: list[float] = []
+    with serve_app_in_thread(app, loop="uvloop", http="httptools") as url:
+
+        def measure(target: Target) -> float:
+            load(url, target, min(1.0, seconds), connections)  # warm-up
+            rate, errors = load(url, target, seconds, connections)
+            if errors:
+                raise SystemExit(f"{target.name}: {errors} responses were not 2xx")
+            print(f"  {target.name:<28} {rate:>9,.0f} req/s", flush=True)
+            return rate
+
+        bare_rates.append(measure(bare))
+        for target in targets(sandbox, url):
+            if (only and target.name not in only) or (writes_only and not target.write):
+                continue
+            probe = httpx.request(target.method, url + target.path, headers=target.headers, content=target.body,
+                                  timeout=60)
+            if probe.status_code >= 300:
+                print(f"  {target.name:<28} skipped: answers {probe.status_code} {probe.text[:200]}")
+                continue
+            measured[target.name] = measure(target)
+            bare_rates.append(measure(bare))
+    return measured, bare_rates
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=20_000, help="people of the second sandbox (0: skip it)")
     parser.add_argument("--db", default="sqlite://", help="database URL (default: in memory)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured run")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each measured run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--only", nargs="*", help="measure only the endpoints of these names")
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_worker:
         load_worker(orjson.loads(args.load_worker))
         return 0
-
-    from leadbridge.sandbox.app import create_app
-    from leadbridge.sandbox.server import serve_app_in_thread
-    from leadbridge.sandbox.state import Sandbox
 
     generator = args.generator
     if generator == "auto":
@@ -214,50 +365,39 @@ def main() -> int:
             print("wrk not found (apt-get install -y wrk): using the Python load generator, "
                   "which understates the bare app")
     load = run_wrk if generator == "wrk" else run_python
+    print(f"load: {generator}, {args.connections} connections, {args.seconds:g} s a run, from a second process")
 
-    started = time.perf_counter()
-
-    def progress(tenant: str, done: int, total: int) -> None:
-        ending = "\n" if done >= total or not sys.stdout.isatty() else ""
-        print(f"\rseeding {tenant}: {done:,}/{total:,} people", end=ending, flush=True)
-
-    sandbox = Sandbox(args.db, seed=1, people=args.people)
-    sandbox.start(progress=progress)
-    print(f"sandbox ready in {time.perf_counter() - started:.1f} s ({args.people:,} people, {args.db})")
-    app = side_by_side(create_app(sandbox, start=False))
-    bare = Target("bare ASGI app", "GET", BARE_PATH, {})
-
-    with serve_app_in_thread(app, loop="uvloop", http="httptools") as url:
-        measured: dict[str, float] = {}
-        bare_rates: list[float] = []
-
-        def measure(target: Target) -> float:
-            load(url, target, min(1.0, args.seconds), args.connections)  # warm-up
-            rate, errors = load(url, target, args.seconds, args.connections)
-            if errors:
-                raise SystemExit(f"{target.name}: {errors} responses were not 2xx")
-            print(f"  {target.name:<20} {rate:>9,.0f} req/s")
-            return rate
-
-        print(f"load: {generator}, {args.connections} connections, {args.seconds:g} s a run, from a second process")
-        bare_rates.append(measure(bare))
-        for target in targets(sandbox):
-            probe = httpx.request(target.method, url + target.path, headers=target.headers, content=target.body)
-            if probe.status_code >= 300:
-                print(f"  {target.name:<20} skipped: answers {probe.status_code}")
-                continue
-            measured[target.name] = measure(target)
-            bare_rates.append(measure(bare))
-
+    sandbox = seeded_sandbox(args.db, args.people)
+    measured, bare_rates = measure_all(sandbox, load, args.seconds, args.connections, args.only, writes_only=False)
+    sandbox.close()
     bare_rate = statistics.mean(bare_rates)
     print(f"\nbare app: {bare_rate:,.0f} req/s (runs: {', '.join(f'{rate:,.0f}' for rate in bare_rates)})")
+    print(f"at {args.people:,} people:")
     missed = False
+    ratios: dict[str, float] = {}
+    writes = {name for name in measured if is_write(name)}
     for name, rate in measured.items():
-        ratio = rate / bare_rate
-        goal = TARGETS.get(name)
+        ratio = ratios[name] = rate / bare_rate
+        goal = TARGETS.get(name, WRITE_TARGET if name in writes else None)
         verdict = "" if goal is None else (f"  (target >= {goal}: " + ("met)" if ratio >= goal else "MISSED)"))
         missed |= goal is not None and ratio < goal
-        print(f"{name:<20} {ratio:.3f} of the bare app{verdict}")
+        print(f"  {name:<28} {rate:>9,.0f} req/s  {ratio:.3f} of the bare app{verdict}")
+
+    if args.small:
+        small = seeded_sandbox(args.db, args.small)
+        small_measured, small_bare = measure_all(small, load, args.seconds, args.connections,
+                                                 [name for name in measured if name in writes], writes_only=True)
+        small.close()
+        small_bare_rate = statistics.mean(small_bare)
+        print(f"\nwrites at {args.small:,} and at {args.people:,} people (each as a ratio to the bare app "
+              f"beside it: {small_bare_rate:,.0f} and {bare_rate:,.0f} req/s)")
+        for name, rate in small_measured.items():
+            small_ratio = rate / small_bare_rate
+            growth = small_ratio / ratios[name]
+            verdict = "met" if growth <= GROWTH_LIMIT else "MISSED"
+            missed |= growth > GROWTH_LIMIT
+            print(f"  {name:<28} {small_ratio:.3f} -> {ratios[name]:.3f}: {growth:.2f}x slower at "
+                  f"{args.people:,} (target <= {GROWTH_LIMIT}: {verdict})")
     return 1 if missed else 0
 
 

@@ -113,3 +113,47 @@ def test_sigterm_stops_the_sandbox_gracefully(tmp_path: Path) -> None:
     with sqlite3.connect(database) as db:  # closed cleanly: the database is whole and holds the seeded people
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM leeloo_person").fetchone()[0] >= 20
+
+
+def test_ctrl_c_stops_seeding_and_the_next_start_seeds_again(tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) during seeding ends the command between two batches, leaving a database
+    marked unfinished; the next start drops it and seeds again from the start."""
+    from leadbridge.sandbox.seed import FLUSH_ROWS, SEEDING_MARK
+
+    database = tmp_path / "sandbox.sqlite3"
+    server = subprocess.Popen([sys.executable, "-m", "leadbridge.cli", "sandbox", "--port", str(free_port()), "--db",
+                               f"sqlite:///{database}", "--people", "1000000"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + STARTUP_BOUND
+        people = 0
+        while people < FLUSH_ROWS // 10:  # a first batch is in: seeding is under way
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, "seeding did not begin"
+            time.sleep(0.2)
+            try:
+                with sqlite3.connect(database, timeout=30) as db:
+                    people = db.execute("SELECT count(*) FROM leeloo_person").fetchone()[0]
+            except sqlite3.OperationalError:  # the tables are not there yet
+                people = 0
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=120)
+    finally:
+        server.kill()
+    assert server.returncode == 130, out + err
+    assert "Seeding stopped" in out and "Traceback" not in err
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM sandbox_state WHERE key = ?", (SEEDING_MARK,)).fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM leeloo_person").fetchone()[0] < 1_000_000
+
+    from leadbridge.sandbox.state import Sandbox
+
+    counted = "SELECT count(*) FROM leeloo_person"
+    again, reference = Sandbox(f"sqlite:///{database}", people=30), Sandbox(people=30)
+    again.start()
+    reference.start()
+    with again.engine.connect() as conn, reference.engine.connect() as fresh:
+        assert conn.exec_driver_sql(counted).scalar() == fresh.exec_driver_sql(counted).scalar()
+    again.close()
+    reference.close()

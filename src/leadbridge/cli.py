@@ -98,6 +98,7 @@ def sandbox(
     """
     import uvicorn
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -130,8 +131,23 @@ def sandbox(
             state.close()
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             _refuse(f"--db: cannot open {shown_db}: {reason}")
-        with console.status(f"Preparing the sandbox database ({people:,} people)…"):
-            state.start(reset=reset)
+        console.print(f"Preparing the sandbox database ({people:,} people)…")
+        with Progress(TextColumn("Seeding {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def seeding(tenant: str, done: int, total: int) -> None:
+                if tenant not in tasks:
+                    tasks[tenant] = bar.add_task(tenant, total=total)
+                bar.update(tasks[tenant], completed=min(done, total))
+
+            try:
+                state.start(reset=reset, progress=seeding)
+            except KeyboardInterrupt:
+                # Ctrl-C stops seeding between two batches; what was committed is marked unfinished.
+                state.close()
+                console.print("Seeding stopped: the next start seeds the database again from the start.")
+                raise typer.Exit(130) from None
             application = create_app(state, start=False)
         creds = tenant_credentials()
         base = f"http://{host}:{port}"

@@ -106,6 +106,10 @@ class Caches:
             cache = self._companies[company_id] = CompanyCache()
         return cache
 
+    def drop_derived(self) -> None:
+        """Drop every company's values and pages, keeping the tokens (they never change company)."""
+        self._companies.clear()
+
     def invalidate(self, company_id: str | None = None, change: Change | None = None) -> None:
         """After a write of ``company_id`` (of every company when None) that made ``change``
         (anything at all when None). With neither, everything goes, the tokens too."""
