@@ -40,7 +40,7 @@ INDEX_OBJECTS = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{shadow}" for shadow in ("
                            PG_INDEX})
 TRIGRAM = 3
 # A text shorter than a trigram is looked for among this many newest people of the company.
-SHORT_WINDOW = 10_000
+SHORT_WINDOW = 5_000
 # Up to this many index matches are fetched and sorted; a text matching more people is found by
 # reading the people newest first, which then meets a page of matches within a few hundred rows.
 FEW_MATCHES = 2_000
