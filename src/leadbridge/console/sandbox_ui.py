@@ -18,11 +18,11 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from leadbridge.console.web import back, render
-from leadbridge.sandbox import control, world
+from leadbridge.sandbox import control, search, world
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.cache import GLOBAL
 from leadbridge.sandbox.common import JSON, ApiError, is_oid, sandbox_of
@@ -164,26 +164,6 @@ async def clear_faults(request: Request) -> Response:
 # --- people ------------------------------------------------------------------------------
 
 
-def _name_spellings(text: str) -> list[str]:
-    """Spellings to match: SQLite's LIKE folds only ASCII case, so Cyrillic gets its common cases."""
-    return list(dict.fromkeys((text, text.lower(), text.capitalize())))
-
-
-def _search(text: str) -> Any:
-    """The condition for a search box's text: a phone, an email or (part of) a name.
-
-    Each kind of text is looked for only where it can be, so a search reads each person once
-    with two or three comparisons, whatever it finds.
-    """
-    plain = text.replace("%", "").replace("_", "")
-    digits = plain.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    if digits.lstrip("+").isdigit():
-        return s.Person.phone.like(f"%{digits}%")
-    if "@" in plain:
-        return s.Person.email.like(f"%{plain}%")
-    return or_(*(s.Person.name.like(f"%{v}%") for v in _name_spellings(plain)), s.Person.email.like(f"%{plain}%"))
-
-
 def _tags(sandbox: Sandbox, company_id: str) -> list[dict[str, Any]]:
     """The company's tags with how many people carry each; memoised until the company's next write."""
     cache = sandbox.cache(company_id)
@@ -205,12 +185,12 @@ async def people(
     text = q.strip()
     query = select(s.Person.id, s.Person.name, s.Person.phone, s.Person.email, s.Person.last_message_time).where(
         s.Person.company_id == company_id)
-    if text:
-        query = query.where(_search(text))
     if tag and is_oid(tag):
         query = query.where(s.Person.id.in_(select(s.PersonTag.person_id).where(s.PersonTag.tag_id == tag)))
     # One row more than a page tells whether a next page exists without counting every match.
     with sandbox.read() as session:
+        if text:
+            query = query.where(search.condition(session, company_id, text))
         rows = session.execute(query.order_by(s.Person.id.desc()).limit(PEOPLE_PAGE + 1)
                                .offset((page_number - 1) * PEOPLE_PAGE)).all()
         shown = rows[:PEOPLE_PAGE]
@@ -221,7 +201,8 @@ async def people(
     for person_id, name in tag_rows:
         tags_of.setdefault(person_id, []).append(name)
     return page(request, "sandbox/people.html", "people", people=shown, tags_of=tags_of, q=text, tag=tag,
-                page_number=page_number, has_next=len(rows) > PEOPLE_PAGE, all_tags=_tags(sandbox, company_id))
+                page_number=page_number, has_next=len(rows) > PEOPLE_PAGE, all_tags=_tags(sandbox, company_id),
+                short_search=0 < len(search.needle(text)) < search.TRIGRAM, short_window=search.SHORT_WINDOW)
 
 
 @router.get("/people/{person_id}")

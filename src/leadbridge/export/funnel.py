@@ -147,13 +147,53 @@ def render_funnel(console: Any, funnel: Funnel) -> None:
                       "" if conversion is None else f"{conversion:.1%}")
     console.print(steps)
     if funnel.groups:
-        table = Table(title=f"By {funnel.dimension}", title_justify="left")
+        if _one_line_width(funnel, COLUMNS) <= console.width:
+            console.print(_group_table(funnel, f"By {funnel.dimension}", COLUMNS))
+            return
+        # Too narrow for every column at once (eleven need about 130): the path in one table,
+        # the leads' platforms and the revenue in another, each row starting with its group.
+        for title, columns in ((f"By {funnel.dimension}: the path", PATH_COLUMNS),
+                               (f"By {funnel.dimension}: leads' platforms and revenue", SPLIT_COLUMNS)):
+            console.print(_group_table(funnel, title, columns, narrow=console.width))
+
+
+# The group tables' columns when all of them do not fit: the funnel's steps, then the rest.
+PATH_COLUMNS = ("leads", "called", "answered", "goal_reached", "ordered", "paid")
+SPLIT_COLUMNS = ("leads", "leeloo_people", "neiros_deals", "revenue", "neiros_revenue")
+GROUP_WIDTH = (8, 24)  # the group column's narrowest and widest: a longer name wraps in its cell
+
+
+def _one_line_width(funnel: Funnel, columns: tuple[str, ...]) -> int:
+    """The width of the group table with each header and cell on one line."""
+    group = max(len(funnel.dimension), *(len(row.group) for row in funnel.groups))
+    cells = sum(max(len(TITLES[name]), *(len(_number(name, row.values[name])) for row in funnel.groups))
+                for name in columns)
+    return group + cells + 3 * (len(columns) + 1) + 1
+
+
+def _group_table(funnel: Funnel, title: str, columns: tuple[str, ...], narrow: int | None = None) -> Any:
+    """One row per group; ``narrow``: fit that width, each number column as wide as its longest
+    number or header word (headers wrap at their spaces: "goal / reached"), the group column
+    taking the room left, between its narrowest and widest (a longer name wraps in its cell)."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    if narrow is None:
         table.add_column(funnel.dimension, style="bold")
-        for name in COLUMNS:
+        for name in columns:
             table.add_column(TITLES[name], justify="right")
-        for row in funnel.groups:
-            table.add_row(row.group, *(_number(name, row.values[name]) for name in COLUMNS))
-        console.print(table)
+    else:
+        numbers = {name: max(max(len(word) for word in TITLES[name].split()),
+                             *(len(_number(name, row.values[name])) for row in funnel.groups)) for name in columns}
+        room = narrow - 3 * (len(columns) + 1) - 1 - sum(numbers.values())
+        longest = max(len(funnel.dimension), *(len(row.group) for row in funnel.groups))
+        table.add_column(funnel.dimension, style="bold", overflow="fold",
+                         width=max(GROUP_WIDTH[0], min(GROUP_WIDTH[1], longest, room)))
+        for name in columns:
+            table.add_column(TITLES[name], justify="right", width=numbers[name])
+    for row in funnel.groups:
+        table.add_row(row.group, *(_number(name, row.values[name]) for name in columns))
+    return table
 
 
 # --- the HTML page ------------------------------------------------------------------------------

@@ -145,6 +145,9 @@ class Person(Base):
     last_message_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Name, email and phone digits, case-folded, for the console's search (see sandbox/search.py,
+    # which also makes its trigram index). Whoever writes name, email or phone writes this too.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         Index("ix_person_company_id_id", "company_id", "id"),

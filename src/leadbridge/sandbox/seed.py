@@ -32,6 +32,7 @@ from sqlalchemy import Connection, DateTime, Engine, Table, delete, insert, sele
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import seeded_oid
+from leadbridge.sandbox.search import person_search_text
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)
@@ -181,6 +182,8 @@ class DemoData:
         self.pending = 0
 
     def add(self, model: type[schema.Base], **row: Any) -> dict[str, Any]:
+        if model is schema.Person:
+            row["search_text"] = person_search_text(row["name"], row.get("email"), row.get("phone"))
         table = model.__table__
         assert isinstance(table, Table)
         rows = self.rows.get(table)

@@ -406,6 +406,10 @@ class Sandbox:
         self.engine.dispose()
 
     def _drop_all(self) -> None:
+        from leadbridge.sandbox import search
+
+        with self.engine.begin() as conn:
+            search.drop_index(conn)
         schema.Base.metadata.drop_all(self.engine)
         with self.engine.begin() as conn:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

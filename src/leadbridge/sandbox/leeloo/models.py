@@ -27,6 +27,7 @@ from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.search import person_search_text
 from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
 from leadbridge.sandbox.webhooks import emit
 
@@ -341,12 +342,16 @@ def person_of_account(session: Session, company_id: str, account_id: str,
 
 def update_person(session: Session, company_id: str, person_id: str, body: bodies.UpdatePerson,
                   now: datetime) -> None:
-    person = find(session, s.Person, company_id, person_id, s.Person.id, s.Person.custom_fields, what="Person")
+    person = find(session, s.Person, company_id, person_id, s.Person.id, s.Person.custom_fields, s.Person.name,
+                  s.Person.email, s.Person.phone, what="Person")
     values: dict[str, Any] = {"updated_at": now}
     if body.phone is not None:
         values["phone"] = body.phone
     if body.email is not None:
         values["email"] = body.email
+    if body.phone is not None or body.email is not None:
+        values["search_text"] = person_search_text(person.name, values.get("email", person.email),
+                                                   values.get("phone", person.phone))
     if body.custom_fields is not None:
         merged = {field["name"]: field for field in person.custom_fields or []}
         for field in body.custom_fields:
@@ -422,7 +427,7 @@ def _new_person(session: Session, company_id: str, name: str, phone: str | None,
     session.execute(insert(s.Person).values(
         id=person_id, company_id=company_id, name=name, phone=phone, email=email, gender="NOT_DEFINED",
         locale="", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=None,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, search_text=person_search_text(name, email, phone),
     ))
     return person_id
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from leadbridge.sandbox import search
 from leadbridge.sandbox.schema import Base
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine, *, memory: bool) -> None:
     if memory:
         Base.metadata.create_all(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.begin() as connection:
+                search.create_sqlite_index(connection)
         return
     from alembic import command
 

@@ -1,0 +1,161 @@
+"""The console's people search: a normalised search column and a trigram index over it.
+
+Each person carries ``search_text``: the name, the email and the phone's digits, case-folded
+(Python's ``str.casefold``, so Cyrillic folds as Latin does; SQLite's own ``lower`` and
+``LIKE`` fold only ASCII) with ``ё`` read as ``е``. A search looks for the typed text,
+normalised the same way, anywhere in that column.
+
+A substring search cannot use a B-tree index, and reading every person costs about a
+second at 100k people, so the column has a trigram index:
+
+- SQLite: an FTS5 table with the ``trigram`` tokenizer (``leeloo_person_search``), kept in
+  step with ``leeloo_person`` by triggers. It is made by migration 0004 on a file database
+  and right after the tables on an in-memory one (see sandbox/migrations).
+- PostgreSQL: a GIN index with ``pg_trgm``'s ``gin_trgm_ops`` (``ix_person_search_trgm``),
+  made by migration 0004 when the extension is installed or can be installed; without it the
+  search still works, by reading every person.
+
+Neither can be declared in SQLAlchemy's metadata, which knows neither virtual tables nor
+operator classes of extensions; :data:`INDEX_OBJECTS` names them for schema comparisons.
+
+A trigram index needs three characters: a shorter text is looked for among the newest
+:data:`SHORT_WINDOW` people of the company only, which keeps such a search bounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ColumnElement, Connection, select, text, true
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox import schema as s
+
+FTS_TABLE = "leeloo_person_search"
+PG_INDEX = "ix_person_search_trgm"
+# The search index's own objects, which the metadata does not declare: the FTS5 table, its
+# shadow tables, and the GIN index.
+INDEX_OBJECTS = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config")),
+                           PG_INDEX})
+TRIGRAM = 3
+# A text shorter than a trigram is looked for among this many newest people of the company.
+SHORT_WINDOW = 5_000
+# Up to this many index matches are fetched and sorted; a text matching more people is found by
+# reading the people newest first, which then meets a page of matches within a few hundred rows.
+FEW_MATCHES = 2_000
+_NOT_DIGIT = re.compile(r"\D")
+
+# SQLite: the index is an external-content FTS5 table over search_text (the text is stored
+# once, in leeloo_person); the triggers keep it in step. Only a change of search_text touches
+# it, so the hot updates of last_message_time cost nothing more.
+SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search_text, content='leeloo_person', "
+    "content_rowid='rowid', tokenize='trigram')",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON leeloo_person BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON leeloo_person BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON leeloo_person BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); "
+    f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+)
+
+
+def normalise(value: str) -> str:
+    return value.casefold().replace("ё", "е")
+
+
+def person_search_text(name: str | None, email: str | None, phone: str | None) -> str:
+    """What a search looks through for one person: name, email and the phone's digits."""
+    digits = _NOT_DIGIT.sub("", phone or "")
+    return normalise(" ".join(part for part in (name, email, digits) if part))
+
+
+def needle(typed: str) -> str:
+    """The text to look for: a phone typed with spaces, dashes or brackets becomes its digits."""
+    plain = typed.strip()
+    digits = _NOT_DIGIT.sub("", plain)
+    if digits and re.fullmatch(r"[\d\s()+\-.]+", plain):
+        return digits
+    return normalise(" ".join(plain.split()))
+
+
+def _like(text_: str) -> ColumnElement[bool]:
+    escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return s.Person.search_text.like(f"%{escaped}%", escape="\\")
+
+
+def _phrase(text_: str) -> str:
+    """An FTS5 phrase: the text in double quotes (a quote inside doubled), matched as a substring."""
+    return '"' + text_.replace('"', '""') + '"'
+
+
+def condition(session: Session, company_id: str, typed: str) -> ColumnElement[bool]:
+    """The ``WHERE`` condition on ``leeloo_person`` for a search box's text, in one company.
+
+    The caller orders by id, newest first, and takes a page.
+    """
+    wanted = needle(typed)
+    if not wanted:
+        return true()
+    if len(wanted) < TRIGRAM:
+        boundary = session.scalar(select(s.Person.id).where(s.Person.company_id == company_id)
+                                  .order_by(s.Person.id.desc()).offset(SHORT_WINDOW - 1).limit(1))
+        return _like(wanted) if boundary is None else (_like(wanted) & (s.Person.id >= boundary))
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL's planner weighs the trigram index against reading newest first by itself.
+        return _like(wanted)
+    phrase = _phrase(wanted)
+    found = session.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase "
+                                "LIMIT :few)").bindparams(phrase=phrase, few=FEW_MATCHES)) or 0
+    if found >= FEW_MATCHES:
+        return _like(wanted)
+    ids = session.scalars(text(
+        f"SELECT leeloo_person.id FROM {FTS_TABLE} CROSS JOIN leeloo_person ON leeloo_person.rowid = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH :phrase AND leeloo_person.company_id = :company_id"),
+        {"phrase": phrase, "company_id": company_id}).all()
+    return s.Person.id.in_(ids)
+
+
+# --- making and dropping the index ---------------------------------------------------------------
+
+
+def create_sqlite_index(connection: Connection) -> None:
+    for statement in SQLITE_DDL:
+        connection.exec_driver_sql(statement)
+
+
+def drop_index(connection: Connection) -> None:
+    """Drop the SQLite FTS5 table, which is outside the metadata, before the tables are dropped
+    (PostgreSQL's index goes with its table)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+
+
+def create_postgresql_index(connection: Connection) -> bool:
+    """The GIN trigram index, if pg_trgm is installed or this role may install it (False if not).
+
+    The extension goes to ``public``, not to the sandbox's own schema: dropping that schema
+    would otherwise take the extension, and every other schema's index, with it.
+    """
+    find = text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+    where = connection.scalar(find)
+    if where is None:
+        try:
+            with connection.begin_nested():
+                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+        except DBAPIError:
+            pass  # no right to install it here, or another connection installed it just now
+        where = connection.scalar(find)
+        if where is None:
+            return False
+    connection.exec_driver_sql(f"CREATE INDEX {PG_INDEX} ON leeloo_person USING gin (search_text {where}.gin_trgm_ops)")
+    return True
+
+
+def backfill(connection: Connection) -> list[dict[str, str]]:
+    """Every person's (id, search_text), for the migration that adds the column."""
+    rows = connection.execute(text("SELECT id, name, email, phone FROM leeloo_person")).all()
+    return [{"person_id": person_id, "search_text": person_search_text(name, email, phone)}
+            for person_id, name, email, phone in rows]
