@@ -85,6 +85,9 @@ def sandbox(
     control_token: Annotated[str | None, typer.Option(
         help="Token the control API (/_sandbox) requires in X-Sandbox-Token; when --host is not loopback "
              "and none is given, one is generated and printed")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Processes serving the database at once (one core each); more than one needs "
+                            "PostgreSQL or a SQLite file, and no --realistic")] = 1,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
 
@@ -101,6 +104,10 @@ def sandbox(
     from leadbridge.sandbox.state import Sandbox
 
     shown_db = _check_db_url(db)
+    if workers > 1 and db in ("sqlite://", "sqlite:///:memory:"):
+        _refuse("--workers: an in-memory database belongs to one process; use PostgreSQL or a SQLite file")
+    if workers > 1 and realistic:
+        _refuse("--workers: realistic mode counts each token's requests in one process; use one worker")
     listener = _listen(host, port)
     console = Console()
     try:
@@ -133,6 +140,16 @@ def sandbox(
             console.print(f"[bold yellow]warning:[/] listening on {host}, beyond loopback: anyone who can reach "
                           "this port can use the demo tenants' credentials printed above; the control API "
                           f"answers only requests carrying {TOKEN_HEADER}.")
+        if workers > 1:
+            from leadbridge.sandbox.workers import serve_workers
+
+            console.print(f"  {workers} worker processes share the database: each answers with its own request "
+                          "log (/_sandbox/requests); the clock and the faults are the same on all")
+            state.close()
+            serve_workers(listener, workers=workers, db=db, seed=seed, people=people,
+                          control_token=state.control_token)
+            console.print("sandbox stopped")
+            return
         server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
         # found: this one, so the process ends through the clean-up below with status 0, not killed.
