@@ -1,6 +1,7 @@
 """Requests per second of the sandbox's hot endpoints, as ratios to a bare ASGI app.
 
     .venv/bin/python bench/sandbox.py [--people 100000] [--seconds 5] [--connections 8]
+    .venv/bin/python bench/sandbox.py --workers 2 [--db postgresql://…]   (bench/workers.py: one worker against N)
 
 Both apps are served by one uvicorn server (uvloop + httptools, as the CLI serves the
 sandbox): the bare app answers a fixed JSON body on a path the sandbox does not use.
@@ -183,6 +184,10 @@ def targets(sandbox: Any) -> list[Target]:
 
 
 def main() -> int:
+    if "--workers" in sys.argv:  # several processes on PostgreSQL: bench/workers.py measures that
+        from workers import main as workers_main
+
+        return workers_main(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--db", default="sqlite://", help="database URL (default: in memory)")
