@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=100, help="people per page (the SDK's default)")
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--runs", type=int, default=3, help="runs of parts (a) and (b), for medians and min-max")
-    parser.add_argument("--part", default="abc", help="the parts to run, as letters (ab: parts a and b); all by default")
+    parser.add_argument("--part", default="abc", help="the parts to run, as letters (ab: parts a and b)")
     args = parser.parse_args()
     print(f"starting a sandbox with {args.people:,} people on 127.0.0.1 …", flush=True)
     process, url = start_sandbox(args.people)
