@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sandbox.py [--people 100000] [--small 20000] [--seconds 3] [--connections 8]
                                       [--only NAME ...]
+    .venv/bin/python bench/sandbox.py --workers 2 [--db postgresql://…]   (bench/workers.py: one worker against N)
 
 Both apps are served by one uvicorn server (uvloop + httptools, as the CLI serves the
 sandbox): the bare app answers a fixed JSON body on a path the sandbox does not use.
@@ -344,6 +345,10 @@ def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only:
 
 
 def main() -> int:
+    if "--workers" in sys.argv:  # several processes on PostgreSQL: bench/workers.py measures that
+        from workers import main as workers_main
+
+        return workers_main(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=20_000, help="people of the second sandbox (0: skip it)")

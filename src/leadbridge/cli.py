@@ -91,6 +91,9 @@ def sandbox(
     activity: Annotated[str | None, typer.Option(
         help="Make the world move on the sandbox clock: calm (6 events a minute), busy (400) or N a minute; "
              "deterministic from --seed")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Processes serving the database at once (one core each); more than one needs "
+                            "PostgreSQL or a SQLite file, and neither --realistic nor --activity")] = 1,
 ) -> None:
     """Serve the Leeloo, Neiros and Dialog sandbox (seeds demo data into an empty database).
 
@@ -120,6 +123,12 @@ def sandbox(
         _refuse(f"--webhook: {exc.message}")
     except ValueError as exc:
         _refuse(f"--activity: {exc}")
+    if workers > 1 and db in ("sqlite://", "sqlite:///:memory:"):
+        _refuse("--workers: an in-memory database belongs to one process; use PostgreSQL or a SQLite file")
+    if workers > 1 and realistic:
+        _refuse("--workers: realistic mode counts each token's requests in one process; use one worker")
+    if workers > 1 and activity is not None:
+        _refuse("--workers: the world's activity is drawn by one process; use one worker")
     listener = _listen(host, port)
     console = Console()
     try:
@@ -171,6 +180,17 @@ def sandbox(
             console.print(f"[bold yellow]warning:[/] listening on {host}, beyond loopback: anyone who can reach "
                           "this port can use the demo tenants' credentials printed above; the control API "
                           f"answers only requests carrying {TOKEN_HEADER}.")
+        if workers > 1:
+            from leadbridge.sandbox.workers import serve_workers
+
+            console.print(f"  {workers} worker processes share the database: each answers with its own request "
+                          "log (/_sandbox/requests) and webhook delivery log; the clock, the faults and the webhook "
+                          "settings are the same on all")
+            state.close()
+            serve_workers(listener, workers=workers, db=db, seed=seed, people=people,
+                          control_token=state.control_token)
+            console.print("sandbox stopped")
+            return
         server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
         # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
         # found: this one, so the process ends through the clean-up below with status 0, not killed.

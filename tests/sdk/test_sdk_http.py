@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -20,7 +21,9 @@ import respx
 from sdk_support import MODES, close, collect, dialog_client, leeloo_client, neiros_client, resolve
 
 from leadbridge import Leeloo, Neiros, errors
-from leadbridge.sdk import RetryPolicy
+from leadbridge.sdk import Page, RetryPolicy
+from leadbridge.sdk._core import Operation, Pager
+from leadbridge.sdk._http import SyncTransport, remembered_pages
 from leadbridge.sdk.leeloo import _lister
 from leadbridge.sdk.models.leeloo import Person
 
@@ -257,7 +260,8 @@ async def test_a_success_that_is_not_the_documented_record_is_a_clear_error(
         else:
             router.get(path).respond(200, json=answer)
         with pytest.raises(errors.ResponseValidationError) as caught:
-            await resolve(call(client))
+            result = await resolve(call(client))
+            list(result)  # a page's records are read when first used
     await close(client)
     assert caught.value.status == 200 and caught.value.path == path
     assert place in caught.value.fields
@@ -535,6 +539,43 @@ async def test_iter_follows_a_list_that_grew_while_walking(mode: str) -> None:
         people = await collect(client.people.iter(page_size=25, concurrency=4))
     await close(client)
     assert [p.id for p in people] == [f"{index:024x}" for index in range(130)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_iter_yields_a_record_pushed_into_the_next_page_once(mode: str) -> None:
+    # Before every page but the first, a new record is added at the head of the list: every
+    # record the walk has not reached moves one place on, so the last of each page comes
+    # again as the first of the next. The walk remembers only its last pages' keys.
+    ids = [f"{index:024x}" for index in range(1000, 1100)]
+    served = 0
+
+    def page(request: httpx.Request) -> httpx.Response:
+        nonlocal served
+        if served:
+            ids.insert(0, f"{served:024x}")
+        served += 1
+        limit, offset = int(request.url.params["limit"]), int(request.url.params["offset"])
+        records = [{"id": i} for i in ids[offset:offset + limit]]
+        return httpx.Response(200, json={"status": 1, "data": records, "meta": {
+            "limit": limit, "offset": offset, "filteredCount": len(records), "totalCount": len(ids)}})
+
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people").mock(side_effect=page)
+        people = await collect(client.people.iter(page_size=10))
+    await close(client)
+    assert [p.id for p in people] == [f"{index:024x}" for index in range(1000, 1100)]
+
+
+def test_a_walk_keeps_the_keys_of_its_last_pages_only() -> None:
+    pager = Pager(first=Operation("GET", "/x", lambda body: body), plan=lambda first: [],
+                  follow=lambda last: None, concurrency=2)
+    fresh = SyncTransport.dedupe(pager)
+    window = remembered_pages(2)
+    for number in range(window + 5):
+        assert len(fresh(Page([SimpleNamespace(id=f"{number}-{i}") for i in range(10)], 10, 10, 0))) == 10
+    # A key from the first page is forgotten (and would be yielded again); the latest ones are not.
+    assert len(fresh(Page([SimpleNamespace(id="0-0"), SimpleNamespace(id=f"{window + 4}-9")], 2, 2, 0))) == 1
 
 
 def test_stopping_an_iteration_early_releases_the_pool() -> None:

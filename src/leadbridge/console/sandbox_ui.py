@@ -151,13 +151,13 @@ async def add_fault(
                       rate_limit_rate=rate_limit_rate, latency_ms=latency_ms)
     except re.error as exc:
         return back(PREFIX, error=f"Шаблон пути — не регулярное выражение: {exc}")
-    sandbox_of(request).faults.append(fault)
+    sandbox_of(request).add_fault(fault)
     return back(PREFIX, notice=f"Сбой добавлен для путей {fault.pattern}")
 
 
 @router.post("/faults/clear")
 async def clear_faults(request: Request) -> Response:
-    sandbox_of(request).faults.clear()
+    sandbox_of(request).clear_faults()
     return back(PREFIX, notice="Все сбои сняты")
 
 

@@ -198,6 +198,8 @@ class RecorderMiddleware:
         self.rng = random.Random(sandbox.seed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            self.sandbox.refresh()  # what other processes serving the same database changed
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return

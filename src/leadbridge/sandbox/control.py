@@ -255,7 +255,7 @@ async def add_fault(request: Request) -> dict[str, Any]:
         raise ApiError(422, f"pattern {exc}", field="pattern") from None
     fault = Fault(**spec.model_dump())
     sandbox = sandbox_of(request)
-    sandbox.faults.append(fault)
+    sandbox.add_fault(fault)
     return {"status": "ok", "faults": [_fault_dict(f) for f in sandbox.faults]}
 
 
@@ -266,7 +266,7 @@ async def list_faults(request: Request) -> dict[str, Any]:
 
 @router.delete("/faults", summary="Remove every injected fault")
 async def clear_faults(request: Request) -> dict[str, Any]:
-    sandbox_of(request).faults.clear()
+    sandbox_of(request).clear_faults()
     return {"status": "ok", "faults": []}
 
 

@@ -3,11 +3,21 @@
 One :class:`Sandbox` lives on ``app.state.sandbox``. Route handlers run on the event
 loop and use the database synchronously: requests are served one at a time, so every
 write is a single short transaction and the sandbox needs no locking of its own.
+
+Several processes may serve one database (``leadbridge sandbox --workers N``): each has its
+own :class:`Sandbox` built with ``shared=True``. The database is then where they meet: the
+clock offset and the injected faults live in ``sandbox_state`` and every request starts by
+reading them (:meth:`Sandbox.refresh`, one small query), and the caches of data last one
+request, so a write answered by one process is read by the next request to any other. The
+request log and each fault's random draws stay per process; realistic mode (whose counts
+would be per process) needs a single one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import math
 import re
 import secrets
@@ -178,6 +188,19 @@ class Fault:
             return False
         return self.compiled.search(path) is not None
 
+    def as_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+
+
+CLOCK_KEY = "clock_offset_seconds"  # sandbox_state rows
+FAULTS_KEY = "faults"
+WEBHOOKS_KEY = "webhooks_version"  # changed by each change of any company's webhook settings
+_SHARED_STATE_SQL = (f"SELECT key, value FROM sandbox_state "
+                     f"WHERE key IN ('{CLOCK_KEY}', '{FAULTS_KEY}', '{WEBHOOKS_KEY}')")
+REALISTIC_NEEDS_ONE_PROCESS = ("realistic mode counts each token's requests in one process: serve the sandbox "
+                               "with a single worker to use it")
+ACTIVITY_NEEDS_ONE_PROCESS = ("the world's activity is drawn by one process: serve the sandbox with a single "
+                              "worker to use it")
 
 LEELOO_RATE_LIMIT = 300  # requests per token per window (the vendor's wiki)
 LEELOO_RATE_WINDOW_SECONDS = 60.0
@@ -312,11 +335,20 @@ class RequestLog:
 class Sandbox:
     def __init__(self, db_url: str = MEMORY_URL, *, seed: int = 1, people: int = 1000,
                  realistic: bool = False, activity: str | float | None = None,
-                 webhook_url: str | None = None) -> None:
+                 webhook_url: str | None = None, shared: bool = False) -> None:
         from leadbridge.sandbox.activity import Activity
         from leadbridge.sandbox.webhooks import SESSION_KEY, Webhooks
 
+        if shared and db_url == MEMORY_URL:
+            raise ValueError("an in-memory database belongs to one process: it cannot be shared")
+        if shared and realistic:
+            raise ValueError(REALISTIC_NEEDS_ONE_PROCESS)
+        if shared and activity is not None:
+            raise ValueError(ACTIVITY_NEEDS_ONE_PROCESS)
         self.db_url = db_url
+        # Served by several processes at once: see the module's notes and refresh().
+        self.shared = shared
+        self._shared_seen: dict[str, str] = {}
         self.seed = seed
         self.people = people
         self.engine = make_engine(db_url)
@@ -351,6 +383,8 @@ class Sandbox:
     def set_realistic(self, enabled: bool, *, limit: int = LEELOO_RATE_LIMIT,
                       window_seconds: float = LEELOO_RATE_WINDOW_SECONDS) -> None:
         """Switch realistic mode; switching it (on again, too) starts every token's count afresh."""
+        if enabled and self.shared:
+            raise ApiError(409, REALISTIC_NEEDS_ONE_PROCESS, field="enabled")
         self.rate_limit = RateLimit(limit, window_seconds) if enabled else None
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -373,7 +407,7 @@ class Sandbox:
             upgrade(self.engine, memory=self.db_url == MEMORY_URL)
         with self.sessions() as session:
             empty = session.execute(select(schema.Company.id).limit(1)).first() is None
-            offset = session.get(schema.SandboxState, "clock_offset_seconds")
+            offset = session.get(schema.SandboxState, CLOCK_KEY)
         if empty:
             seeding.seed_all(self.engine, seed=self.seed, people=self.people, progress=progress)
         self.clock_offset = timedelta(seconds=float(offset.value)) if offset else timedelta(0)
@@ -394,7 +428,7 @@ class Sandbox:
         self.webhooks.clear()
         if self.rate_limit is not None:
             self.rate_limit.windows.clear()
-        self.start(reset=True)
+        self.start(reset=True)  # sandbox_state is dropped too: no process keeps a fault or a clock offset
 
     def close(self) -> None:
         """Stop the webhook deliveries and release the database connections (the sandbox can
@@ -479,6 +513,42 @@ class Sandbox:
             yield session
         self.caches.invalidate(company_id or None, change)
 
+    # --- state shared by the processes of one sandbox --------------------------------
+
+    def refresh(self) -> None:
+        """Take up what the other processes of a shared sandbox changed (nothing if not shared).
+
+        Called as each request starts. The caches of data are dropped (another process may
+        have written since), and the clock offset and the faults are read again from
+        ``sandbox_state``, in one query of at most three rows; a change of the webhook settings
+        (``WEBHOOKS_KEY``) reloads them.
+        """
+        if not self.shared:
+            return
+        self.caches.drop_derived()
+        rows = dict(self.query(_SHARED_STATE_SQL, {}))
+        if rows == self._shared_seen:
+            return
+        if rows.get(WEBHOOKS_KEY) != self._shared_seen.get(WEBHOOKS_KEY):
+            self.webhooks.load()
+        self._shared_seen = rows
+        offset = rows.get(CLOCK_KEY)
+        self.clock_offset = timedelta(seconds=float(offset)) if offset else timedelta(0)
+        self.faults = [Fault(**spec) for spec in json.loads(rows.get(FAULTS_KEY) or "[]")]
+
+    def add_fault(self, fault: Fault) -> None:
+        self.faults.append(fault)
+        self._publish_faults()
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+        self._publish_faults()
+
+    def _publish_faults(self) -> None:
+        if self.shared:
+            with self.write() as session:
+                session.merge(schema.SandboxState(key=FAULTS_KEY, value=json.dumps([f.as_json() for f in self.faults])))
+
     # --- clock -------------------------------------------------------------------------
 
     def now(self) -> datetime:
@@ -486,11 +556,10 @@ class Sandbox:
         return datetime.now(UTC).replace(tzinfo=None) + self.clock_offset
 
     def advance_clock(self, seconds: float) -> datetime:
+        self.refresh()  # from the offset the other processes see, not this one's last
         self.clock_offset += timedelta(seconds=seconds)
         with self.write() as session:
-            session.merge(
-                schema.SandboxState(key="clock_offset_seconds", value=str(self.clock_offset.total_seconds()))
-            )
+            session.merge(schema.SandboxState(key=CLOCK_KEY, value=str(self.clock_offset.total_seconds())))
         return self.now()
 
     # --- auth --------------------------------------------------------------------------

@@ -185,6 +185,10 @@ class Webhooks:
             if session.get(s.Company, company_id) is None:
                 raise ApiError(404, "Company not found", field="company_id")
             session.merge(s.WebhookSetting(company_id=company_id, enabled=enabled, url=url, events=",".join(chosen)))
+            if self.sandbox.shared:  # the other processes reload the settings at their next request
+                from leadbridge.sandbox.state import WEBHOOKS_KEY  # state imports this module
+
+                session.merge(s.SandboxState(key=WEBHOOKS_KEY, value=new_oid()))
         if enabled and chosen:
             self.listening[company_id] = Listening(url, frozenset(chosen))
         else:

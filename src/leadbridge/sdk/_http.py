@@ -28,6 +28,7 @@ import pydantic_core
 
 from leadbridge import errors
 from leadbridge.sdk._core import Operation, PageLike, Pager
+from leadbridge.sdk._paging import _Items
 
 T = TypeVar("T")
 # Pages fetched ahead of the reader per concurrent request: bounds memory while keeping
@@ -406,9 +407,13 @@ class _Core:
         status = response.status_code
         if op.parse_bytes is not None and status < 400:
             try:
-                return op.parse_bytes(response.content)
+                result = op.parse_bytes(response.content)
             except ValueError:
                 pass  # not the success shape: the general way below tells what it is
+            else:
+                if isinstance(result, _Items):  # its records are read when first used
+                    result.explain_failures(lambda exc: self.unreadable(op, status, self.decode(response), exc))
+                return result
         body = self.decode(response)
         if status >= 400 or self.dialect.body_error(body):
             raise self.api_error(op, status, body, response)
@@ -471,28 +476,54 @@ class _Core:
 
     @staticmethod
     def dedupe(pager: Pager[T]) -> Callable[[PageLike[T]], list[T]]:
-        """Keeps the items of a page not yielded before (by ``pager.identity``).
+        """Keeps the items of a page not yielded in the pages just before it (by ``pager.identity``).
+
+        A record repeats in a limit/offset walk when records are added ahead of it while the
+        walk is under way: it moves to a later offset, across a page boundary, into a page
+        fetched after it was yielded. Its second appearance is then in one of the next pages,
+        never far behind: only the keys of the last :func:`remembered_pages` pages are kept, so
+        the walk's memory is the same at a thousand records or a million (a set of every key
+        seen would hold about 125 bytes per record). A record pushed further than that (more
+        records added ahead of it during the walk than those pages hold) may come twice.
 
         The walks drop the page they have yielded (``del last``) before building the next:
         its models are then freed at once, instead of being kept alive through the next
         page's garbage collections and promoted to older generations, whose full
         collections would stall the walk (and, in asyncio, every request in flight).
         """
-        seen: set[Hashable] = set()
         identity = pager.identity
+        window = remembered_pages(pager.concurrency)
+        # The keys of the remembered pages, and each page's own, oldest first.
+        recent: set[Hashable] = set()
+        pages: deque[list[Hashable]] = deque()
 
         def fresh(page: PageLike[T]) -> list[T]:
+            keys: list[Hashable] = []
             out = []
             for item in page.items:
                 key = identity(item)
                 if key is not None:
-                    if key in seen:
+                    if key in recent:
                         continue
-                    seen.add(key)
+                    recent.add(key)
+                    keys.append(key)
                 out.append(item)
+            pages.append(keys)
+            if len(pages) > window:
+                recent.difference_update(pages.popleft())
             return out
 
         return fresh
+
+
+def remembered_pages(concurrency: int) -> int:
+    """Pages whose keys a walk keeps: every page that may be in flight at once, and one more.
+
+    Pages fetched at overlapping times may each see a record on either side of a boundary;
+    a page fetched after all of them comes after the record has been yielded and is checked
+    against them.
+    """
+    return max(2, concurrency * PAGES_AHEAD_PER_WORKER + 1)
 
 
 class SyncTransport(_Core):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
 from leadbridge.sdk._core import Operation, PageLike, Pager
@@ -11,11 +10,47 @@ from leadbridge.sdk._core import Operation, PageLike, Pager
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class _Items(Generic[T]):
-    """What every page is: a sequence of its ``items``."""
+    """What every page is: a sequence of its ``items``.
 
-    items: list[T]
+    A page is given its items, or a function that reads them (``read``): the models are then
+    built when the items are first used, not when the page arrives. A caller who wants only
+    ``total`` (or only some pages of a walk) pays nothing for the records; one who reads them
+    pays once, and a record that is not the documented one raises
+    :class:`leadbridge.errors.ResponseValidationError` there, naming its place in the body.
+    """
+
+    __slots__ = ("_items", "_read", "_unreadable")
+
+    def __init__(self, items: list[T] | None = None, *, read: Callable[[], list[T]] | None = None) -> None:
+        if (items is None) == (read is None):
+            raise TypeError("a page takes its items or a function reading them, not both")
+        self._items = items
+        self._read = read
+        # Turns a failure of ``read`` into the client's error for this call (see explain_failures).
+        self._unreadable: Callable[[Exception], Exception] | None = None
+
+    @property
+    def items(self) -> list[T]:
+        items = self._items
+        if items is None:
+            read = self._read
+            assert read is not None
+            try:
+                items = read()
+            except (ValueError, LookupError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+                if self._unreadable is None:
+                    raise
+                raise self._unreadable(exc) from exc
+            # Two threads reading one page at once may both build it: same models, no harm.
+            self._items, self._read, self._unreadable = items, None, None
+        return items
+
+    def explain_failures(self, unreadable: Callable[[Exception], Exception]) -> None:
+        """``unreadable(exc)`` is raised in place of a failure to read the items (the transport
+        knows the call they came from)."""
+        if self._items is None:
+            self._unreadable = unreadable
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
@@ -30,8 +65,18 @@ class _Items(Generic[T]):
     def __getitem__(self, index: int | slice) -> T | list[T]:
         return self.items[index]
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.items,)
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Items)
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # pages hold lists: not hashable
+
+
 class Page(_Items[T]):
     """One page of a Leeloo list: ``items`` plus the ``meta`` block.
 
@@ -39,28 +84,51 @@ class Page(_Items[T]):
     ``filtered_count`` the number in this page (``meta.filteredCount``).
     """
 
-    total: int
-    limit: int
-    offset: int
-    filtered_count: int | None = None
+    __slots__ = ("filtered_count", "limit", "offset", "total")
+
+    def __init__(self, items: list[T] | None = None, total: int = 0, limit: int = 0, offset: int = 0,
+                 filtered_count: int | None = None, *, read: Callable[[], list[T]] | None = None) -> None:
+        super().__init__(items, read=read)
+        self.total = total
+        self.limit = limit
+        self.offset = offset
+        self.filtered_count = filtered_count
 
     @property
     def has_more(self) -> bool:
         return bool(self.items) and self.offset + len(self.items) < self.total
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.items, self.total, self.limit, self.offset, self.filtered_count)
 
-@dataclass(frozen=True)
+    def __repr__(self) -> str:
+        return (f"Page(items={self.items!r}, total={self.total!r}, limit={self.limit!r}, offset={self.offset!r}, "
+                f"filtered_count={self.filtered_count!r})")
+
+
 class NumberedPage(_Items[T]):
     """One page of a Neiros list: ``items``, this ``page``, the ``last_page`` number and ``total``."""
 
-    page: int
-    last_page: int
-    total: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("extra", "last_page", "page", "total")
+
+    def __init__(self, items: list[T] | None = None, page: int = 0, last_page: int = 0, total: int = 0,
+                 extra: dict[str, Any] | None = None, *, read: Callable[[], list[T]] | None = None) -> None:
+        super().__init__(items, read=read)
+        self.page = page
+        self.last_page = last_page
+        self.total = total
+        self.extra: dict[str, Any] = {} if extra is None else extra
 
     @property
     def has_more(self) -> bool:
         return self.page < self.last_page
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.items, self.page, self.last_page, self.total, self.extra)
+
+    def __repr__(self) -> str:
+        return (f"NumberedPage(items={self.items!r}, page={self.page!r}, last_page={self.last_page!r}, "
+                f"total={self.total!r}, extra={self.extra!r})")
 
 
 def offset_pager(

@@ -143,15 +143,51 @@ class _PageEnvelope(BaseModel, Generic[M]):
         )
 
 
+class _Record(BaseModel):
+    """Any JSON object: the shape of a list's record before its model is built."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class _PageShape(BaseModel):
+    """A list answer's envelope with its records left unread: checked when the page arrives
+    (a success, a list of objects, a ``meta`` block), at a fraction of the records' cost."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal[1]
+    data: list[_Record]
+    meta: _PageMeta | None = None
+
+
 def _lister(path: str, model: type[M], *filters: tuple[str, Any]) -> Callable[[int, int], Operation[Page[M]]]:
-    """``page_at(offset, limit)`` of the Leeloo list at ``path``, with fixed ``filters`` in its query."""
+    """``page_at(offset, limit)`` of the Leeloo list at ``path``, with fixed ``filters`` in its query.
+
+    A page's records become models when first used (:class:`Page`): the bytes are checked
+    for the envelope's shape at once, and read whole into models by pydantic-core when the
+    items are wanted.
+    """
     envelope = _PageEnvelope[model]  # type: ignore[valid-type]
 
     def parse(body: Any) -> Page[M]:
         return envelope.model_validate(body).page()
 
     def parse_bytes(content: bytes) -> Page[M]:
-        return envelope.model_validate_json(content).page()
+        shape = _PageShape.model_validate_json(content)
+        count = len(shape.data)
+        meta = shape.meta or _PageMeta()
+
+        def read() -> list[M]:
+            items: list[M] = envelope.model_validate_json(content).data
+            return items
+
+        return Page(
+            total=count if meta.total_count is None else meta.total_count,
+            limit=count if meta.limit is None else meta.limit,
+            offset=meta.offset or 0,
+            filtered_count=meta.filtered_count,
+            read=read,
+        )
 
     def page_at(offset: int, limit: int) -> Operation[Page[M]]:
         # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.

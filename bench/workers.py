@@ -1,0 +1,159 @@
+"""A mixed write load on ``leadbridge sandbox --workers 2`` against one worker, on PostgreSQL.
+
+    .venv/bin/python bench/workers.py [--db postgresql://postgres@127.0.0.1:5432/test] [--people 20000]
+                                      [--seconds 10] [--connections 16] [--runs 2]
+
+(also ``bench/sandbox.py --workers 2 …``, which hands over to this script.)
+
+The sandbox runs as users run it, ``leadbridge sandbox --db … --workers N``, on a schema of
+its own (made here, dropped at the end) that the first start seeds with ``--people``. ``wrk``
+(``apt-get install -y wrk``) loads it from 127.0.0.1 with keep-alive connections, each
+request drawn at random among three writes of the demo tenant: a message sent
+(POST send-message), a comment added (PUT add-comment) and a card updated (PUT people/{id}).
+One worker and N workers are measured in turns (1, N, 1, N, …), so that load from other
+processes falls on both alike; the ratio is N workers' req/s over one's, given per run and
+as the median with its min–max. Expect about 1.6x for 2 workers on 2 free cores; wrk and
+PostgreSQL need CPU too, so a busy machine shows less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import sqlalchemy
+
+from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.server import free_port
+
+TOKEN = TENANTS[0].leeloo_token
+COMMAND = str(Path(sys.executable).with_name("leadbridge"))
+TARGET = 1.6  # N workers' req/s over one's, for N = 2 on 2 cores
+
+
+def start(db_url: str, people: int, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = subprocess.Popen([COMMAND, "sandbox", "--db", db_url, "--people", str(people), "--port", str(port),
+                                "--workers", str(workers)], stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 900  # the first start seeds the database
+    while True:
+        try:
+            httpx.get(base + "/_sandbox/clock", timeout=10).raise_for_status()
+            # Every worker is up once a burst of new connections is answered.
+            for _ in range(4 * workers):
+                httpx.get(base + "/_sandbox/clock", timeout=60).raise_for_status()
+            return process, base
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit("the sandbox did not start") from None
+            time.sleep(0.5)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def wrk_script(base: str) -> str:
+    """A Lua script drawing each request among the three writes, on the first people and channels."""
+    with httpx.Client(base_url=base, headers={"X-Leeloo-AuthToken": TOKEN}, timeout=60) as client:
+        people = client.get("/api/v2/people", params={"limit": 50}).json()["data"]
+    requests: list[tuple[str, str, bytes]] = []
+    for index, person in enumerate(people):
+        requests.append(("PUT", f"/api/v2/people/{person['id']}/add-comment",
+                         orjson.dumps({"comment": f"Перезвонить, заявка {index}"})))
+        requests.append(("PUT", f"/api/v2/people/{person['id']}",
+                         orjson.dumps({"email": f"bench{index}@example.com"})))
+        for account in person.get("accounts") or []:
+            requests.append(("POST", "/api/v2/messages/send-message",
+                             orjson.dumps({"account_id": account["account_id"], "text": "Спасибо, ждём вас!"})))
+    lines = [f'wrk.headers["X-Leeloo-AuthToken"] = "{TOKEN}"', 'wrk.headers["Content-Type"] = "application/json"',
+             "local requests = {}"]
+    for method, path, body in requests:
+        lines.append(f'table.insert(requests, wrk.format("{method}", "{path}", nil, {lua_string(body)}))')
+    lines.append("request = function() return requests[math.random(#requests)] end")
+    return "\n".join(lines) + "\n"
+
+
+def lua_string(data: bytes) -> str:
+    return '"' + "".join(f"\\{byte}" for byte in data) + '"'
+
+
+def run_wrk(base: str, script: str, seconds: float, connections: int) -> tuple[float, int]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", handle.name,
+                              base + "/"], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(handle.name)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rate, int(errors.group(1)) if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="a PostgreSQL database; the bench makes and drops a schema of its own in it")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=2, help="turns of one worker and --workers workers")
+    args = parser.parse_args(argv)
+    if not args.db.startswith("postgresql"):
+        raise SystemExit("--db: workers share a PostgreSQL database here")
+    schema = f"bench_workers_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(args.db.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
+    db_url = f"{args.db}{'&' if '?' in args.db else '?'}options=-csearch_path%3D{schema}"
+    rates: dict[int, list[float]] = {1: [], args.workers: []}
+    try:
+        script = ""
+        for run in range(args.runs):
+            for workers in (1, args.workers):
+                print(f"run {run + 1}: {workers} worker(s) …", flush=True)
+                process, base = start(db_url, args.people, workers)
+                try:
+                    script = script or wrk_script(base)
+                    rate, failed = run_wrk(base, script, args.seconds, args.connections)
+                finally:
+                    stop(process)
+                rates[workers].append(rate)
+                print(f"  {rate:8.0f} req/s" + (f"  ({failed} answers not 2xx)" if failed else ""), flush=True)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    ratios = [many / one for one, many in zip(rates[1], rates[args.workers], strict=True)]
+    print(f"\nmixed writes (send-message, add-comment, card update), {args.connections} connections, "
+          f"{args.people:,} people, PostgreSQL")
+    print(f"  one worker       {statistics.median(rates[1]):8.0f} req/s ({min(rates[1]):.0f}–{max(rates[1]):.0f})")
+    print(f"  {args.workers} workers        {statistics.median(rates[args.workers]):8.0f} req/s "
+          f"({min(rates[args.workers]):.0f}–{max(rates[args.workers]):.0f})")
+    median = statistics.median(ratios)
+    verdict = f"; target >= {TARGET}x: {'ok' if median >= TARGET else 'under target'}" if args.workers == 2 else ""
+    print(f"  ratio            {median:8.2f}x ({min(ratios):.2f}–{max(ratios):.2f}){verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
