@@ -20,6 +20,7 @@ import pytest
 import leadbridge
 from http_clients import TIMEOUT
 from leadbridge.sandbox.server import free_port
+from webhook_support import receiving
 
 STARTUP_BOUND = 180.0  # seconds a loaded machine may take to seed and start; only a bound, never a pace
 
@@ -157,3 +158,38 @@ def test_ctrl_c_stops_seeding_and_the_next_start_seeds_again(tmp_path: Path) -> 
         assert conn.exec_driver_sql(counted).scalar() == fresh.exec_driver_sql(counted).scalar()
     again.close()
     reference.close()
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--webhook", "ftp://example.ru/", "--webhook: url must be an http or https URL"),
+    ("--webhook", "http://", "--webhook: url must be an http or https URL"),
+    ("--activity", "lively", "--activity: activity must be calm, busy or a number"),
+    ("--activity", "0", "--activity: activity must be between 0 and"),
+])
+def test_a_bad_webhook_or_activity_is_refused_before_seeding(tmp_path: Path, option: str, value: str,
+                                                              says: str) -> None:
+    database = tmp_path / "sandbox.sqlite3"
+    result = leadbridge_command("sandbox", option, value, "--db", f"sqlite:///{database}", "--port",
+                                str(free_port()), "--people", "5")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().startswith(f"leadbridge sandbox: {says}"), result.stderr
+    assert not database.exists()
+
+
+def test_a_living_sandbox_sends_its_webhooks(tmp_path: Path) -> None:
+    port = free_port()
+    with receiving() as receiver:
+        server = subprocess.Popen([sys.executable, "-m", "leadbridge.cli", "sandbox", "--port", str(port), "--db",
+                                   f"sqlite:///{tmp_path / 'sandbox.sqlite3'}", "--people", "20", "--activity",
+                                   "600", "--webhook", receiver.url],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "COLUMNS": "200"})
+        try:
+            receiver.wait_for(lambda r: len(r.events()) >= 3, "the activity's webhooks")
+            server.send_signal(signal.SIGTERM)
+            out, err = server.communicate(timeout=120)
+        finally:
+            server.kill()
+    assert server.returncode == 0, out + err
+    assert f"webhooks of the demo tenant go to {receiver.url}" in out and "activity: 600 events a minute" in out
+    assert {event["type"] for event in receiver.events()} <= {"ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"}

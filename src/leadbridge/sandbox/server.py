@@ -54,10 +54,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def serve_in_thread(
-    sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0, **server_options: Any
+    sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0, activity: str | float | None = None,
+    webhook_url: str | None = None, **server_options: Any
 ) -> Iterator[RunningSandbox]:
-    """Serve a sandbox with uvicorn on a loopback port in a daemon thread; stop on exit."""
-    sandbox = sandbox or Sandbox(MEMORY_URL)
+    """Serve a sandbox with uvicorn on a loopback port in a daemon thread; stop on exit.
+
+    Without ``sandbox``, a new in-memory one, living with ``activity`` and sending the demo
+    tenant's webhooks to ``webhook_url`` if given (as ``Sandbox(...)`` takes them)."""
+    if sandbox is not None and (activity is not None or webhook_url is not None):
+        raise TypeError("give activity and webhook_url to Sandbox(...) when passing a sandbox")
+    sandbox = sandbox or Sandbox(MEMORY_URL, activity=activity, webhook_url=webhook_url)
     # The lifespan starts a living sandbox's activity (Sandbox(activity=...)).
     options = {"lifespan": "on", **server_options}
     with serve_app_in_thread(create_app(sandbox), host=host, port=port, **options) as url:
