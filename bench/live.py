@@ -10,7 +10,7 @@
    (its webhook delivery log and its request log, both on the sandbox clock), when each of
    them wrote in or subscribed and when the campaign holding them was created in Dialog, and
    prints the median and p95 of that latency (target: p95 <= the batching window + 1 s);
-3. posts ``--events`` webhook bodies (distinct orders, a tenth of them delivered twice) from
+3. stops the sandbox, then posts ``--events`` webhook bodies (distinct orders, a tenth of them delivered twice) from
    ``--senders`` threads, each with its own connection, to the same ``flows serve`` and prints the events a
    second it acknowledged (each one committed to the ledger before its 200; target >= 200/s);
 4. prints the peak memory (resident, VmHWM) of the ``flows serve`` process.
@@ -211,6 +211,9 @@ def main() -> None:
         print(f"  of which after the sandbox delivered the webhook (flows serve's part): median "
               f"{statistics.median(after_delivery):.2f} s, p95 {p95(after_delivery):.2f} s")
 
+        # The receive path alone: the sandbox (and its activity) stops, so it does not share the CPU.
+        sandbox.terminate()
+        sandbox.wait(timeout=60)
         elapsed, acknowledged = post_events(serve_url, args.events, args.senders)
         rate = acknowledged / elapsed
         print(f"receive path: {acknowledged} deliveries ({args.events} distinct events) acknowledged in "
