@@ -10,7 +10,7 @@
    (its webhook delivery log and its request log, both on the sandbox clock), when each of
    them wrote in or subscribed and when the campaign holding them was created in Dialog, and
    prints the median and p95 of that latency (target: p95 <= the batching window + 1 s);
-3. posts ``--events`` webhook bodies (distinct orders, a tenth of them delivered twice) from
+3. stops the sandbox, then posts ``--events`` webhook bodies (distinct orders, a tenth of them delivered twice) from
    ``--senders`` threads, each with its own connection, to the same ``flows serve`` and prints the events a
    second it acknowledged (each one committed to the ledger before its 200; target >= 200/s);
 4. prints the peak memory (resident, VmHWM) of the ``flows serve`` process.
@@ -119,25 +119,33 @@ def campaigns(client: httpx.Client) -> list[dict[str, Any]]:
     return [e for e in entries if e["path"] == "/api/campaigns" and e["status"] < 400]
 
 
-def latencies(client: httpx.Client, since: datetime) -> list[float]:
-    """Seconds from each queued person's first event (after ``since``) to the creation of their campaign."""
-    first_seen: dict[str, datetime] = {}
+def latencies(client: httpx.Client, since: datetime) -> list[tuple[float, float]]:
+    """For each queued person: seconds from their first event (after ``since``) to the creation of their
+    campaign, and of those the part after the sandbox delivered the event (the rest is the sandbox's delivery)."""
+    first_seen: dict[str, tuple[datetime, datetime]] = {}
     for delivery in client.get("/_sandbox/webhooks/deliveries", params={"limit": 10_000}).json()["data"]:
         body = delivery["body"]
         body = body if isinstance(body, dict) else json.loads(body)
         data = body.get("data", {})
-        if body.get("type") in ("INCOMING_MESSAGE", "SUBSCRIPTION") and data.get("person_id"):
+        if body.get("type") in ("INCOMING_MESSAGE", "SUBSCRIPTION") and data.get("person_id") and \
+                delivery.get("delivered_at"):
             at = when(data["created_at"])
-            if at >= since and (data["person_id"] not in first_seen or at < first_seen[data["person_id"]]):
-                first_seen[data["person_id"]] = at
+            if at >= since and (data["person_id"] not in first_seen or at < first_seen[data["person_id"]][0]):
+                first_seen[data["person_id"]] = (at, when(delivery["delivered_at"]))
     seconds = []
     for entry in campaigns(client):
         created = when(entry["at"])
         for phone in entry["body"]["phones"]:
             person = phone.get("add_data", {}).get("person_id")
             if person in first_seen:
-                seconds.append((created - first_seen[person]).total_seconds())
+                wrote, delivered = first_seen[person]
+                seconds.append(((created - wrote).total_seconds(), (created - delivered).total_seconds()))
     return seconds
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def post_events(url: str, events: int, senders: int) -> tuple[float, int]:
@@ -184,19 +192,28 @@ def main() -> None:
             print(f"sandbox: {args.people} people, activity {args.activity}; flows serve at {serve_url}, "
                   f"batching window {args.window}")
             deadline = time.monotonic() + 600
-            while len(latencies(client, since)) < args.leads:
+            # Waiting reads only the campaigns (a few log entries): reading the delivery log every second
+            # would load the sandbox that flows serve is reading people from.
+            while True:
+                if sum(len(e["body"]["phones"]) for e in campaigns(client)) >= args.leads * 1.2 and \
+                        len(latencies(client, since)) >= args.leads:
+                    break
                 if time.monotonic() > deadline:
                     raise SystemExit(f"only {len(latencies(client, since))} leads in campaigns after 600 s")
-                time.sleep(1.0)
+                time.sleep(2.0)
             client.put("/_sandbox/webhooks", json={"enabled": False, "url": serve_url,
                                                    "events": []}).raise_for_status()
-            seconds = sorted(latencies(client, since))
-        median = statistics.median(seconds)
-        p95 = seconds[max(0, round(0.95 * len(seconds)) - 1)]
+            pairs = latencies(client, since)
+        total, after_delivery = [t for t, _ in pairs], [a for _, a in pairs]
         target = window + 1.0
-        print(f"written in -> campaign in Dialog, over {len(seconds)} leads: median {median:.2f} s, p95 {p95:.2f} s "
-              f"(target p95 <= {target:.1f} s: {'ok' if p95 <= target else 'MISSED'})")
+        print(f"written in -> campaign in Dialog, over {len(total)} leads: median {statistics.median(total):.2f} s, "
+              f"p95 {p95(total):.2f} s (target p95 <= {target:.1f} s: {'ok' if p95(total) <= target else 'MISSED'})")
+        print(f"  of which after the sandbox delivered the webhook (flows serve's part): median "
+              f"{statistics.median(after_delivery):.2f} s, p95 {p95(after_delivery):.2f} s")
 
+        # The receive path alone: the sandbox (and its activity) stops, so it does not share the CPU.
+        sandbox.terminate()
+        sandbox.wait(timeout=60)
         elapsed, acknowledged = post_events(serve_url, args.events, args.senders)
         rate = acknowledged / elapsed
         print(f"receive path: {acknowledged} deliveries ({args.events} distinct events) acknowledged in "

@@ -129,3 +129,23 @@ def test_run_the_demo_flows_read_the_funnel_and_resolve_an_uncertain_unit(
         finally:
             phone.close()
     control.close()
+
+
+def test_the_dashboard_lists_the_webhooks_received_and_what_they_triggered(tmp_path: Path) -> None:
+    from leadbridge.flows.events import EventStore, NewEvent
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with Ledger(url) as ledger:
+        store = EventStore(ledger)
+        store.record([NewEvent("INCOMING_MESSAGE:m1", "INCOMING_MESSAGE", {"type": "INCOMING_MESSAGE"}),
+                      NewEvent("ORDER:o1", "ORDER", {"type": "ORDER"}, "nothing to trigger")])
+        waiting = store.waiting()
+        store.processed({waiting[0].id: "call-leads: lead +79991234567 queued"})
+    with serve_app_in_thread(create_dashboard(url)) as dashboard, httpx.Client(timeout=60) as client:
+        page = client.get(dashboard + "/").text
+        events = page[page.index('id="events"'):page.index('id="runs"')]
+        assert "call-leads: lead +79991234567 queued" in events and "nothing to trigger" in events
+        rows = events[events.index("<tbody>"):]
+        assert rows.index("ORDER") < rows.index("INCOMING_MESSAGE")  # newest first
+        assert client.get(dashboard + "/api/summary").json()["events"] == {"INCOMING_MESSAGE/processed": 1,
+                                                                          "ORDER/processed": 1}

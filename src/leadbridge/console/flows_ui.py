@@ -20,12 +20,14 @@ from fastapi import FastAPI, Form, Path, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from leadbridge.console.web import back, render, static_files
+from leadbridge.flows.events import EventStore
 from leadbridge.flows.ledger import UNIT_STATES, Effect, Ledger
 
 log = logging.getLogger("leadbridge.console")
 STATIC = "/static"
 ATTENTION_LIMIT = 30
 RUNS_SHOWN = 20
+EVENTS_SHOWN = 20
 FLOW_TITLES = {"call-leads": "Лиды → обзвон", "call-results": "Итоги звонков → Leeloo",
                "deals-to-leeloo": "Сделки Neiros → Leeloo", "revenue-to-neiros": "Выручка → Neiros"}
 
@@ -63,13 +65,17 @@ def summary(ledger: Ledger) -> dict[str, Any]:
         "running": bool(running),
         "funnel": funnel(ledger),
         "attention": ledger.attention(ATTENTION_LIMIT),
+        # What `flows serve` received and what each event triggered.
+        "event_counts": {f"{kind}/{state}": n for (kind, state), n in sorted(EventStore(ledger).counts().items())},
+        "events": EventStore(ledger).latest(EVENTS_SHOWN),
     }
 
 
 def signature(data: dict[str, Any]) -> str:
     """Changes whenever the page would: the live refresh compares it."""
     last = data["runs"][0] if data["runs"] else None
-    return repr((data["counts"], last and (last.id, last.finished_at), [u.id for u in data["attention"]]))
+    return repr((data["counts"], last and (last.id, last.finished_at), [u.id for u in data["attention"]],
+                 data["event_counts"]))
 
 
 @dataclass
@@ -188,6 +194,7 @@ def create_dashboard(ledger_url: str, *, title: str = "") -> FastAPI:
             "funnel": [{"label": s.label, "value": s.value} for s in data["funnel"]],
             "attention": [{"id": u.id, "flow": u.flow, "kind": u.kind, "key": u.key, "state": u.state}
                           for u in data["attention"]],
+            "events": data["event_counts"],
         })
 
     @app.post("/units/{unit_id}/resolve")

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import JSON, CursorResult, DateTime, Index, String, Text, func, select, update
+from sqlalchemy import JSON, DateTime, Index, String, Text, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,7 +69,8 @@ class EventStore:
         self.ledger = ledger
         dialect = postgresql if ledger.dialect == "postgresql" else sqlite
         # Built once: the receive path's only statement.
-        self._insert = dialect.insert(EventRow.__table__).on_conflict_do_nothing(index_elements=["dedupe"])
+        self._insert = dialect.insert(EventRow.__table__).on_conflict_do_nothing(
+            index_elements=["dedupe"]).returning(EventRow.__table__.c.id)
 
     def record(self, events: Sequence[NewEvent]) -> int:
         """Commit ``events`` in one transaction; redeliveries add nothing. Returns how many were new."""
@@ -80,8 +81,8 @@ class EventStore:
                  "state": "received" if e.outcome is None else "processed", "received_at": now,
                  "processed_at": None if e.outcome is None else now, "outcome": e.outcome} for e in events]
         with self.ledger.transaction() as session:
-            result = session.execute(self._insert, rows)
-            return max(0, cast(CursorResult[Any], result).rowcount or 0)
+            # RETURNING gives the rows inserted (a redelivery returns none), the same on both databases.
+            return len(session.execute(self._insert, rows).all())
 
     def _read(self, query: Any) -> list[StoredEvent]:
         # A read-only transaction: on SQLite it takes no write lock, so the receive path's commits never

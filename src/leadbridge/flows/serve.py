@@ -94,9 +94,9 @@ class LiveFlows:
         self._lead_deadline: float | None = None
         self._deals_indexed_at = 0.0
         self._sites: list[int] = []
-        self.leads_cfg = config.flows.call_leads if config.enabled_flows().count("call-leads") else None
+        self.leads_cfg = config.flows.call_leads if "call-leads" in config.enabled_flows() else None
         self.revenue_cfg = config.flows.revenue_to_neiros \
-            if config.enabled_flows().count("revenue-to-neiros") else None
+            if "revenue-to-neiros" in config.enabled_flows() else None
         try:
             for name in ("call-leads", "revenue-to-neiros"):
                 if name in config.enabled_flows():
