@@ -296,7 +296,7 @@ def targets(sandbox: Any, url: str) -> list[Target]:
     ]
 
 
-def seeded_sandbox(db: str, people: int) -> Any:
+def seeded_sandbox(db: str, people: int, reuse: bool) -> Any:
     from leadbridge.sandbox.state import Sandbox
 
     def progress(tenant: str, done: int, total: int) -> None:
@@ -305,7 +305,8 @@ def seeded_sandbox(db: str, people: int) -> Any:
 
     started = time.perf_counter()
     sandbox = Sandbox(db, seed=1, people=people)
-    sandbox.start(reset=db != "sqlite://", progress=progress)  # a database on disk is seeded afresh
+    # A database on disk is seeded afresh, unless --reuse (then it is taken as it is).
+    sandbox.start(reset=db != "sqlite://" and not reuse, progress=progress)
     print(f"sandbox ready in {time.perf_counter() - started:.1f} s ({people:,} people, {db})")
     return sandbox
 
@@ -353,6 +354,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=20_000, help="people of the second sandbox (0: skip it)")
     parser.add_argument("--db", default="sqlite://", help="database URL (default: in memory)")
+    parser.add_argument("--small-db", default="sqlite://", help="database URL of the --small sandbox")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take databases on disk as they are (seeded by an earlier run) instead of seeding them")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measured run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
@@ -372,7 +376,7 @@ def main() -> int:
     load = run_wrk if generator == "wrk" else run_python
     print(f"load: {generator}, {args.connections} connections, {args.seconds:g} s a run, from a second process")
 
-    sandbox = seeded_sandbox(args.db, args.people)
+    sandbox = seeded_sandbox(args.db, args.people, args.reuse)
     measured, bare_rates = measure_all(sandbox, load, args.seconds, args.connections, args.only, writes_only=False)
     sandbox.close()
     bare_rate = statistics.mean(bare_rates)
@@ -389,7 +393,7 @@ def main() -> int:
         print(f"  {name:<28} {rate:>9,.0f} req/s  {ratio:.3f} of the bare app{verdict}")
 
     if args.small:
-        small = seeded_sandbox(args.db, args.small)
+        small = seeded_sandbox(args.small_db, args.small, args.reuse)
         small_measured, small_bare = measure_all(small, load, args.seconds, args.connections,
                                                  [name for name in measured if name in writes], writes_only=True)
         small.close()

@@ -187,7 +187,11 @@ class Account(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_account_company_id_id", "company_id", "id"),)
+    __table_args__ = (
+        Index("ix_account_company_id_id", "company_id", "id"),
+        # The channels list, most recent conversation first, read from the index's end.
+        Index("ix_account_company_last_message", "company_id", "last_message_time", "id"),
+    )
 
 
 class Message(Base):
@@ -267,7 +271,11 @@ class Order(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_order_company_id_id", "company_id", "id"),)
+    __table_args__ = (
+        Index("ix_order_company_id_id", "company_id", "id"),
+        # The orders list, newest first, read from the index's end.
+        Index("ix_order_company_created", "company_id", "created_at", "id"),
+    )
 
 
 class Comment(Base):

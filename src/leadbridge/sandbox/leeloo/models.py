@@ -541,17 +541,18 @@ def add_comment(session: Session, company_id: str, person_id: str, text: str, cr
 def list_channels(sandbox: Sandbox, session: Session, company_id: str, last_from: datetime | None,
                   last_to: datetime | None, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """GET /api/v2/communication-channels, most recent conversation first."""
-    query = select(s.Account.id).where(s.Account.company_id == company_id)
+    where: list[ColumnElement[bool]] = [s.Account.company_id == company_id]
     if last_from:
-        query = query.where(s.Account.last_message_time >= last_from)
+        where.append(s.Account.last_message_time >= last_from)
     if last_to:
-        query = query.where(s.Account.last_message_time <= last_to)
-    total = count(sandbox, company_id, ("channels", last_from, last_to), query, rows_of=("leeloo_account",),
-                  values_of=("leeloo_account",) if last_from or last_to else ())
+        where.append(s.Account.last_message_time <= last_to)
+    total = count(sandbox, company_id, ("channels", last_from, last_to), select(s.Account.id).where(*where),
+                  rows_of=("leeloo_account",), values_of=("leeloo_account",) if last_from or last_to else ())
+    # Read in the (company_id, last_message_time, id) index's order, from its end.
     rows = session.execute(
         select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
                s.Account.last_message_time, s.Account.created_at, s.Account.utm_marks)
-        .where(s.Account.id.in_(query))
+        .where(*where)
         .order_by(s.Account.last_message_time.desc().nulls_last(), s.Account.id.desc())
         .limit(limit).offset(offset)
     )

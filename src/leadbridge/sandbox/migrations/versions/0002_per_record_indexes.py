@@ -11,6 +11,8 @@ Create Date: 2026-12-02 04:15:00
 - chat messages: (account_id, created_at, id), the page's whole order.
 - Neiros deals: (site_id, id, created_at), a page of a site's deals in id order with its
   date window checked on the index.
+- channels: (company_id, last_message_time, id), and orders: (company_id, created_at, id),
+  the lists' orders (each page sorted every account, or order, of the company).
 """
 
 from __future__ import annotations
@@ -36,9 +38,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_message_account_created_id', ['account_id', 'created_at', 'id'], unique=False)
     with op.batch_alter_table('neiros_deal', schema=None) as batch_op:
         batch_op.create_index('ix_deal_site_id_created', ['site_id', 'id', 'created_at'], unique=False)
+    with op.batch_alter_table('leeloo_account', schema=None) as batch_op:
+        batch_op.create_index('ix_account_company_last_message', ['company_id', 'last_message_time', 'id'],
+                              unique=False)
+    with op.batch_alter_table('leeloo_order', schema=None) as batch_op:
+        batch_op.create_index('ix_order_company_created', ['company_id', 'created_at', 'id'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('leeloo_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_company_created')
+    with op.batch_alter_table('leeloo_account', schema=None) as batch_op:
+        batch_op.drop_index('ix_account_company_last_message')
     with op.batch_alter_table('neiros_deal', schema=None) as batch_op:
         batch_op.drop_index('ix_deal_site_id_created')
     with op.batch_alter_table('leeloo_message', schema=None) as batch_op:
