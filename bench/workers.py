@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.db.startswith("postgresql"):
         raise SystemExit("--db: workers share a PostgreSQL database here")
+    # Stopped by SIGTERM (a time limit), the bench still drops its schema and stops its sandbox.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     schema = f"bench_workers_{uuid.uuid4().hex[:10]}"
     admin = sqlalchemy.create_engine(args.db.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
