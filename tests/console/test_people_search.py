@@ -136,3 +136,17 @@ def test_a_reset_sandbox_gets_a_fresh_index() -> None:
         people = conn.scalar(text("SELECT count(*) FROM leeloo_person"))
     assert indexed == 0 and people
     sandbox.close()
+
+
+def test_without_fts5_the_search_reads_every_person() -> None:
+    """A SQLite built without FTS5's trigram tokenizer (before 3.34) has no index: same answers."""
+    with serve_in_thread(Sandbox(MEMORY_URL, seed=5, people=20)) as running:
+        with running.sandbox.write() as session:
+            names = session.scalars(text("SELECT name FROM leeloo_person WHERE company_id = :company "
+                                         "ORDER BY id DESC LIMIT 3"), {"company": DEMO.company_id}).all()
+            for trigger in ("insert", "delete", "update"):
+                session.execute(text(f"DROP TRIGGER {search.FTS_TABLE}_{trigger}"))
+            session.execute(text(f"DROP TABLE {search.FTS_TABLE}"))
+        for name in names:
+            assert name in found(running, name.split()[-1].upper())
+        assert "Никого не нашлось" in found(running, "Щщщщ")

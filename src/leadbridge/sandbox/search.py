@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import ColumnElement, Connection, select, text, true
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
@@ -106,6 +106,8 @@ def condition(session: Session, company_id: str, typed: str) -> ColumnElement[bo
     if session.get_bind().dialect.name != "sqlite":
         # PostgreSQL's planner weighs the trigram index against reading newest first by itself.
         return _like(wanted)
+    if not session.scalar(text("SELECT 1 FROM sqlite_master WHERE name = :name"), {"name": FTS_TABLE}):
+        return _like(wanted)
     phrase = _phrase(wanted)
     found = session.scalar(text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase "
                                 "LIMIT :few)").bindparams(phrase=phrase, few=FEW_MATCHES)) or 0
@@ -121,9 +123,16 @@ def condition(session: Session, company_id: str, typed: str) -> ColumnElement[bo
 # --- making and dropping the index ---------------------------------------------------------------
 
 
-def create_sqlite_index(connection: Connection) -> None:
-    for statement in SQLITE_DDL:
+def create_sqlite_index(connection: Connection) -> bool:
+    """The FTS5 trigram table and its triggers; False where this SQLite lacks them (FTS5, or the
+    trigram tokenizer of SQLite 3.34 and later), and the search then reads every person."""
+    try:
+        connection.exec_driver_sql(SQLITE_DDL[0])
+    except OperationalError:
+        return False
+    for statement in SQLITE_DDL[1:]:
         connection.exec_driver_sql(statement)
+    return True
 
 
 def drop_index(connection: Connection) -> None:

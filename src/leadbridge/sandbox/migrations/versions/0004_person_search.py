@@ -32,8 +32,8 @@ def upgrade() -> None:
         connection.execute(sa.text("UPDATE leeloo_person SET search_text = :search_text WHERE id = :person_id"),
                            rows[start:start + 5000])
     if connection.dialect.name == 'sqlite':
-        search.create_sqlite_index(connection)
-        connection.exec_driver_sql(f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}) VALUES ('rebuild')")
+        if search.create_sqlite_index(connection):
+            connection.exec_driver_sql(f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}) VALUES ('rebuild')")
     elif connection.dialect.name == 'postgresql':
         search.create_postgresql_index(connection)
 
