@@ -18,7 +18,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 from test_webhooks import MESSAGE_KEYS, ORDER_KEYS, SUBSCRIPTION_KEYS
-from webhook_support import WAIT_SECONDS, Receiver, receiving
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox import schema
@@ -26,6 +25,7 @@ from leadbridge.sandbox.activity import parse_rate
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from pg_support import private_pg_schema
+from webhook_support import WAIT_SECONDS, Receiver, receiving
 
 # Fields that are the same in two runs of one seed (generated ids carry the time they were made).
 STABLE_FIELDS = ("text", "offer_name", "price", "currency", "email", "phone", "source")

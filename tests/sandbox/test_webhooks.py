@@ -15,13 +15,13 @@ from datetime import datetime
 import httpx
 import pytest
 from leeloo_support import DEMO_COMPANY, PLACEHOLDER, create_person, unique_phone
-from webhook_support import WAIT_SECONDS, Receiver, deliveries, receiving, wait_deliveries
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from leadbridge.sandbox.webhooks import EVENT_TYPES, LOG_MAX, RetryPolicy
 from pg_support import private_pg_schema
+from webhook_support import WAIT_SECONDS, Receiver, deliveries, receiving, wait_deliveries
 
 OFFER = "5e3c357bf04b1f000c27b83a"  # "Ручной оффер", 100 USD
 CREDITS = "5e3c3533f04b1f000c27b534"  # the demo tenant's manual payment system
