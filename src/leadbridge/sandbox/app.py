@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
+from leadbridge.sandbox.answerdoc import document_answers
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
@@ -113,6 +114,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
                 schemas.pop("ValidationError", None)
             document_errors(spec)
+            document_answers(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
