@@ -34,15 +34,8 @@ SIDE_LOADS = {
 }
 
 
-def fixture_api(entry: Endpoint) -> str:
-    """The fixtures' folder of an endpoint: Leeloo's are split by API version."""
-    if entry.platform == "leeloo":
-        return "leeloo_v1" if entry.path.startswith("/api/v1/") else "leeloo_v2"
-    return entry.platform
-
-
 def fixture_of(entry: Endpoint) -> dict[str, Any]:
-    return FIXTURES[(fixture_api(entry), entry.documented_key)][1]
+    return FIXTURES[(entry.document, entry.documented_key)][1]
 
 
 def conforms(entry: Endpoint, body: Any) -> None:
@@ -54,7 +47,7 @@ def conforms(entry: Endpoint, body: Any) -> None:
 
 def test_table_holds_every_fixture_once() -> None:
     assert len(ENDPOINTS) == 41
-    assert {(fixture_api(entry), entry.documented_key) for entry in ENDPOINTS} == set(FIXTURES)
+    assert {(entry.document, entry.documented_key) for entry in ENDPOINTS} == set(FIXTURES)
 
 
 @pytest.mark.parametrize("entry", ENDPOINTS, ids=[entry.key for entry in ENDPOINTS])

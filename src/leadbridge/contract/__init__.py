@@ -64,6 +64,14 @@ class Endpoint:
     request: type[BaseModel] | None = None
     documented_path: str | None = None  # the document's spelling of the template, where it differs
     documented: bool = True  # False: an endpoint the documents do not describe (our reading)
+    sdk: tuple[str, ...] = ()  # the SDK methods calling it ("people.list"); none: called by the client itself
+
+    @property
+    def document(self) -> str:
+        """Which vendor document describes it: ``leeloo_v2``, ``leeloo_v1``, ``neiros`` or ``dialog``."""
+        if self.platform == "leeloo":
+            return "leeloo_v1" if self.path.startswith("/api/v1/") else "leeloo_v2"
+        return self.platform
 
     @property
     def key(self) -> str:

@@ -58,8 +58,9 @@ ENDPOINTS = table(
     Endpoint("dialog", "login", "POST", "/api/login", DialogLogin, idempotent=True, forms=("json", "form"),
              request=LoginBody, documented=False),
     Endpoint("dialog", "campaigns_create", "POST", "/api/campaigns", DialogCampaignCreated, idempotent=False,
-             forms=("json",), request=CreateCampaignBody),
+             forms=("json",), request=CreateCampaignBody,
+             sdk=("campaigns.create",)),
     # A report reads: asking twice changes nothing.
     Endpoint("dialog", "analytics_report", "POST", "/api/analytics/{project_id}/report", DialogReport,
-             idempotent=True, forms=("json",), request=ReportBody),
+             idempotent=True, forms=("json",), request=ReportBody, sdk=("analytics.report",)),
 )

@@ -574,19 +574,55 @@ class CreateCallBody(Body):
 # --- the table -------------------------------------------------------------------------------
 
 
-def _get(name: str, path: str, response: type[Wire], *, paging: Literal["none", "offset"] = "none",
-         documented_path: str | None = None) -> Endpoint:
+def _get(name: str, path: str, response: type[Wire], *, paging: Literal["none", "offset"] = "none") -> Endpoint:
     return Endpoint("leeloo", name, "GET", path, response, idempotent=True, envelope="leeloo", paging=paging,
-                    documented_path=documented_path)
+                    sdk=SDK_METHODS[name])
 
 
 def _write(name: str, method: Literal["POST", "PUT"], path: str, response: type[Wire], request: type[Body], *,
            idempotent: bool, form: bool = False) -> Endpoint:
     """Every Leeloo write takes JSON and form data alike; ``form``: the document sends form data."""
     return Endpoint("leeloo", name, method, path, response, idempotent=idempotent, envelope="leeloo",
-                    forms=("form", "json") if form else ("json", "form"), request=request)
+                    forms=("form", "json") if form else ("json", "form"), request=request,
+                    sdk=SDK_METHODS[name])
 
 
+# The SDK's methods calling each endpoint (paged lists have a page and an iterator).
+SDK_METHODS: dict[str, tuple[str, ...]] = {
+    "template_categories_list": ("templates.categories",),
+    "category_templates_list": ("templates.list",),
+    "messages_send_template": ("messages.send_template",),
+    "messages_send_message": ("messages.send",),
+    "communication_channels_list": ("channels.list", "channels.iter"),
+    "chat_messages_list": ("channels.messages", "channels.iter_messages"),
+    "communication_channel_person": ("channels.person",),
+    "communication_channels_manual_subscribe": ("channels.subscribe",),
+    "leadgentools_create_traffic_source": ("leadgentools.create_traffic_source",),
+    "orders_create": ("orders.create",),
+    "orders_list": ("orders.list", "orders.iter"),
+    "orders_get": ("orders.get",),
+    "orders_update_manual": ("orders.update",),
+    "tunnels_list": ("tunnels.list", "tunnels.iter"),
+    "tunnels_stats": ("tunnels.stats",),
+    "tunnels_get": ("tunnels.get",),
+    "tunnels_get_stats": ("tunnels.stats",),
+    "people_list": ("people.list", "people.iter"),
+    "people_sms": ("people.add_sms",),
+    "people_create": ("people.create",),
+    "people_get": ("people.get",),
+    "people_update": ("people.update",),
+    "people_add_comment": ("people.add_comment",),
+    "people_add_tag": ("people.add_tag",),
+    "people_remove_tag": ("people.remove_tag",),
+    "calls_create": ("calls.create",),
+    "tags_list": ("tags.list",),
+    "users_list": ("users.list", "users.iter"),
+    "users_get": ("users.get",),
+    "connections_list": ("connections.list",),
+    "v1_accounts_list": ("v1.accounts.list", "v1.accounts.iter"),
+    "v1_accounts_get": ("v1.accounts.get",),
+    "v1_accounts_chat_messages": ("v1.accounts.messages", "v1.accounts.iter_messages"),
+}
 V2 = "/api/v2"
 ENDPOINTS = table(
     # messaging

@@ -86,11 +86,14 @@ API = "/api/userapi/v1"
 ENDPOINTS = table(
     Endpoint("neiros", "login", "POST", f"{API}/auth/login", NeirosLogin, idempotent=True, forms=("json",),
              request=LoginBody),
-    Endpoint("neiros", "sites_list", "GET", f"{API}/sites", NeirosSites, idempotent=True),
-    Endpoint("neiros", "deals_list", "GET", f"{API}/projects", NeirosDealList, idempotent=True, paging="numbered"),
+    Endpoint("neiros", "sites_list", "GET", f"{API}/sites", NeirosSites, idempotent=True,
+             sdk=("sites.list",)),
+    Endpoint("neiros", "deals_list", "GET", f"{API}/projects", NeirosDealList, idempotent=True, paging="numbered",
+             sdk=("deals.list", "deals.iter")),
     Endpoint("neiros", "deals_get", "GET", f"{API}/project/{{deal_id}}", NeirosDealAnswer, idempotent=True,
-             documented_path=f"{API}/project/{{id}}"),
+             documented_path=f"{API}/project/{{id}}", sdk=("deals.get",)),
     # Setting a sum to a given value is repeatable.
     Endpoint("neiros", "deals_update", "POST", f"{API}/project/{{deal_id}}/update", NeirosSuccess, idempotent=True,
-             forms=("json", "form"), request=UpdateDealBody, documented_path=f"{API}/project/{{id}}/update"),
+             forms=("json", "form"), request=UpdateDealBody, documented_path=f"{API}/project/{{id}}/update",
+             sdk=("deals.update_sum",)),
 )
