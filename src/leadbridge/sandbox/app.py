@@ -23,8 +23,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
-from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
 from leadbridge.sandbox.answerdoc import document_answers
+from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
