@@ -20,6 +20,7 @@ import respx
 from sdk_support import MODES, close, collect, dialog_client, leeloo_client, neiros_client, resolve
 
 from leadbridge import Leeloo, Neiros, errors
+from leadbridge.contract.leeloo import ENDPOINTS as LEELOO_ENDPOINTS
 from leadbridge.sdk import RetryPolicy
 from leadbridge.sdk.leeloo import _lister
 from leadbridge.sdk.models.leeloo import Person
@@ -232,7 +233,7 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
         router.get("/api/v2/people").respond(200, json=body)
         page = await resolve(client.people.list(limit=1, offset=5))
     await close(client)
-    op = _lister("/api/v2/people", Person)(5, 1)
+    op = _lister(LEELOO_ENDPOINTS["people_list"], Person)(5, 1)
     assert op.parse_bytes is not None
     from_json = op.parse(body)
     assert page == from_json == op.parse_bytes(httpx.Response(200, json=body).content)

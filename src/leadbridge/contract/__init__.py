@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
+from string import Formatter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -72,6 +73,16 @@ class Endpoint:
         if self.platform == "leeloo":
             return "leeloo_v1" if self.path.startswith("/api/v1/") else "leeloo_v2"
         return self.platform
+
+    def url(self, *ids: str | int) -> str:
+        """The path with its parameters filled in order (``url("5b3f…")``)."""
+        if not ids:
+            return self.path
+        return self.path.format_map(dict(zip(self.path_params, ids, strict=True)))
+
+    @cached_property
+    def path_params(self) -> tuple[str, ...]:
+        return tuple(name for _, name, _, _ in Formatter().parse(self.path) if name)
 
     @property
     def key(self) -> str:

@@ -55,6 +55,7 @@ class ReportBody(Body):
 
 
 ENDPOINTS = table(
+    # A login changes nothing on the server: a second one only issues another token.
     Endpoint("dialog", "login", "POST", "/api/login", DialogLogin, idempotent=True, forms=("json", "form"),
              request=LoginBody, documented=False),
     Endpoint("dialog", "campaigns_create", "POST", "/api/campaigns", DialogCampaignCreated, idempotent=False,

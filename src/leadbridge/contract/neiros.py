@@ -84,6 +84,7 @@ class UpdateDealBody(Body):
 
 API = "/api/userapi/v1"
 ENDPOINTS = table(
+    # A login changes nothing on the server: a second one only issues another token.
     Endpoint("neiros", "login", "POST", f"{API}/auth/login", NeirosLogin, idempotent=True, forms=("json",),
              request=LoginBody),
     Endpoint("neiros", "sites_list", "GET", f"{API}/sites", NeirosSites, idempotent=True,
@@ -92,7 +93,7 @@ ENDPOINTS = table(
              sdk=("deals.list", "deals.iter")),
     Endpoint("neiros", "deals_get", "GET", f"{API}/project/{{deal_id}}", NeirosDealAnswer, idempotent=True,
              documented_path=f"{API}/project/{{id}}", sdk=("deals.get",)),
-    # Setting a sum to a given value is repeatable.
+    # Sets the amount: sending it twice leaves the same deal.
     Endpoint("neiros", "deals_update", "POST", f"{API}/project/{{deal_id}}/update", NeirosSuccess, idempotent=True,
              forms=("json", "form"), request=UpdateDealBody, documented_path=f"{API}/project/{{id}}/update",
              sdk=("deals.update_sum",)),
