@@ -18,7 +18,6 @@ import pytest
 from leeloo_support import send
 from pydantic import ValidationError
 
-from conftest import bearer_client
 from docs_fixtures import all_fixtures
 from http_clients import TIMEOUT
 from leadbridge.contract import Endpoint, all_endpoints
@@ -64,6 +63,11 @@ def test_unknown_keys_do_not_fit(entry: Endpoint) -> None:
     body = body["body"] if body is not None else {"status": 1, "data": {}, "included": {}}
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         entry.response.model_validate({**body, "undocumentedKey": 1})
+
+
+def bearer_client(base_url: str, login_path: str, credentials: dict[str, str]) -> httpx.Client:
+    token = httpx.post(base_url + login_path, json=credentials, timeout=TIMEOUT).json()["token"]
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,7 @@ class Endpoint:
     documented_path: str | None = None  # the document's spelling of the template, where it differs
     documented: bool = True  # False: an endpoint the documents do not describe (our reading)
     sdk: tuple[str, ...] = ()  # the SDK methods calling it ("people.list"); none: called by the client itself
+    conflict: str | None = None  # when it answers 409: the state of a record forbids the call
 
     @property
     def document(self) -> str:

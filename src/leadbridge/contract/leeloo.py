@@ -579,12 +579,16 @@ def _get(name: str, path: str, response: type[Wire], *, paging: Literal["none", 
                     sdk=SDK_METHODS[name])
 
 
+NO_API_USER = "The company has no user to act for the API"
+NO_SOURCE = "The leadgentool or tunnel has no traffic source to subscribe through"
+
+
 def _write(name: str, method: Literal["POST", "PUT"], path: str, response: type[Wire], request: type[Body], *,
-           idempotent: bool, form: bool = False) -> Endpoint:
+           idempotent: bool, form: bool = False, conflict: str | None = None) -> Endpoint:
     """Every Leeloo write takes JSON and form data alike; ``form``: the document sends form data."""
     return Endpoint("leeloo", name, method, path, response, idempotent=idempotent, envelope="leeloo",
                     forms=("form", "json") if form else ("json", "form"), request=request,
-                    sdk=SDK_METHODS[name])
+                    sdk=SDK_METHODS[name], conflict=conflict)
 
 
 # The SDK's methods calling each endpoint (paged lists have a page and an iterator).
@@ -629,38 +633,40 @@ ENDPOINTS = table(
     _get("template_categories_list", f"{V2}/categories/templates", LeelooCategoriesAnswer),
     _get("category_templates_list", f"{V2}/categories/templates/{{category_id}}", LeelooTemplatesAnswer),
     _write("messages_send_template", "POST", f"{V2}/messages/send-template", LeelooDone, SendTemplateBody,
-           idempotent=False),
+           idempotent=False, conflict=NO_API_USER),
     _write("messages_send_message", "POST", f"{V2}/messages/send-message", LeelooDone, SendMessageBody,
-           idempotent=False),
+           idempotent=False, conflict=NO_API_USER),
     _get("communication_channels_list", f"{V2}/communication-channels", LeelooChannelList, paging="offset"),
     _get("chat_messages_list", f"{V2}/communication-channels/{{person_id}}/chat-messages", LeelooChatPage,
          paging="offset"),
     _get("communication_channel_person", f"{V2}/communication-channels/{{account_id}}/person", LeelooPersonCard),
     _write("communication_channels_manual_subscribe", "POST",
            f"{V2}/communication-channels/{{account_id}}/manual-subscribe", LeelooDone, ManualSubscribeBody,
-           idempotent=False, form=True),
+           idempotent=False, form=True, conflict=NO_SOURCE),
     _write("leadgentools_create_traffic_source", "POST", f"{V2}/leadgentools/{{leadgentool_id}}/create-traffic-source",
-           LeelooTrafficSourceAnswer, CreateTrafficSourceBody, idempotent=False),
+           LeelooTrafficSourceAnswer, CreateTrafficSourceBody, idempotent=False, conflict=NO_API_USER),
     # sales
     _write("orders_create", "POST", f"{V2}/orders", LeelooOrderCreated, CreateOrderBody, idempotent=False),
     _get("orders_list", f"{V2}/orders", LeelooOrderList, paging="offset"),
     _get("orders_get", f"{V2}/orders/{{order_id}}", LeelooOrderAnswer),
     # Resolving or rejecting a manual order is a one-time transition (a second call is refused).
     _write("orders_update_manual", "POST", f"{V2}/orders/{{order_id}}", LeelooOrderUpdated, UpdateManualOrderBody,
-           idempotent=False, form=True),
+           idempotent=False, form=True, conflict="The order is not a manual order, or is no longer OPENED"),
     _get("tunnels_list", f"{V2}/tunnels", LeelooTunnelList, paging="offset"),
     _get("tunnels_stats", f"{V2}/tunnels/stats", LeelooTunnelStatsAnswer),
     _get("tunnels_get", f"{V2}/tunnels/{{tunnel_id}}", LeelooTunnelCard),
     _get("tunnels_get_stats", f"{V2}/tunnels/{{tunnel_id}}/stats", LeelooTunnelStatsAnswer),
     # people
     _get("people_list", f"{V2}/people", LeelooPeopleList, paging="offset"),
-    _write("people_sms", "POST", f"{V2}/people/sms", LeelooPeopleSms, PeopleSmsBody, idempotent=False),
-    _write("people_create", "POST", f"{V2}/people", LeelooNewPerson, CreatePersonBody, idempotent=False),
+    _write("people_sms", "POST", f"{V2}/people/sms", LeelooPeopleSms, PeopleSmsBody, idempotent=False,
+           conflict=NO_SOURCE),
+    _write("people_create", "POST", f"{V2}/people", LeelooNewPerson, CreatePersonBody, idempotent=False,
+           conflict=NO_SOURCE),
     _get("people_get", f"{V2}/people/{{person_id}}", LeelooPersonCard),
     _write("people_update", "PUT", f"{V2}/people/{{person_id}}", LeelooPersonCard, UpdatePersonBody,
            idempotent=True),
     _write("people_add_comment", "PUT", f"{V2}/people/{{person_id}}/add-comment", LeelooCommentAnswer,
-           AddCommentBody, idempotent=False),
+           AddCommentBody, idempotent=False, conflict=NO_API_USER),
     _write("people_add_tag", "PUT", f"{V2}/people/{{person_id}}/add-tag", LeelooDone, TagBody, idempotent=True,
            form=True),
     _write("people_remove_tag", "PUT", f"{V2}/people/{{person_id}}/remove-tag", LeelooDone, TagBody,

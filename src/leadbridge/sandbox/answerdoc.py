@@ -14,6 +14,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from leadbridge.contract import Endpoint, all_endpoints
+from leadbridge.sandbox.errordoc import error_response
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -27,7 +28,8 @@ def answer_schemas(endpoints: list[Endpoint]) -> tuple[dict[str, dict[str, Any]]
 
 
 def document_answers(spec: dict[str, Any]) -> None:
-    """Give each documented endpoint's 200 answer its schema and documented example (in place)."""
+    """Give each documented endpoint's 200 answer its schema and documented example, and its 409
+    where the table says when it conflicts (in place)."""
     endpoints = all_endpoints()
     schemas, components = answer_schemas(endpoints)
     known = spec.setdefault("components", {}).setdefault("schemas", {})
@@ -41,3 +43,5 @@ def document_answers(spec: dict[str, Any]) -> None:
         if entry.example_response is not None:
             content["example"] = entry.example_response
         operation["responses"]["200"]["content"] = {"application/json": content}
+        if entry.conflict is not None:
+            operation["responses"]["409"] = error_response(entry.platform, "409", entry.conflict)
