@@ -122,7 +122,7 @@ def test_cached_pages_follow_writes(leeloo: httpx.Client, other_leeloo: httpx.Cl
 
 def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
     """Pages far into the list start from a remembered anchor: same records as one long read."""
-    from leadbridge.sandbox.leeloo.models import ANCHOR_STEP
+    from leadbridge.sandbox.leeloo.backend import ANCHOR_STEP
 
     headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
     with httpx.Client(base_url=fresh.url, headers=headers, timeout=TIMEOUT) as client:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, new_oid
-from leadbridge.sandbox.leeloo.models import append_message, find
+from leadbridge.sandbox.leeloo.backend import append_message, find
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
 
