@@ -89,7 +89,7 @@ def test_swagger_ui_renders_offline_and_each_api_answers_after_authorize(sandbox
                                               "09:00", "18:00", attempts=1, interval=30)
     blocked = offline(page)
     page.goto(sandbox.url + "/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("leadbridge sandbox")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("leadbridge sandbox", timeout=60_000)
     screenshot(page, "api-docs")
     page.get_by_role("button", name="Authorize").first.click()
     authorize(page, "LeelooToken", creds.leeloo_token)

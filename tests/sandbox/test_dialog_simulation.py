@@ -22,7 +22,7 @@ from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 
 Finished = tuple[int, str, list[dict[str, Any]]]
-PACE = timedelta(seconds=30)  # dialog.models.CALL_PACE_SECONDS
+PACE = timedelta(seconds=30)  # dialog.backend.CALL_PACE_SECONDS
 WINDOW = ("10:00", "10:20")  # 40 call slots a day
 PHONES = 60
 ATTEMPTS = 3

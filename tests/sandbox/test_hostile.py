@@ -22,10 +22,11 @@ import pytest
 from sqlalchemy import func, select
 
 from docs_fixtures import load
+from leadbridge.contract import all_endpoints
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import MAX_BODY_BYTES
 from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for
-from leadbridge.sandbox.leeloo import models as leeloo_models
+from leadbridge.sandbox.leeloo import backend as leeloo_backend
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, MEMORY_URL, Sandbox
 
@@ -34,6 +35,7 @@ PERSON_SEEDED = "5e1c4676b70fb2001279c268"
 OFFER = "5e3c357bf04b1f000c27b83a"
 CREDITS = "5e3c3533f04b1f000c27b534"
 TUNNEL = "5b3f543bb2737000133d25b0"
+ENDPOINTS = {entry.name: entry for entry in all_endpoints()}
 
 
 def all_rows(sandbox: Sandbox) -> dict[str, int]:
@@ -91,77 +93,83 @@ def person_body(**changes: Any) -> dict[str, Any]:
     return {"name": "Hostile", "leadgentool_id": LEADGENTOOL, **changes}
 
 
+def at(name: str, **ids: Any) -> tuple[str, str, str]:
+    """``(platform, method, path)`` of the contract table's endpoint ``name``, its path filled with ``ids``."""
+    entry = ENDPOINTS[name]
+    return entry.platform, entry.method, entry.path.format(**ids)
+
+
 # Each case: (which client, method, path, httpx keyword arguments, the field the answer must name).
 CASES: list[tuple[str, str, str, dict[str, Any], str]] = [
     # offsets and limits of 2^63 and above
-    ("leeloo", "GET", "/api/v2/people", {"params": {"offset": str(2**63)}}, "offset"),
-    ("leeloo", "GET", "/api/v2/people", {"params": {"offset": str(2**64 + 5)}}, "offset"),
-    ("leeloo", "GET", "/api/v2/people", {"params": {"limit": str(2**63)}}, "limit"),
-    ("leeloo", "GET", "/api/v2/orders", {"params": {"offset": "9" * 40}}, "offset"),
-    ("leeloo", "GET", "/api/v1/accounts", {"params": {"offset": str(2**63 - 1)}}, "offset"),
-    ("leeloo", "GET", "/api/v2/communication-channels", {"params": {"offset": str(2**63)}}, "offset"),
-    ("neiros", "GET", "/api/userapi/v1/projects", {"params": {"site_id": "1", "page": str(2**63)}}, "page"),
-    ("dialog", "GET", f"/api/campaigns/{2**63}", {}, "campaign_id"),
+    (*at("people_list"), {"params": {"offset": str(2**63)}}, "offset"),
+    (*at("people_list"), {"params": {"offset": str(2**64 + 5)}}, "offset"),
+    (*at("people_list"), {"params": {"limit": str(2**63)}}, "limit"),
+    (*at("orders_list"), {"params": {"offset": "9" * 40}}, "offset"),
+    (*at("v1_accounts_list"), {"params": {"offset": str(2**63 - 1)}}, "offset"),
+    (*at("communication_channels_list"), {"params": {"offset": str(2**63)}}, "offset"),
+    (*at("deals_list"), {"params": {"site_id": "1", "page": str(2**63)}}, "page"),
+    ("dialog", "GET", f"/api/campaigns/{2**63}", {}, "campaign_id"),  # a sandbox extension, not in the table
     # ids beyond their INTEGER column (PostgreSQL refuses the parameter itself)
-    ("neiros", "GET", "/api/userapi/v1/projects", {"params": {"site_id": str(2**53)}}, "site_id"),
-    ("neiros", "GET", "/api/userapi/v1/project/1", {"params": {"site_id": str(2**31)}}, "site_id"),
-    ("neiros", "POST", "/api/userapi/v1/project/1/update", {"json": {"site_id": 2**40, "summ": 1}}, "site_id"),
+    (*at("deals_list"), {"params": {"site_id": str(2**53)}}, "site_id"),
+    (*at("deals_get", deal_id="1"), {"params": {"site_id": str(2**31)}}, "site_id"),
+    (*at("deals_update", deal_id="1"), {"json": {"site_id": 2**40, "summ": 1}}, "site_id"),
     # dates at the edges of the calendar
-    ("leeloo", "GET", "/api/v2/communication-channels", {"params": {"filter[last_message][to]": "9999-12-31"}},
+    (*at("communication_channels_list"), {"params": {"filter[last_message][to]": "9999-12-31"}},
      "filter[last_message][to]"),
     ("leeloo", "GET", "/api/v2/communication-channels",
      {"params": {"filter[last_message][from]": "0001-01-01T00:00:00+03:00"}}, "filter[last_message][from]"),
-    ("leeloo", "POST", "/api/v2/calls", {"data": call_body(date="9999-12-31T23:59:59Z")}, "date"),
-    ("leeloo", "POST", "/api/v2/calls", {"data": call_body(date="0001-01-01T00:00:00+05:00")}, "date"),
-    ("leeloo", "POST", "/api/v2/orders", {"json": {"paymentCreditsId": CREDITS, "offerId": OFFER,
+    (*at("calls_create"), {"data": call_body(date="9999-12-31T23:59:59Z")}, "date"),
+    (*at("calls_create"), {"data": call_body(date="0001-01-01T00:00:00+05:00")}, "date"),
+    (*at("orders_create"), {"json": {"paymentCreditsId": CREDITS, "offerId": OFFER,
                                                    "personId": PERSON_SEEDED,
                                                    "transactionDate": "9999-12-31T23:59:59.999Z"}},
      "transactionDate"),
-    ("neiros", "GET", "/api/userapi/v1/projects", {"params": {"site_id": "1", "date_end": "9999-12-31"}},
+    (*at("deals_list"), {"params": {"site_id": "1", "date_end": "9999-12-31"}},
      "date_end"),
     ("neiros", "GET", "/api/userapi/v1/projects",
      {"params": {"site_id": "1", "date_start": "0001-01-01T00:00:00+03:00"}}, "date_start"),
-    ("dialog", "POST", "/api/campaigns", {"json": campaign_body(date="9999-12-31")}, "campaign.schedule.date"),
-    ("dialog", "POST", "/api/campaigns", {"json": campaign_body(date="0001-01-01")}, "campaign.schedule.date"),
+    (*at("campaigns_create"), {"json": campaign_body(date="9999-12-31")}, "campaign.schedule.date"),
+    (*at("campaigns_create"), {"json": campaign_body(date="0001-01-01")}, "campaign.schedule.date"),
     # keys and bodies nested hundreds deep
     ("leeloo", "PUT", f"/api/v2/people/{PERSON_SEEDED}/add-comment",
      {"data": {"comment" + "[0]" * 300: "x"}}, "comment"),
-    ("leeloo", "POST", "/api/v2/people", {"json": person_body(connected_users_ids=nested(500))},
+    (*at("people_create"), {"json": person_body(connected_users_ids=nested(500))},
      "connected_users_ids"),
     ("leeloo", "PUT", f"/api/v2/people/{PERSON_SEEDED}",
      {"data": {"custom_fields": "[" * 900 + "]" * 900}}, "custom_fields"),
-    ("dialog", "POST", "/api/campaigns", {"json": {**campaign_body(), "phones": nested(800)}}, "phones"),
+    (*at("campaigns_create"), {"json": {**campaign_body(), "phones": nested(800)}}, "phones"),
     # lists of hundreds of thousands of ids
-    ("leeloo", "POST", "/api/v2/people", {"json": person_body(connected_users_ids=[LEADGENTOOL] * 20_000)},
+    (*at("people_create"), {"json": person_body(connected_users_ids=[LEADGENTOOL] * 20_000)},
      "connected_users_ids"),
-    ("leeloo", "POST", "/api/v2/people/sms", {"json": {"data": [{"phone": "+79990000000"}],
+    (*at("people_sms"), {"json": {"data": [{"phone": "+79990000000"}],
                                                        "connection_id": "5dbfe6c5fb73e101720b3dc7",
                                                        "leadgentool_id": "5e1f119d6c384804b31e945e",
                                                        "tags": ["5cf7a18586236d000b1256b2"] * 15_000}}, "tags"),
-    ("leeloo", "GET", "/api/v2/people", {"params": {"filter[tags]": ",".join(["t"] * 3000)}}, "filter[tags]"),
+    (*at("people_list"), {"params": {"filter[tags]": ",".join(["t"] * 3000)}}, "filter[tags]"),
     # NUL characters and strings longer than their column
-    ("leeloo", "POST", "/api/v2/people", {"json": person_body(name="nul\x00name")}, "name"),
-    ("leeloo", "POST", "/api/v2/people", {"data": person_body(name="n" * 201)}, "name"),
-    ("leeloo", "POST", "/api/v2/people", {"json": person_body(email="e" * 250 + "@example.com")}, "email"),
-    ("leeloo", "PUT", f"/api/v2/people/{PERSON_SEEDED}/add-comment", {"data": {"comment": "a\x00b"}}, "comment"),
-    ("leeloo", "GET", "/api/v2/people", {"params": {"filter[phone]": "+7\x00999"}}, "filter[phone]"),
-    ("leeloo", "GET", f"/api/v2/people/{PERSON_SEEDED}%00", {}, "path"),
-    ("leeloo", "POST", "/api/v2/calls", {"data": call_body(**{"from": "1" * 41})}, "from"),
-    ("leeloo", "POST", "/api/v2/calls", {"data": call_body(record_link="https://x/" + "r" * 600)}, "record_link"),
-    ("leeloo", "POST", "/api/v2/calls", {"data": call_body(duration=str(2**40))}, "duration"),
-    ("leeloo", "POST", f"/api/v2/leadgentools/{LEADGENTOOL}/create-traffic-source", {"json": {"name": "s" * 201}},
+    (*at("people_create"), {"json": person_body(name="nul\x00name")}, "name"),
+    (*at("people_create"), {"data": person_body(name="n" * 201)}, "name"),
+    (*at("people_create"), {"json": person_body(email="e" * 250 + "@example.com")}, "email"),
+    (*at("people_add_comment", person_id=PERSON_SEEDED), {"data": {"comment": "a\x00b"}}, "comment"),
+    (*at("people_list"), {"params": {"filter[phone]": "+7\x00999"}}, "filter[phone]"),
+    (*at("people_get", person_id=PERSON_SEEDED + "%00"), {}, "path"),
+    (*at("calls_create"), {"data": call_body(**{"from": "1" * 41})}, "from"),
+    (*at("calls_create"), {"data": call_body(record_link="https://x/" + "r" * 600)}, "record_link"),
+    (*at("calls_create"), {"data": call_body(duration=str(2**40))}, "duration"),
+    (*at("leadgentools_create_traffic_source", leadgentool_id=LEADGENTOOL), {"json": {"name": "s" * 201}},
      "name"),
     ("leeloo", "POST", "/api/v2/messages/send-message",
      {"json": {"account_id": TUNNEL, "text": "t" * 70_000}}, "text"),
-    ("neiros", "POST", "/api/userapi/v1/auth/login", {"json": {"email": "a\x00@b.c", "password": "x"}}, "email"),
-    ("dialog", "POST", "/api/campaigns", {"json": {**campaign_body(), "phones": [
+    (*at("login"), {"json": {"email": "a\x00@b.c", "password": "x"}}, "email"),
+    (*at("campaigns_create"), {"json": {**campaign_body(), "phones": [
         {"phone": "+79999999999", "add_data": {"name": "nul\x00"}}]}}, "phones.0.add_data.name"),
     # numbers that are not finite, or beyond what a column holds
-    ("leeloo", "POST", f"/api/v2/orders/{TUNNEL}", {"data": {"status": "RESOLVED", "price": "Infinity"}}, "price"),
-    ("leeloo", "POST", f"/api/v2/orders/{TUNNEL}", {"data": {"status": "RESOLVED", "price": "NaN"}}, "price"),
+    (*at("orders_update_manual", order_id=TUNNEL), {"data": {"status": "RESOLVED", "price": "Infinity"}}, "price"),
+    (*at("orders_update_manual", order_id=TUNNEL), {"data": {"status": "RESOLVED", "price": "NaN"}}, "price"),
     ("leeloo", "PUT", f"/api/v2/people/{PERSON_SEEDED}",
      {"json": {"custom_fields": [{"type": "NUMBER", "name": "n", "value": "-Infinity"}]}}, "custom_fields"),
-    ("neiros", "POST", "/api/userapi/v1/project/1/update", {"data": {"site_id": "1", "summ": "inf"}}, "summ"),
+    (*at("deals_update", deal_id="1"), {"data": {"site_id": "1", "summ": "inf"}}, "summ"),
 ]
 
 
@@ -227,7 +235,7 @@ def failing_account_creation(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_models, "_new_account", broken)
+    monkeypatch.setattr(leeloo_backend, "_new_account", broken)
 
 
 def test_unexpected_failure_is_a_500_rolled_back_and_the_connection_survives(
@@ -251,7 +259,7 @@ def test_unexpected_failure_on_the_fast_lane_keeps_the_connection(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_models, "list_people", broken)
+    monkeypatch.setattr(leeloo_backend, "list_people", broken)
     with httpx.Client(base_url=fresh.url, headers={"X-Leeloo-AuthToken": fresh.credentials.leeloo_token},
                       timeout=30) as client:
         response = client.get("/api/v2/people")
@@ -270,7 +278,7 @@ def test_keep_alive_survives_a_500_on_one_raw_connection(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_models, "list_users", broken)
+    monkeypatch.setattr(leeloo_backend, "list_users", broken)
     address = urlsplit(fresh.url)
     token = fresh.credentials.leeloo_token
     request = (f"GET /api/v2/users HTTP/1.1\r\nHost: x\r\nX-Leeloo-AuthToken: {token}\r\n\r\n"

@@ -21,6 +21,7 @@ import respx
 from sdk_support import MODES, close, collect, dialog_client, leeloo_client, neiros_client, resolve
 
 from leadbridge import Leeloo, Neiros, errors
+from leadbridge.contract.leeloo import ENDPOINTS as LEELOO_ENDPOINTS
 from leadbridge.sdk import Page, RetryPolicy
 from leadbridge.sdk._core import Operation, Pager
 from leadbridge.sdk._http import SyncTransport, remembered_pages
@@ -235,7 +236,7 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
         router.get("/api/v2/people").respond(200, json=body)
         page = await resolve(client.people.list(limit=1, offset=5))
     await close(client)
-    op = _lister("/api/v2/people", Person)(5, 1)
+    op = _lister(LEELOO_ENDPOINTS["people_list"], Person)(5, 1)
     assert op.parse_bytes is not None
     from_json = op.parse(body)
     assert page == from_json == op.parse_bytes(httpx.Response(200, json=body).content)

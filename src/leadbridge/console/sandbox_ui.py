@@ -27,8 +27,8 @@ from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.cache import GLOBAL
 from leadbridge.sandbox.common import JSON, ApiError, is_oid, sandbox_of
 from leadbridge.sandbox.control import _decode, _fault_dict
-from leadbridge.sandbox.dialog import models as dialog_models
-from leadbridge.sandbox.leeloo.models import count
+from leadbridge.sandbox.dialog import backend as dialog_backend
+from leadbridge.sandbox.leeloo.backend import count
 from leadbridge.sandbox.state import Fault, LoggedRequest, Sandbox
 
 PREFIX = "/_sandbox/ui"
@@ -44,8 +44,8 @@ STREAM_POLL_SECONDS = 0.5
 MESSAGE_LABELS = {"FRIEND_MESSAGE": "человек", "BOT_MESSAGE": "бот", "YOUR_MESSAGE": "менеджер",
                   "SYSTEM_MESSAGE": "система"}
 # CSS classes of Dialog's campaign states (Dialog names them in Russian).
-CAMPAIGN_STATE_CLASSES = {dialog_models.STATE_CREATED: "pending", dialog_models.STATE_RUNNING: "running",
-                          dialog_models.STATE_FINISHED: "finished"}
+CAMPAIGN_STATE_CLASSES = {dialog_backend.STATE_CREATED: "pending", dialog_backend.STATE_RUNNING: "running",
+                          dialog_backend.STATE_FINISHED: "finished"}
 OUTCOME_LABELS = {"answered": "ответил", "no_answer": "не ответил", "busy": "занято", "voicemail": "автоответчик",
                   "failed": "сбой"}
 
@@ -101,7 +101,7 @@ def form_error(url: str, exc: ApiError) -> Response:
 
 
 def tenant_counts(sandbox: Sandbox, company_id: str) -> dict[str, int]:
-    """Each tenant's sizes; memoised until the company's next write (see leeloo.models.count)."""
+    """Each tenant's sizes; memoised until the company's next write (see leeloo.backend.count)."""
     tables: dict[str, Any] = {"people": s.Person, "accounts": s.Account, "messages": s.Message,
                               "orders": s.Order, "tags": s.Tag, "campaigns": s.Campaign, "deals": s.Deal}
     return {name: count(sandbox, company_id, ("ui", name), select(table.id).where(table.company_id == company_id),
@@ -248,7 +248,7 @@ async def person(request: Request, person_id: Annotated[str, Path(max_length=24)
 async def change_tag(request: Request, person_id: Annotated[str, Path(max_length=24)],
                      tag_id: Annotated[str, Form(max_length=24)],
                      action: Annotated[str, Form(max_length=10)]) -> Response:
-    from leadbridge.sandbox.leeloo.models import change_tag as leeloo_change_tag
+    from leadbridge.sandbox.leeloo.backend import change_tag as leeloo_change_tag
 
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
@@ -278,7 +278,7 @@ async def create_order(request: Request, person_id: Annotated[str, Path(max_leng
                        offer_id: Annotated[str, Form(max_length=24)]) -> Response:
     """An OPENED manual order for the person, as POST /api/v2/orders makes it (its ORDER webhook too)."""
     from leadbridge.sandbox.leeloo import bodies
-    from leadbridge.sandbox.leeloo.models import create_order as leeloo_create_order
+    from leadbridge.sandbox.leeloo.backend import create_order as leeloo_create_order
 
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
@@ -378,7 +378,7 @@ async def campaigns(request: Request) -> HTMLResponse:
         rows = session.execute(select(s.Campaign).where(s.Campaign.company_id == company_id)
                                .order_by(s.Campaign.id.desc()).limit(200)).scalars().all()
         for campaign in rows:
-            dialog_models.materialise(sandbox.seed, session, campaign, sandbox.now())
+            dialog_backend.materialise(sandbox.seed, session, campaign, sandbox.now())
         ids = [c.id for c in rows]
         numbers = dict(session.execute(select(s.CampaignPhone.campaign_id, func.count()).where(
             s.CampaignPhone.campaign_id.in_(ids)).group_by(s.CampaignPhone.campaign_id)).all()) if ids else {}
@@ -399,7 +399,7 @@ async def campaign_page(request: Request, campaign_id: Annotated[int, Path(ge=1,
         campaign = session.get(s.Campaign, campaign_id)
         if campaign is None or campaign.company_id != company_id:
             return page(request, "sandbox/missing.html", "dialog", what="Обзвон не найден", status_code=404)
-        dialog_models.materialise(sandbox.seed, session, campaign, sandbox.now())
+        dialog_backend.materialise(sandbox.seed, session, campaign, sandbox.now())
         total_numbers = session.scalar(select(func.count()).where(s.CampaignPhone.campaign_id == campaign_id)) or 0
         numbers = session.execute(select(s.CampaignPhone.id, s.CampaignPhone.position, s.CampaignPhone.phone,
                                          s.CampaignPhone.add_data)

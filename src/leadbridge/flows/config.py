@@ -24,8 +24,6 @@ from pydantic import ValidationError as PydanticValidationError
 DEFAULT_PATH = Path("leadbridge.toml")
 CONFIG_ENV = "LEADBRIDGE_CONFIG"
 FLOW_NAMES = ("call-leads", "call-results", "deals-to-leeloo", "revenue-to-neiros")
-FlowName = Literal["call-leads", "call-results", "deals-to-leeloo", "revenue-to-neiros"]
-CALL_STATUSES = ("TALKING", "SUCCESS", "NO_ANSWER", "CLOSED_BY_SYSTEM")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
 

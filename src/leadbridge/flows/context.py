@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -165,6 +164,3 @@ class FlowContext:
                 self._user_id = first.id
         return self._user_id
 
-
-def maybe(manager: AbstractContextManager[T] | None) -> AbstractContextManager[T | None]:
-    return manager if manager is not None else nullcontext()

@@ -236,7 +236,7 @@ class Activity:
                                        bodies.UpdateManualOrder(status="RESOLVED"), at)
 
     def _deal(self, at: datetime) -> None:
-        from leadbridge.sandbox.neiros.models import add_deal
+        from leadbridge.sandbox.neiros.backend import add_deal
 
         rng = self._rng
         site_id = self._pick(self.sites)

@@ -25,6 +25,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox import common
+from leadbridge.sandbox.answerdoc import document_answers
 from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
@@ -128,6 +129,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
                 schemas["HTTPValidationError"] = ERROR_SCHEMA
                 schemas.pop("ValidationError", None)
             document_errors(spec)
+            document_answers(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

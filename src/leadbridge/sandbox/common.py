@@ -6,7 +6,6 @@ import itertools
 import os
 import random
 import re
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -112,12 +111,6 @@ def parse_datetime(value: str, field: str) -> datetime:
     except ValueError as exc:
         reason = str(exc) if str(exc).startswith(("must", "is too")) else "is not a valid date"
         raise ApiError(422, f"{field} {reason}: {value[:60]!r}", field=field) from None
-
-
-def utc_naive(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -413,10 +406,6 @@ def body_doc(model: type[BaseModel], *, form: bool = False, example: Any = None)
         content = {"multipart/form-data": {"schema": schema}, **content}
         content["application/x-www-form-urlencoded"] = {"schema": schema}
     return {"requestBody": {"required": True, "content": content}}
-
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000
 
 
 def sandbox_of(request: Request) -> Sandbox:

@@ -116,6 +116,12 @@ def _response(status: str, schema_name: str) -> dict[str, Any]:
     return response
 
 
+def error_response(api: str, status: str, description: str) -> dict[str, Any]:
+    """An error answer of ``api`` (leeloo, neiros, dialog, sandbox) in its own style."""
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{_SCHEMA_OF[api]}"}}}}
+
+
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     """``anyOf: [X, null]`` as X: a parameter is absent or has a value, and no query string,
     path or header can carry a JSON null (FastAPI derives the null from ``X | None = None``)."""

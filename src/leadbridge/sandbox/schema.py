@@ -422,7 +422,7 @@ class Campaign(Base):
     interval_minutes: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime]
-    # The sandbox clock up to which calls have been placed (see dialog/models.py).
+    # The sandbox clock up to which calls have been placed (see dialog/backend.py).
     simulated_until: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
 
 

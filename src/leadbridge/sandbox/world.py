@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, new_oid
-from leadbridge.sandbox.leeloo.models import append_message, defined, find
+from leadbridge.sandbox.leeloo.backend import append_message, defined, find
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.webhooks import emit

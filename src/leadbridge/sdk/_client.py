@@ -11,7 +11,16 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from leadbridge.sdk._core import Async, Mode, Sync
-from leadbridge.sdk._http import AsyncTransport, Auth, ClientOptions, Dialect, RateLimit, RetryPolicy, SyncTransport
+from leadbridge.sdk._http import (
+    AsyncTransport,
+    Auth,
+    ClientOptions,
+    Dialect,
+    HttpClient,
+    RateLimit,
+    RetryPolicy,
+    SyncTransport,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,8 +66,10 @@ class ClientSettings(TypedDict, total=False):
     ``timeout`` (seconds or ``httpx.Timeout``, default 30), ``max_retries`` (default 3) or a
     whole ``retry`` policy, ``rate_limit`` (a :class:`RateLimit`, or requests per second;
     Leeloo's default keeps within its 300 a minute, the others' is unlimited; ``None`` lifts it),
-    ``http2`` (needs the ``http2`` extra), ``max_connections`` (pool size, default 20) and
-    extra ``headers``.
+    ``http2`` (needs the ``http2`` extra), ``max_connections`` (pool size, default 20),
+    extra ``headers``, and ``http_client``: an ``httpx.Client`` (``AsyncClient`` for the async
+    clients) to send with, used as given and left open, or an httpx transport for the SDK's own
+    client, e.g. ``httpx.ASGITransport(app=create_app())`` to run a sandbox in-process.
     """
 
     timeout: float | httpx.Timeout
@@ -68,6 +79,7 @@ class ClientSettings(TypedDict, total=False):
     http2: bool
     max_connections: int
     headers: Mapping[str, str] | None
+    http_client: HttpClient | None
 
 
 class BaseClient(Generic[Mode]):

@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
+from leadbridge.contract import Endpoint
+
 if TYPE_CHECKING:
     from leadbridge.sdk._http import AsyncTransport, SyncTransport
 
@@ -64,6 +66,12 @@ class Operation(Generic[T]):
     parse_bytes: Callable[[bytes], T] | None = None
     idempotent: bool = False
     urlencoded: dict[str, str] | None = field(default=None, repr=False)  # may hold a password (login calls)
+
+
+def call(entry: Endpoint, parse: Callable[[Any], T], *ids: str | int, **request: Any) -> Operation[T]:
+    """The :class:`Operation` of a contract table entry: its method and idempotency, its path
+    filled with ``ids``; ``request`` adds what to send (params, json, form, …)."""
+    return Operation(entry.method, entry.url(*ids), parse, idempotent=entry.idempotent, **request)
 
 
 class PageLike(Protocol[T_co]):

@@ -314,6 +314,11 @@ class Login:
 Action = Send | Sleep | Login
 
 
+HttpClient = httpx.Client | httpx.AsyncClient | httpx.BaseTransport | httpx.AsyncBaseTransport
+"""What ``http_client=`` takes: a client of the caller's (used as is, never closed by the SDK) or a
+transport the SDK's own client sends through (``httpx.ASGITransport`` serves an app in-process)."""
+
+
 @dataclass
 class ClientOptions:
     base_url: str
@@ -325,12 +330,49 @@ class ClientOptions:
     max_connections: int = 20
     headers: Mapping[str, str] | None = None
     user_agent: str = "leadbridge-sdk"
+    http_client: HttpClient | None = None
 
     def client_kwargs(self) -> dict[str, Any]:
         limits = httpx.Limits(max_connections=self.max_connections, max_keepalive_connections=self.max_connections)
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent, **(self.headers or {})}
         return {"base_url": self.base_url, "timeout": self.timeout, "limits": limits, "http2": self.http2,
-                "headers": headers}
+                "headers": self.default_headers()}
+
+    def default_headers(self) -> dict[str, str]:
+        return {"Accept": "application/json", "User-Agent": self.user_agent, **(self.headers or {})}
+
+    def adopt(self, client: httpx.Client | httpx.AsyncClient) -> None:
+        """A caller's client talks to the API's base URL (unless it has its own) and sends the
+        SDK's headers where it keeps httpx's defaults; its timeouts, pool and transport stay its own."""
+        if not str(client.base_url):
+            client.base_url = httpx.URL(self.base_url)
+        for name, value in self.default_headers().items():
+            current = client.headers.get(name)
+            if current is None or current == "*/*" or current.startswith("python-httpx/"):
+                client.headers[name] = value
+
+    def sync_client(self) -> tuple[httpx.Client, bool]:
+        """The client to send with, and whether the SDK owns it (and so closes it)."""
+        given = self.http_client
+        if given is None:
+            return httpx.Client(**self.client_kwargs()), True
+        if isinstance(given, httpx.Client):
+            self.adopt(given)
+            return given, False
+        if isinstance(given, httpx.BaseTransport):
+            return httpx.Client(transport=given, **self.client_kwargs()), True
+        raise TypeError(f"http_client must be an httpx.Client or httpx.BaseTransport, not {type(given).__name__}")
+
+    def async_client(self) -> tuple[httpx.AsyncClient, bool]:
+        given = self.http_client
+        if given is None:
+            return httpx.AsyncClient(**self.client_kwargs()), True
+        if isinstance(given, httpx.AsyncClient):
+            self.adopt(given)
+            return given, False
+        if isinstance(given, httpx.AsyncBaseTransport):
+            return httpx.AsyncClient(transport=given, **self.client_kwargs()), True
+        raise TypeError("http_client must be an httpx.AsyncClient or httpx.AsyncBaseTransport (such as "
+                        f"httpx.ASGITransport), not {type(given).__name__}")
 
 
 class _Core:
@@ -531,7 +573,7 @@ class SyncTransport(_Core):
 
     def __init__(self, options: ClientOptions, auth: Auth, dialect: Dialect) -> None:
         super().__init__(options, auth, dialect)
-        self.client = httpx.Client(**options.client_kwargs())
+        self.client, self._owns_client = options.sync_client()
         self._login_lock = threading.Lock()
 
     def run(self, op: Operation[T]) -> T:
@@ -606,7 +648,8 @@ class SyncTransport(_Core):
             yield from fresh(last)
 
     def close(self) -> None:
-        self.client.close()
+        if self._owns_client:
+            self.client.close()
 
 
 class AsyncTransport(_Core):
@@ -616,7 +659,7 @@ class AsyncTransport(_Core):
 
     def __init__(self, options: ClientOptions, auth: Auth, dialect: Dialect) -> None:
         super().__init__(options, auth, dialect)
-        self.client = httpx.AsyncClient(**options.client_kwargs())
+        self.client, self._owns_client = options.async_client()
         self._login_lock: asyncio.Lock | None = None
 
     async def run(self, op: Operation[T]) -> T:
@@ -703,4 +746,5 @@ class AsyncTransport(_Core):
                 yield item
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._owns_client:
+            await self.client.aclose()

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Unpack
 
+from leadbridge.contract.dialog import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin
-from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, endpoint
+from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, call, endpoint
 from leadbridge.sdk._encode import DateLike, TimeLike, clock_time, day, iso_utc
 from leadbridge.sdk._http import BearerAuth, Dialect
 from leadbridge.sdk.models.dialog import Report
@@ -43,9 +44,9 @@ def _token(body: Any) -> str:
 
 
 def _login(login: str, password: str) -> Operation[str]:
-    # A login changes nothing on the server: a second one only issues another token.
-    return Operation("POST", LOGIN_PATH, _token, urlencoded={"username": login, "password": password},
-                     authenticated=False, idempotent=True)
+    entry = E["login"]  # sent to LOGIN_PATH: the table's path without its trailing slash is redirected
+    return Operation(entry.method, LOGIN_PATH, _token, urlencoded={"username": login, "password": password},
+                     authenticated=False, idempotent=entry.idempotent)
 
 
 def _phone(item: Phone) -> dict[str, Any]:
@@ -93,7 +94,7 @@ class Campaigns(Resource[Mode]):
                          "phone_id": phone_id})
         body = {"campaign": campaign, "phones": [_phone(item) for item in phones]}
         # Each request creates a campaign that calls the numbers: never sent again once it may have arrived.
-        return Operation("POST", "/api/campaigns", lambda b: int(b["campaign"]["id"]), json=body)
+        return call(E["campaigns_create"], lambda b: int(b["campaign"]["id"]), json=body)
 
 
 class Analytics(Resource[Mode]):
@@ -118,8 +119,7 @@ class Analytics(Resource[Mode]):
         if columns is not None:
             body["columns"] = [_column(column) for column in columns]
         # A POST that only reads: asking twice gives the same report.
-        return Operation("POST", f"/api/analytics/{project_id}/report", Report.model_validate, json=body,
-                         idempotent=True)
+        return call(E["analytics_report"], Report.model_validate, project_id, json=body)
 
 
 class _Dialog(BaseClient[Mode]):

@@ -13,6 +13,8 @@ from typing import Any, Generic, Literal, TypeVar, Unpack
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge import errors
+from leadbridge.contract import Endpoint
+from leadbridge.contract.leeloo import ENDPOINTS as E
 from leadbridge.sdk._client import (
     AsyncClientMixin,
     BaseClient,
@@ -22,7 +24,7 @@ from leadbridge.sdk._client import (
     nothing,
     one,
 )
-from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, endpoint, paged
+from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged
 from leadbridge.sdk._encode import DateLike, comma_joined, compact, day_or_instant, form, iso_utc, minutes, query
 from leadbridge.sdk._http import Dialect, ErrorDetails, HeaderTokenAuth, RateLimit, default_error_details
 from leadbridge.sdk._paging import Page, offset_pager
@@ -160,14 +162,17 @@ class _PageShape(BaseModel):
     meta: _PageMeta | None = None
 
 
-def _lister(path: str, model: type[M], *filters: tuple[str, Any]) -> Callable[[int, int], Operation[Page[M]]]:
-    """``page_at(offset, limit)`` of the Leeloo list at ``path``, with fixed ``filters`` in its query.
+def _lister(entry: Endpoint, model: type[M], *filters: tuple[str, Any],
+            ids: tuple[str, ...] = ()) -> Callable[[int, int], Operation[Page[M]]]:
+    """``page_at(offset, limit)`` of the Leeloo list ``entry`` (its path filled with ``ids``), with fixed
+    ``filters`` in its query.
 
     A page's records become models when first used (:class:`Page`): the bytes are checked
     for the envelope's shape at once, and read whole into models by pydantic-core when the
     items are wanted.
     """
     envelope = _PageEnvelope[model]  # type: ignore[valid-type]
+    method, path, idempotent = entry.method, entry.url(*ids), entry.idempotent
 
     def parse(body: Any) -> Page[M]:
         return envelope.model_validate(body).page()
@@ -191,9 +196,9 @@ def _lister(path: str, model: type[M], *filters: tuple[str, Any]) -> Callable[[i
 
     def page_at(offset: int, limit: int) -> Operation[Page[M]]:
         # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
-        return Operation("GET", path, parse,
+        return Operation(method, path, parse,
                          params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *filters),
-                         parse_bytes=parse_bytes, idempotent=True)
+                         parse_bytes=parse_bytes, idempotent=idempotent)
 
     return page_at
 
@@ -222,14 +227,12 @@ class Templates(Resource[Mode]):
     @endpoint
     def categories(self) -> Operation[list[TemplateCategory]]:
         """The template categories. GET /api/v2/categories/templates"""
-        return Operation("GET", "/api/v2/categories/templates", many(TemplateCategory, "data", "categories"),
-                         idempotent=True)
+        return call(E["template_categories_list"], many(TemplateCategory, "data", "categories"))
 
     @endpoint
     def list(self, category_id: str) -> Operation[list[Template]]:
         """The templates of one category. GET /api/v2/categories/templates/{category_id}"""
-        return Operation("GET", f"/api/v2/categories/templates/{category_id}", many(Template, "data", "templates"),
-                         idempotent=True)
+        return call(E["category_templates_list"], many(Template, "data", "templates"), category_id)
 
 
 class Messages(Resource[Mode]):
@@ -238,8 +241,7 @@ class Messages(Resource[Mode]):
     @endpoint
     def send(self, account_id: str, text: str) -> Operation[None]:
         """Send a text message. POST /api/v2/messages/send-message"""
-        return Operation("POST", "/api/v2/messages/send-message", nothing,
-                         json={"account_id": account_id, "text": text})
+        return call(E["messages_send_message"], nothing, json={"account_id": account_id, "text": text})
 
     @endpoint
     def send_template(self, account_id: str, template_id: str,
@@ -248,7 +250,7 @@ class Messages(Resource[Mode]):
         body: dict[str, Any] = {"account_id": account_id, "template_id": template_id}
         if variables is not None:
             body["variables"] = dict(variables)
-        return Operation("POST", "/api/v2/messages/send-template", nothing, json=body)
+        return call(E["messages_send_template"], nothing, json=body)
 
 
 class Channels(Resource[Mode]):
@@ -257,7 +259,7 @@ class Channels(Resource[Mode]):
     @staticmethod
     def _page_at(last_message_from: DateLike | None, last_message_to: DateLike | None
                  ) -> Callable[[int, int], Operation[Page[Channel]]]:
-        return _lister("/api/v2/communication-channels", Channel,
+        return _lister(E["communication_channels_list"], Channel,
                        ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
                        ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)))
 
@@ -276,7 +278,7 @@ class Channels(Resource[Mode]):
 
     @staticmethod
     def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        return _lister(f"/api/v2/communication-channels/{account_id}/chat-messages", ChatMessage)
+        return _lister(E["chat_messages_list"], ChatMessage, ids=(account_id,))
 
     @endpoint
     def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
@@ -292,15 +294,14 @@ class Channels(Resource[Mode]):
     @endpoint
     def person(self, account_id: str) -> Operation[Person]:
         """The person a channel belongs to. GET /api/v2/communication-channels/{account_id}/person"""
-        return Operation("GET", f"/api/v2/communication-channels/{account_id}/person",
-                         one(Person, side="included"), idempotent=True)
+        return call(E["communication_channel_person"], one(Person, side="included"), account_id)
 
     @endpoint
     def subscribe(self, account_id: str, tunnel_id: str, tunnel_block_id: str) -> Operation[None]:
         """Subscribe a channel to a tunnel block (form-data).
         POST /api/v2/communication-channels/{account_id}/manual-subscribe"""
-        return Operation("POST", f"/api/v2/communication-channels/{account_id}/manual-subscribe", nothing,
-                         form=form({"tunnel_id": tunnel_id, "tunnel_block_id": tunnel_block_id}))
+        return call(E["communication_channels_manual_subscribe"], nothing, account_id,
+                    form=form({"tunnel_id": tunnel_id, "tunnel_block_id": tunnel_block_id}))
 
 
 class Leadgentools(Resource[Mode]):
@@ -310,8 +311,8 @@ class Leadgentools(Resource[Mode]):
     def create_traffic_source(self, leadgentool_id: str, name: str,
                               description: str | None = None) -> Operation[TrafficSource]:
         """Create a traffic source. POST /api/v2/leadgentools/{leadgentool_id}/create-traffic-source"""
-        return Operation("POST", f"/api/v2/leadgentools/{leadgentool_id}/create-traffic-source", one(TrafficSource),
-                         json=compact({"name": name, "description": description}))
+        return call(E["leadgentools_create_traffic_source"], one(TrafficSource), leadgentool_id,
+                    json=compact({"name": name, "description": description}))
 
 
 class Orders(Resource[Mode]):
@@ -333,9 +334,9 @@ class Orders(Resource[Mode]):
             "personId": person_id,
             "managerId": manager_id,
         })
-        return Operation("POST", "/api/v2/orders", one(Order), json=body)
+        return call(E["orders_create"], one(Order), json=body)
 
-    _page_at = staticmethod(_lister("/api/v2/orders", Order))
+    _page_at = staticmethod(_lister(E["orders_list"], Order))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Order]]:
@@ -350,7 +351,7 @@ class Orders(Resource[Mode]):
     @endpoint
     def get(self, order_id: str) -> Operation[Order]:
         """One order. GET /api/v2/orders/{order_id}"""
-        return Operation("GET", f"/api/v2/orders/{order_id}", one(Order), idempotent=True)
+        return call(E["orders_get"], one(Order), order_id)
 
     @endpoint
     def update(self, order_id: str, status: str, *, payment_date: DateLike | None = None,
@@ -365,7 +366,7 @@ class Orders(Resource[Mode]):
             "price": price,
             "userComments": user_comments,
         })
-        return Operation("POST", f"/api/v2/orders/{order_id}", lambda b: str(b["data"]["id"]), form=body)
+        return call(E["orders_update_manual"], lambda b: str(b["data"]["id"]), order_id, form=body)
 
 
 class People(Resource[Mode]):
@@ -376,7 +377,7 @@ class People(Resource[Mode]):
                  last_message_to: DateLike | None, phone: str | None,
                  email: str | None) -> Callable[[int, int], Operation[Page[Person]]]:
         tag_list = [tags] if isinstance(tags, str) else (list(tags) if tags else None)
-        return _lister("/api/v2/people", Person,
+        return _lister(E["people_list"], Person,
                        ("filter[tags]", tag_list),  # v2 repeats the key for each tag
                        ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
                        ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)),
@@ -401,8 +402,8 @@ class People(Resource[Mode]):
     def get(self, person_id: str, include: str | Sequence[str] | None = None) -> Operation[Person]:
         """One person; ``include`` side-loads "contactedUsers" and/or "orders" into ``.included``.
         GET /api/v2/people/{person_id}"""
-        return Operation("GET", f"/api/v2/people/{person_id}", one(Person, side="included"),
-                         params=query(("include", _includes(include))), idempotent=True)
+        return call(E["people_get"], one(Person, side="included"), person_id,
+                    params=query(("include", _includes(include))))
 
     @endpoint
     def update(self, person_id: str, *, phone: str | None = None, email: str | None = None,
@@ -411,7 +412,7 @@ class People(Resource[Mode]):
         """Update a client card's phone, email, name or custom fields. PUT /api/v2/people/{person_id}"""
         body = compact({"name": name, "phone": phone, "email": email, "custom_fields": _custom_fields(custom_fields)})
         # Sets the given fields: sending it twice leaves the same card.
-        return Operation("PUT", f"/api/v2/people/{person_id}", nothing, json=body, idempotent=True)
+        return call(E["people_update"], nothing, person_id, json=body)
 
     @endpoint
     def create(self, name: str, leadgentool_id: str, *, email: str | None = None, phone: str | None = None,
@@ -421,7 +422,7 @@ class People(Resource[Mode]):
             "name": name, "email": email, "phone": phone, "leadgentool_id": leadgentool_id,
             "connected_users_ids": list(connected_users_ids) if connected_users_ids is not None else None,
         })
-        return Operation("POST", "/api/v2/people", one(Channel), json=body)
+        return call(E["people_create"], one(Channel), json=body)
 
     @endpoint
     def add_sms(self, data: Sequence[Mapping[str, Any]], connection_id: str, leadgentool_id: str,
@@ -430,26 +431,24 @@ class People(Resource[Mode]):
         POST /api/v2/people/sms"""
         body = compact({"data": [dict(item) for item in data], "connection_id": connection_id,
                         "leadgentool_id": leadgentool_id, "tags": list(tags) if tags is not None else None})
-        return Operation("POST", "/api/v2/people/sms", lambda b: int(b["data"]["count_to_process"]), json=body)
+        return call(E["people_sms"], lambda b: int(b["data"]["count_to_process"]), json=body)
 
     @endpoint
     def add_comment(self, person_id: str, comment: str) -> Operation[Comment]:
         """Add a comment to a person. PUT /api/v2/people/{person_id}/add-comment"""
         # Each request adds a comment: never sent again once it may have arrived.
-        return Operation("PUT", f"/api/v2/people/{person_id}/add-comment", one(Comment), json={"comment": comment})
+        return call(E["people_add_comment"], one(Comment), person_id, json={"comment": comment})
 
     @endpoint
     def add_tag(self, person_id: str, tag_id: str) -> Operation[None]:
         """Tag a person (form-data). PUT /api/v2/people/{person_id}/add-tag"""
         # A person has a tag or not: adding it twice is adding it once.
-        return Operation("PUT", f"/api/v2/people/{person_id}/add-tag", nothing, form=form({"tag_id": tag_id}),
-                         idempotent=True)
+        return call(E["people_add_tag"], nothing, person_id, form=form({"tag_id": tag_id}))
 
     @endpoint
     def remove_tag(self, person_id: str, tag_id: str) -> Operation[None]:
         """Remove a tag from a person (form-data). PUT /api/v2/people/{person_id}/remove-tag"""
-        return Operation("PUT", f"/api/v2/people/{person_id}/remove-tag", nothing, form=form({"tag_id": tag_id}),
-                         idempotent=True)
+        return call(E["people_remove_tag"], nothing, person_id, form=form({"tag_id": tag_id}))
 
 
 class Calls(Resource[Mode]):
@@ -461,20 +460,20 @@ class Calls(Resource[Mode]):
         """Add a call to an account (form-data; ``record_link`` may be "NOT_DEFINED"). POST /api/v2/calls"""
         body = form({"user_id": user_id, "from": from_, "to": to, "date": iso_utc(date), "account_id": account_id,
                      "record_link": record_link, "status": status, "duration": duration, "type": type})
-        return Operation("POST", "/api/v2/calls", one(PhoneCall), form=body)
+        return call(E["calls_create"], one(PhoneCall), form=body)
 
 
 class Tags(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Tag]]:
         """Every tag of the company. GET /api/v2/tags"""
-        return Operation("GET", "/api/v2/tags", many(Tag, "data"), idempotent=True)
+        return call(E["tags_list"], many(Tag, "data"))
 
 
 class Tunnels(Resource[Mode]):
     """Tunnels (funnels) and their statistics."""
 
-    _page_at = staticmethod(_lister("/api/v2/tunnels", Tunnel))
+    _page_at = staticmethod(_lister(E["tunnels_list"], Tunnel))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Tunnel]]:
@@ -489,21 +488,22 @@ class Tunnels(Resource[Mode]):
     @endpoint
     def get(self, tunnel_id: str, include: str | Sequence[str] | None = None) -> Operation[Tunnel]:
         """One tunnel; ``include="leadgentools"`` side-loads them into ``.linked``. GET /api/v2/tunnels/{tunnel_id}"""
-        return Operation("GET", f"/api/v2/tunnels/{tunnel_id}", one(Tunnel, side="linked"),
-                         params=query(("include", _includes(include))), idempotent=True)
+        return call(E["tunnels_get"], one(Tunnel, side="linked"), tunnel_id,
+                    params=query(("include", _includes(include))))
 
     @endpoint
     def stats(self, tunnel_id: str | None = None) -> Operation[builtins.list[TunnelStats]]:
         """Statistics of one tunnel, or of all tunnels without ``tunnel_id``.
         GET /api/v2/tunnels/stats, GET /api/v2/tunnels/{tunnel_id}/stats"""
-        path = "/api/v2/tunnels/stats" if tunnel_id is None else f"/api/v2/tunnels/{tunnel_id}/stats"
-        return Operation("GET", path, many(TunnelStats, "data"), idempotent=True)
+        if tunnel_id is None:
+            return call(E["tunnels_stats"], many(TunnelStats, "data"))
+        return call(E["tunnels_get_stats"], many(TunnelStats, "data"), tunnel_id)
 
 
 class Users(Resource[Mode]):
     """The platform's users (operators)."""
 
-    _page_at = staticmethod(_lister("/api/v2/users", User))
+    _page_at = staticmethod(_lister(E["users_list"], User))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[User]]:
@@ -518,14 +518,14 @@ class Users(Resource[Mode]):
     @endpoint
     def get(self, user_id: str) -> Operation[User]:
         """One user. GET /api/v2/users/{user_id}"""
-        return Operation("GET", f"/api/v2/users/{user_id}", one(User), idempotent=True)
+        return call(E["users_get"], one(User), user_id)
 
 
 class Connections(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Connection]]:
         """The company's connections (bots). GET /api/v2/connections"""
-        return Operation("GET", "/api/v2/connections", many(Connection, "data", "connections"), idempotent=True)
+        return call(E["connections_list"], many(Connection, "data", "connections"))
 
 
 # --- v1 ----------------------------------------------------------------------------------
@@ -536,7 +536,8 @@ class Accounts(Resource[Mode]):
 
     @staticmethod
     def _page_at(tags: Sequence[str] | str | None) -> Callable[[int, int], Operation[Page[Account]]]:
-        return _lister("/api/v1/accounts", Account, ("filter[tags]", comma_joined(tags)))  # v1 joins tags with commas
+        # v1 joins tags with commas
+        return _lister(E["v1_accounts_list"], Account, ("filter[tags]", comma_joined(tags)))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *,
@@ -553,12 +554,12 @@ class Accounts(Resource[Mode]):
     @endpoint
     def get(self, account_id: str, include: str | Sequence[str] | None = None) -> Operation[Account]:
         """One account; ``include`` side-loads "contactedUsers" and/or "orders". GET /api/v1/accounts/{id}"""
-        return Operation("GET", f"/api/v1/accounts/{account_id}", one(Account, side="included"),
-                         params=query(("include", _includes(include))), idempotent=True)
+        return call(E["v1_accounts_get"], one(Account, side="included"), account_id,
+                    params=query(("include", _includes(include))))
 
     @staticmethod
     def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        return _lister(f"/api/v1/accounts/{account_id}/chat-messages", ChatMessage)
+        return _lister(E["v1_accounts_chat_messages"], ChatMessage, ids=(account_id,))
 
     @endpoint
     def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:

@@ -11,22 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
+from leadbridge.contract.neiros import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin, list_adapter, many
-from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, endpoint, paged
+from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged
 from leadbridge.sdk._encode import DateLike, day, query
 from leadbridge.sdk._http import BearerAuth, Dialect
 from leadbridge.sdk._paging import NumberedPage, numbered_pager
 from leadbridge.sdk.models.neiros import Deal, DealSummary, Site
 
 DEFAULT_BASE_URL = "https://neiros.cloud"
-LOGIN_PATH = "/api/userapi/v1/auth/login"
 NEIROS = Dialect("Neiros")
 
 
 def _login(email: str, password: str) -> Operation[str]:
-    # A login changes nothing on the server: a second one only issues another token.
-    return Operation("POST", LOGIN_PATH, lambda body: str(body["token"]),
-                     json={"email": email, "password": password}, authenticated=False, idempotent=True)
+    return call(E["login"], lambda body: str(body["token"]), json={"email": email, "password": password},
+                authenticated=False)
 
 
 def _deal_page(body: Any) -> NumberedPage[DealSummary]:
@@ -43,7 +42,7 @@ class Sites(Resource[Mode]):
     @endpoint
     def list(self) -> Operation[list[Site]]:
         """The account's sites (projects in the Neiros interface). GET /api/userapi/v1/sites"""
-        return Operation("GET", "/api/userapi/v1/sites", many(Site, "data"), idempotent=True)
+        return call(E["sites_list"], many(Site, "data"))
 
 
 class Deals(Resource[Mode]):
@@ -62,7 +61,7 @@ class Deals(Resource[Mode]):
 
             params = query(("site_id", site_id), ("date_start", day(date_start)), ("date_end", day(date_end)),
                            ("page", page))
-            return Operation("GET", "/api/userapi/v1/projects", parse, params=params, idempotent=True)
+            return call(E["deals_list"], parse, params=params)
         return page_at
 
     @endpoint
@@ -80,16 +79,14 @@ class Deals(Resource[Mode]):
     @endpoint
     def get(self, deal_id: int, site_id: int) -> Operation[Deal]:
         """One deal's details. GET /api/userapi/v1/project/{deal_id}"""
-        return Operation("GET", f"/api/userapi/v1/project/{deal_id}", lambda b: Deal.model_validate(b["data"]),
-                         params=query(("site_id", site_id)), idempotent=True)
+        return call(E["deals_get"], lambda b: Deal.model_validate(b["data"]), deal_id,
+                    params=query(("site_id", site_id)))
 
     @endpoint
     def update_sum(self, deal_id: int, site_id: int, summ: float) -> Operation[bool]:
         """Set a deal's amount; returns the API's ``success``. POST /api/userapi/v1/project/{deal_id}/update"""
-        # Sets the amount: sending it twice leaves the same deal.
-        return Operation("POST", f"/api/userapi/v1/project/{deal_id}/update",
-                         lambda b: bool(b.get("success", True)) if isinstance(b, dict) else True,
-                         json={"site_id": site_id, "summ": summ}, idempotent=True)
+        return call(E["deals_update"], lambda b: bool(b.get("success", True)) if isinstance(b, dict) else True,
+                    deal_id, json={"site_id": site_id, "summ": summ})
 
 
 class _Neiros(BaseClient[Mode]):

@@ -33,7 +33,7 @@ from leadbridge.sandbox.common import (
     sandbox_of,
     validation_error,
 )
-from leadbridge.sandbox.dialog import models, report
+from leadbridge.sandbox.dialog import backend, report
 
 MAX_ID = 2**31 - 1
 MAX_PHONES = 10_000
@@ -297,7 +297,7 @@ def _check_add_data(session: Any, spec: CampaignSpec, phones: list[PhoneSpec]) -
 @router.post(
     "/api/campaigns",
     summary="Create a call campaign; it runs on the sandbox clock",
-    description=models.__doc__,
+    description=backend.__doc__,
     openapi_extra=body_doc(CreateCampaignBody, example=CAMPAIGN_EXAMPLE),
 )
 async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
@@ -308,11 +308,11 @@ async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
         _check_references(session, company, spec)
         _check_add_data(session, spec, body.phones)
         campaign = schema.Campaign(
-            id=models.next_campaign_id(session, company), company_id=company, project_id=spec.project_id,
+            id=backend.next_campaign_id(session, company), company_id=company, project_id=spec.project_id,
             name=spec.name, description=spec.description, start_block_id=spec.start_block_id,
             phone_id=spec.phone_id, date=spec.schedule.date, start_time=spec.schedule.start_time,
             end_time=spec.schedule.end_time, attempts=spec.schedule.attempts.id,
-            interval_minutes=int(spec.schedule.interval), state=models.STATE_CREATED, created_at=sandbox.now(),
+            interval_minutes=int(spec.schedule.interval), state=backend.STATE_CREATED, created_at=sandbox.now(),
         )
         session.add(campaign)
         session.flush()
@@ -342,8 +342,8 @@ async def get_campaign(
     sandbox = sandbox_of(request)
     with sandbox.write(company) as session:
         campaign = _campaign(session, company, campaign_id)
-        models.materialise(sandbox.seed, session, campaign, sandbox.now())
-        return {"campaign": models.campaign_summary(session, campaign)}
+        backend.materialise(sandbox.seed, session, campaign, sandbox.now())
+        return {"campaign": backend.campaign_summary(session, campaign)}
 
 
 def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
@@ -391,7 +391,7 @@ async def analytics_report(
         campaign = _campaign(session, company, flt.outgoing_campaign_id)
         if campaign.project_id != project_id:
             raise not_found(f"Campaign {flt.outgoing_campaign_id}")
-        models.materialise(sandbox.seed, session, campaign, sandbox.now())
+        backend.materialise(sandbox.seed, session, campaign, sandbox.now())
         columns, rows = report.load_rows(session, report.Window(campaign.id, start, end))
         if campaign.start_block_id != block.id:
             rows = []

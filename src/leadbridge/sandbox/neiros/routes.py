@@ -21,7 +21,7 @@ from leadbridge.sandbox.common import (
     sandbox_of,
     validation_error,
 )
-from leadbridge.sandbox.neiros import models
+from leadbridge.sandbox.neiros import backend
 
 PREFIX = "/api/userapi/v1"
 MAX_ID = 2**53
@@ -80,7 +80,7 @@ async def login(request: Request) -> dict[str, Any]:
     body = await parse_body(request, LoginBody)
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        company_id, user = models.authenticate(session, body.email, body.password)
+        company_id, user = backend.authenticate(session, body.email, body.password)
     request.state.company_id = company_id
     return {"user": user, "token": sandbox.issue_token(schema.NeirosToken, company_id)}
 
@@ -120,7 +120,7 @@ def _window_bound(value: str | None, field: str, *, end: bool) -> datetime | Non
     description=(
         "Deals (the URL's \"projects\") of `site_id` created between `date_start` and `date_end` "
         "(both inclusive; a bare date as `date_end` covers that whole day; UTC), ordered by id, "
-        f"{models.PAGE_SIZE} per page. `last_page` is the number of the last page and `total` the number "
+        f"{backend.PAGE_SIZE} per page. `last_page` is the number of the last page and `total` the number "
         "of matching deals, as the names say (the document's comments say otherwise). The parameters may "
         "also come in a JSON body, as the document's curl example sends them; where both are given, "
         "the query string wins."
@@ -150,7 +150,7 @@ async def list_deals(
         raise ApiError(422, "date_end must not be before date_start", field="date_end")
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        return models.list_deals(sandbox, session, company, models.DealWindow(query.site_id, start, end, query.page))
+        return backend.list_deals(sandbox, session, company, backend.DealWindow(query.site_id, start, end, query.page))
 
 
 @router.get("/project/{deal_id}", summary="One deal of a site (the URL's \"project\")")
@@ -161,13 +161,13 @@ async def get_deal(
     site_id: Annotated[int, Query(ge=1, le=MAX_SITE_ID, description="The deal's site id")],
 ) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return {"data": models.get_deal(session, company, deal_id, site_id)}
+        return {"data": backend.get_deal(session, company, deal_id, site_id)}
 
 
 @router.get("/sites", summary="The account's sites (the document's \"projects\")")
 async def list_sites(request: Request, company: Company) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return {"data": models.list_sites(session, company)}
+        return {"data": backend.list_sites(session, company)}
 
 
 @router.post("/project/{deal_id}/update", summary="Set a deal's sum",
@@ -175,5 +175,5 @@ async def list_sites(request: Request, company: Company) -> dict[str, Any]:
 async def update_deal(request: Request, company: Company, deal_id: DealId) -> dict[str, Any]:
     body = await parse_body(request, UpdateDealBody)
     with sandbox_of(request).write(company) as session:
-        models.set_deal_sum(session, company, deal_id, body.site_id, body.summ)
+        backend.set_deal_sum(session, company, deal_id, body.site_id, body.summ)
     return {"success": True}

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from leadbridge.sandbox.common import body_doc, parse_body
-from leadbridge.sandbox.leeloo import bodies, models
+from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
     Include,
@@ -31,13 +31,13 @@ DEFAULT_LIMIT = 20
 @router.get("/api/v2/categories/templates", summary="Message template categories")
 async def template_categories(request: Request, company: Company) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return ok({"categories": models.list_template_categories(session, company)})
+        return ok({"categories": backend.list_template_categories(session, company)})
 
 
 @router.get("/api/v2/categories/templates/{category_id}", summary="Message templates of a category")
 async def templates(request: Request, company: Company, category_id: str) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return ok({"templates": models.list_templates(session, company, category_id)})
+        return ok({"templates": backend.list_templates(session, company, category_id)})
 
 
 @router.post("/api/v2/messages/send-template", summary="Send a message template to a communication channel",
@@ -46,9 +46,9 @@ async def templates(request: Request, company: Company, category_id: str) -> dic
              openapi_extra=body_doc(bodies.SendTemplate, form=True, example=bodies.EXAMPLES["send_template"]))
 async def send_template(request: Request, company: Company) -> dict[str, Any]:
     def change(sb: Any, session: Any, body: bodies.SendTemplate) -> None:
-        text = models.render_template(session, company, body.template_id, body.variables)
-        models.append_message(session, company, body.account_id, text, "YOUR_MESSAGE", sb.now(),
-                              created_by=models.api_user(sb, session, company), template_id=body.template_id,
+        text = backend.render_template(session, company, body.template_id, body.variables)
+        backend.append_message(session, company, body.account_id, text, "YOUR_MESSAGE", sb.now(),
+                              created_by=backend.api_user(sb, session, company), template_id=body.template_id,
                               field="account_id")
 
     await write(request, company, bodies.SendTemplate, change)
@@ -61,8 +61,8 @@ async def send_message(request: Request, company: Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.SendMessage)
     sandbox = sandbox_of(request)
     with sandbox.raw_write(company) as transaction:
-        models.append_message(transaction, company, body.account_id, body.text, "YOUR_MESSAGE", sandbox.now(),
-                              created_by=models.api_user(sandbox, transaction, company), field="account_id")
+        backend.append_message(transaction, company, body.account_id, body.text, "YOUR_MESSAGE", sandbox.now(),
+                              created_by=backend.api_user(sandbox, transaction, company), field="account_id")
     return ok({})
 
 
@@ -78,7 +78,7 @@ async def list_channels(
     lower, upper = date_range(last_message_from, last_message_to)
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        items, total = models.list_channels(sandbox, session, company, lower, upper, limit, offset)
+        items, total = backend.list_channels(sandbox, session, company, lower, upper, limit, offset)
     return page(items, limit, offset, total)
 
 
@@ -89,7 +89,7 @@ async def list_channels(
 async def chat_messages(request: Request, company: Company, person_id: str, limit: Limit = DEFAULT_LIMIT,
                         offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
-    items, total = models.chat_messages(sandbox, company, person_id, limit, offset, with_author=False)
+    items, total = backend.chat_messages(sandbox, company, person_id, limit, offset, with_author=False)
     return page(items, limit, offset, total)
 
 
@@ -97,9 +97,9 @@ async def chat_messages(request: Request, company: Company, person_id: str, limi
             summary="The person behind a communication channel (include=contactedUsers,orders)")
 async def channel_person(request: Request, company: Company, account_id: str,
                          include: Include = None) -> dict[str, Any]:
-    wanted = parse_include(include, models.PERSON_INCLUDES)
+    wanted = parse_include(include, backend.PERSON_INCLUDES)
     with sandbox_of(request).read() as session:
-        data, included = models.person_of_account(session, company, account_id, wanted)
+        data, included = backend.person_of_account(session, company, account_id, wanted)
     return ok(data, included=included)
 
 
@@ -111,5 +111,5 @@ async def channel_person(request: Request, company: Company, account_id: str,
              openapi_extra=body_doc(bodies.ManualSubscribe, form=True, example=bodies.EXAMPLES["manual_subscribe"]))
 async def manual_subscribe(request: Request, company: Company, account_id: str) -> dict[str, Any]:
     await write(request, company, bodies.ManualSubscribe,
-                lambda sb, session, body: models.manual_subscribe(session, company, account_id, body, sb.now()))
+                lambda sb, session, body: backend.manual_subscribe(session, company, account_id, body, sb.now()))
     return ok({})

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 
 from leadbridge.sandbox.common import body_doc
-from leadbridge.sandbox.leeloo import bodies, models
+from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
     Include,
@@ -43,7 +43,7 @@ async def list_people(
     email: Annotated[str | None, Query(alias="filter[email]")] = None,
 ) -> dict[str, Any]:
     lower, upper = date_range(last_message_from, last_message_to)
-    flt = models.PeopleFilter(
+    flt = backend.PeopleFilter(
         tags=split_tags(tags),
         last_message_from=lower,
         last_message_to=upper,
@@ -52,7 +52,7 @@ async def list_people(
         email=email,
     )
     sandbox = sandbox_of(request)
-    items, total = models.list_people(sandbox, company, flt, limit, offset)
+    items, total = backend.list_people(sandbox, company, flt, limit, offset)
     return page(items, limit, offset, total)
 
 
@@ -63,7 +63,7 @@ async def list_people(
              openapi_extra=body_doc(bodies.PeopleSms, form=True, example=bodies.EXAMPLES["people_sms"]))
 async def people_sms(request: Request, company: Company) -> dict[str, Any]:
     created = await write(request, company, bodies.PeopleSms,
-                          lambda sb, session, body: models.people_sms(session, company, body, sb.now()))
+                          lambda sb, session, body: backend.people_sms(session, company, body, sb.now()))
     return ok({"count_to_process": created})
 
 
@@ -71,14 +71,14 @@ async def people_sms(request: Request, company: Company) -> dict[str, Any]:
              openapi_extra=body_doc(bodies.CreatePerson, form=True, example=bodies.EXAMPLES["create_person"]))
 async def create_person(request: Request, company: Company) -> dict[str, Any]:
     return ok(await write(request, company, bodies.CreatePerson,
-                          lambda sb, session, body: models.create_person(session, company, body, sb.now())))
+                          lambda sb, session, body: backend.create_person(session, company, body, sb.now())))
 
 
 @router.get("/api/v2/people/{person_id}", summary="A person's card (include=contactedUsers,orders)")
 async def get_person(request: Request, company: Company, person_id: str, include: Include = None) -> dict[str, Any]:
-    wanted = parse_include(include, models.PERSON_INCLUDES)
+    wanted = parse_include(include, backend.PERSON_INCLUDES)
     with sandbox_of(request).read() as session:
-        data, included = models.person_view(session, company, person_id, wanted)
+        data, included = backend.person_view(session, company, person_id, wanted)
     return ok(data, included=included)
 
 
@@ -87,8 +87,8 @@ async def get_person(request: Request, company: Company, person_id: str, include
             openapi_extra=body_doc(bodies.UpdatePerson, form=True, example=bodies.EXAMPLES["update_person"]))
 async def update_person(request: Request, company: Company, person_id: str) -> dict[str, Any]:
     def change(sb: Any, session: Any, body: bodies.UpdatePerson) -> dict[str, Any]:
-        models.update_person(session, company, person_id, body, sb.now())
-        return models.person_view(session, company, person_id)[0]
+        backend.update_person(session, company, person_id, body, sb.now())
+        return backend.person_view(session, company, person_id)[0]
 
     return ok(await write(request, company, bodies.UpdatePerson, change), included={})
 
@@ -98,8 +98,8 @@ async def update_person(request: Request, company: Company, person_id: str) -> d
 async def add_comment(request: Request, company: Company, person_id: str) -> dict[str, Any]:
     return ok(await write(
         request, company, bodies.AddComment,
-        lambda sb, session, body: models.add_comment(session, company, person_id, body.comment,
-                                                     models.api_user(sb, session, company), sb.now()),
+        lambda sb, session, body: backend.add_comment(session, company, person_id, body.comment,
+                                                     backend.api_user(sb, session, company), sb.now()),
     ))
 
 
@@ -107,7 +107,7 @@ async def add_comment(request: Request, company: Company, person_id: str) -> dic
             openapi_extra=body_doc(bodies.TagRef, form=True, example=bodies.EXAMPLES["tag"]))
 async def add_tag(request: Request, company: Company, person_id: str) -> dict[str, Any]:
     await write(request, company, bodies.TagRef,
-                lambda sb, session, body: models.change_tag(session, company, person_id, body.tag_id, add=True,
+                lambda sb, session, body: backend.change_tag(session, company, person_id, body.tag_id, add=True,
                                                             now=sb.now()))
     return ok({})
 
@@ -116,6 +116,6 @@ async def add_tag(request: Request, company: Company, person_id: str) -> dict[st
             openapi_extra=body_doc(bodies.TagRef, form=True, example=bodies.EXAMPLES["tag"]))
 async def remove_tag(request: Request, company: Company, person_id: str) -> dict[str, Any]:
     await write(request, company, bodies.TagRef,
-                lambda sb, session, body: models.change_tag(session, company, person_id, body.tag_id, add=False,
+                lambda sb, session, body: backend.change_tag(session, company, person_id, body.tag_id, add=False,
                                                             now=sb.now()))
     return ok({})

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from leadbridge.sandbox.common import body_doc
-from leadbridge.sandbox.leeloo import bodies, models
+from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
     Include,
@@ -23,7 +23,7 @@ from leadbridge.sandbox.leeloo.routes._shared import (
 
 router = new_router()
 DEFAULT_LIMIT = 20
-RATES = ", ".join(f"1 {code} = {rate} USD" for code, rate in models.USD_RATES.items())
+RATES = ", ".join(f"1 {code} = {rate} USD" for code, rate in backend.USD_RATES.items())
 STATS_DESCRIPTION = (
     "Computed from the data: subscribers / uniqSubscribers from subscriptions (entries / people), orders from "
     "orders, sales / uniqSales from paid orders (RESOLVED manual orders and SUCCESS payments), totalSale their sum "
@@ -38,8 +38,8 @@ STATS_DESCRIPTION = (
 async def create_traffic_source(request: Request, company: Company, leadgentool_id: str) -> dict[str, Any]:
     return ok(await write(
         request, company, bodies.CreateTrafficSource,
-        lambda sb, session, body: models.create_traffic_source(
-            session, company, leadgentool_id, body, models.api_user(sb, session, company), sb.now()),
+        lambda sb, session, body: backend.create_traffic_source(
+            session, company, leadgentool_id, body, backend.api_user(sb, session, company), sb.now()),
     ))
 
 
@@ -47,7 +47,7 @@ async def create_traffic_source(request: Request, company: Company, leadgentool_
              openapi_extra=body_doc(bodies.CreateOrder, form=True, example=bodies.EXAMPLES["create_order"]))
 async def create_order(request: Request, company: Company) -> dict[str, Any]:
     return ok(await write(request, company, bodies.CreateOrder,
-                          lambda sb, session, body: models.create_order(session, company, body, sb.now())))
+                          lambda sb, session, body: backend.create_order(session, company, body, sb.now())))
 
 
 @router.get("/api/v2/orders", summary="Orders, newest first")
@@ -55,14 +55,14 @@ async def list_orders(request: Request, company: Company, limit: Limit = DEFAULT
                       offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        items, total = models.list_orders(sandbox, session, company, limit, offset)
+        items, total = backend.list_orders(sandbox, session, company, limit, offset)
     return page(items, limit, offset, total)
 
 
 @router.get("/api/v2/orders/{order_id}", summary="One order (with its paymentMethod)")
 async def get_order(request: Request, company: Company, order_id: str) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return ok(models.get_order(session, company, order_id))
+        return ok(backend.get_order(session, company, order_id))
 
 
 @router.post("/api/v2/orders/{order_id}", summary="Resolve or reject a manual order",
@@ -70,7 +70,7 @@ async def get_order(request: Request, company: Company, order_id: str) -> dict[s
              openapi_extra=body_doc(bodies.UpdateManualOrder, form=True, example=bodies.EXAMPLES["update_order"]))
 async def update_order(request: Request, company: Company, order_id: str) -> dict[str, Any]:
     await write(request, company, bodies.UpdateManualOrder,
-                lambda sb, session, body: models.update_manual_order(session, company, order_id, body, sb.now()))
+                lambda sb, session, body: backend.update_manual_order(session, company, order_id, body, sb.now()))
     return ok({"id": order_id})
 
 
@@ -79,14 +79,14 @@ async def list_tunnels(request: Request, company: Company, limit: Limit = DEFAUL
                        offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        items, total = models.list_tunnels(sandbox, session, company, limit, offset)
+        items, total = backend.list_tunnels(sandbox, session, company, limit, offset)
     return page(items, limit, offset, total)
 
 
 @router.get("/api/v2/tunnels/stats", summary="Stats of all tunnels together", description=STATS_DESCRIPTION)
 async def all_tunnel_stats(request: Request, company: Company) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return ok([models.tunnel_stats(session, company, None)])
+        return ok([backend.tunnel_stats(session, company, None)])
 
 
 @router.get("/api/v2/tunnels/{tunnel_id}", summary="A tunnel (include=leadgentools; blocks: sandbox extension)",
@@ -95,13 +95,13 @@ async def all_tunnel_stats(request: Request, company: Company) -> dict[str, Any]
                         "(id, name, text), since no documented call lists the block ids that "
                         "manual-subscribe needs.")
 async def get_tunnel(request: Request, company: Company, tunnel_id: str, include: Include = None) -> dict[str, Any]:
-    wanted = parse_include(include, models.TUNNEL_INCLUDES)
+    wanted = parse_include(include, backend.TUNNEL_INCLUDES)
     with sandbox_of(request).read() as session:
-        data, linked = models.tunnel_view(session, company, tunnel_id, wanted)
+        data, linked = backend.tunnel_view(session, company, tunnel_id, wanted)
     return ok(data, linked=linked)
 
 
 @router.get("/api/v2/tunnels/{tunnel_id}/stats", summary="Stats of one tunnel", description=STATS_DESCRIPTION)
 async def tunnel_stats(request: Request, company: Company, tunnel_id: str) -> dict[str, Any]:
     with sandbox_of(request).read() as session:
-        return ok([models.tunnel_stats(session, company, tunnel_id)])
+        return ok([backend.tunnel_stats(session, company, tunnel_id)])

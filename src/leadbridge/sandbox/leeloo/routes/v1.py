@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.leeloo import models
+from leadbridge.sandbox.leeloo import backend
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
     Include,
@@ -30,15 +30,15 @@ async def list_accounts(request: Request, company: Company, limit: Limit = DEFAU
                         tags: Tags = None) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     with sandbox.read() as session:
-        items, total = models.list_accounts_v1(sandbox, session, company, split_tags(tags), limit, offset)
+        items, total = backend.list_accounts_v1(sandbox, session, company, split_tags(tags), limit, offset)
     return page(items, limit, offset, total)
 
 
 @router.get("/api/v1/accounts/{account_id}", summary="One account (v1), include=contactedUsers,orders")
 async def get_account(request: Request, company: Company, account_id: str, include: Include = None) -> dict[str, Any]:
-    wanted = parse_include(include, models.PERSON_INCLUDES)
+    wanted = parse_include(include, backend.PERSON_INCLUDES)
     with sandbox_of(request).read() as session:
-        data, included = models.account_v1(session, company, account_id, wanted)
+        data, included = backend.account_v1(session, company, account_id, wanted)
     return ok(data, included=included)
 
 
@@ -46,5 +46,5 @@ async def get_account(request: Request, company: Company, account_id: str, inclu
 async def chat_messages(request: Request, company: Company, account_id: str, limit: Limit = DEFAULT_LIMIT,
                         offset: Offset = 0) -> dict[str, Any]:
     sandbox = sandbox_of(request)
-    items, total = models.chat_messages(sandbox, company, account_id, limit, offset, with_author=True)
+    items, total = backend.chat_messages(sandbox, company, account_id, limit, offset, with_author=True)
     return page(items, limit, offset, total)
