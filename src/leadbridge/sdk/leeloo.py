@@ -407,10 +407,10 @@ class People(Resource[Mode]):
 
     @endpoint
     def update(self, person_id: str, *, phone: str | None = None, email: str | None = None,
-               name: str | None = None,
                custom_fields: Sequence[CustomField | Mapping[str, Any]] | None = None) -> Operation[None]:
-        """Update a client card's phone, email, name or custom fields. PUT /api/v2/people/{person_id}"""
-        body = compact({"name": name, "phone": phone, "email": email, "custom_fields": _custom_fields(custom_fields)})
+        """Update a client card's phone, email or custom fields (the document's body has no name).
+        PUT /api/v2/people/{person_id}"""
+        body = compact({"phone": phone, "email": email, "custom_fields": _custom_fields(custom_fields)})
         # Sets the given fields: sending it twice leaves the same card.
         return call(E["people_update"], nothing, person_id, json=body)
 
