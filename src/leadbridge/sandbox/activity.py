@@ -196,7 +196,7 @@ class Activity:
     def _subscribe(self, at: datetime) -> None:
         from faker.providers.person.ru_RU import Provider as PersonProvider
 
-        from leadbridge.sandbox.leeloo import bodies, models
+        from leadbridge.sandbox.leeloo import backend, bodies
 
         rng = self._rng
         leadgentool_id = self._pick(self.leadgentools)
@@ -209,12 +209,12 @@ class Activity:
             return
         body = bodies.CreatePerson(name=name, phone=phone, email=email, leadgentool_id=leadgentool_id)
         with self.sandbox.write(self.company_id) as session:
-            made = models.create_person(session, self.company_id, body, at)
+            made = backend.create_person(session, self.company_id, body, at)
         self.accounts.append(made["id"])
         self.people.append((made["person_id"], phone))
 
     def _order(self, at: datetime) -> None:
-        from leadbridge.sandbox.leeloo import bodies, models
+        from leadbridge.sandbox.leeloo import backend, bodies
 
         person = self._pick(self.people)
         offer_id, credits_id = self._pick(self.offers), self._pick(self.credits)
@@ -222,17 +222,17 @@ class Activity:
             return
         body = bodies.CreateOrder(personId=person[0], offerId=offer_id, paymentCreditsId=credits_id)
         with self.sandbox.write(self.company_id) as session:
-            made = models.create_order(session, self.company_id, body, at)
+            made = backend.create_order(session, self.company_id, body, at)
         self.open_orders.append(made["id"])
 
     def _pay(self, at: datetime) -> None:
-        from leadbridge.sandbox.leeloo import bodies, models
+        from leadbridge.sandbox.leeloo import backend, bodies
 
         if not self.open_orders:
             return
         order_id = self.open_orders.pop(self._rng.randrange(len(self.open_orders)))
         with self.sandbox.write(self.company_id) as session:
-            models.update_manual_order(session, self.company_id, order_id,
+            backend.update_manual_order(session, self.company_id, order_id,
                                        bodies.UpdateManualOrder(status="RESOLVED"), at)
 
     def _deal(self, at: datetime) -> None:
