@@ -30,6 +30,11 @@ from http_clients import TIMEOUT
 
 TRIALS = 20
 PEOPLE = 100
+# The sender's pause between two deliveries: slow enough that deliveries go on through all the
+# trials (about 40 s of serving for 100 people), so every trial has work to be killed in.
+PACE = 0.25
+# How long a trial waits for a side effect to be intended before it kills the serve anyway.
+TRIAL_WAIT = 30
 CRASH = {'tags = ["горячий", "vip"]': "tags = []", "batch_size = 25": 'batch_size = 4\nbatch_window = "0.3s"'}
 
 
@@ -62,7 +67,7 @@ class Sender:
                 else:  # refused or cut: Leeloo delivers it again later
                     self.plan.append(self.plan.pop(0))
                     time.sleep(0.05)
-                time.sleep(0.03)
+                time.sleep(PACE)
 
     def acked(self) -> set[str]:
         with self.lock:
@@ -102,7 +107,8 @@ def test_serve_killed_at_random_points_loses_no_acknowledged_event_and_repeats_n
             live = start_serve(config, "--no-catch-up", "--workers", "4")
             sender.url = live.url
             if trial % 2 == 0:  # among its side effects: once one is intended, a moment later
-                while time.monotonic() < bound and live.process.poll() is None and not intended(ledger) - before:
+                waited = min(bound, time.monotonic() + TRIAL_WAIT)
+                while time.monotonic() < waited and live.process.poll() is None and not intended(ledger) - before:
                     time.sleep(0.005)
                 time.sleep(random.uniform(0, 0.02))
             else:
