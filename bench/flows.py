@@ -75,11 +75,12 @@ def free_port() -> int:
         return port
 
 
-def start_sandbox(people: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(people: int, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``leadbridge sandbox`` in memory on a free port, with ``options`` added; waits until it answers."""
     port = free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the sandbox writes to it for its whole life
     process = subprocess.Popen([sys.executable, "-m", "leadbridge.cli", "sandbox", "--port", str(port),
-                                "--db", "sqlite://", "--people", str(people)],
+                                "--db", "sqlite://", "--people", str(people), *options],
                                stdout=subprocess.DEVNULL, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flows import free_port  # the bench folder's own helper
+from flows import start_sandbox  # the bench folder's own helpers
 from leadbridge.flows.config import parse_duration
 from leadbridge.sandbox.common import new_oid
 
@@ -69,25 +69,6 @@ person_id = "id"
 """
 
 
-def start_sandbox(people: int, activity: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - the sandbox writes to it for its whole life
-    process = subprocess.Popen([sys.executable, "-m", "leadbridge.cli", "sandbox", "--port", str(port),
-                                "--db", "sqlite://", "--people", str(people), "--activity", activity],
-                               stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            raise SystemExit(f"the sandbox exited with {process.returncode}: {log.read().decode()[-2000:]}")
-        try:
-            httpx.get(url + "/_sandbox/clock", timeout=2)
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the sandbox did not start")
 
 
 def start_serve(config: Path) -> tuple[subprocess.Popen[str], str]:
@@ -178,7 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     window = parse_duration(args.window).total_seconds()
 
-    sandbox, url = start_sandbox(args.people, args.activity)
+    sandbox, url = start_sandbox(args.people, "--activity", args.activity)
     folder = Path(tempfile.mkdtemp(prefix="leadbridge-live-"))
     config = folder / "leadbridge.toml"
     config.write_text(CONFIG.format(ledger=folder / "ledger.sqlite3", url=url, window=args.window),
