@@ -135,22 +135,28 @@ class WebhookEvent(BaseModel):
         return None
 
 
-class OrderEvent(WebhookEvent):
+class _RecordEvent(WebhookEvent):
+    """An event about one record whose id its data carries (the field ``ID_FIELD``): the type
+    and that id make the deduplication key."""
+
+    ID_FIELD: ClassVar[str]
+    data: EventData
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.type}:{getattr(self.data, self.ID_FIELD)}"
+
+
+class OrderEvent(_RecordEvent):
+    ID_FIELD = "order_id"
     type: Literal["ORDER"]
     data: OrderData
 
-    @property
-    def dedupe_key(self) -> str:
-        return f"ORDER:{self.data.order_id}"
 
-
-class SaleEvent(WebhookEvent):
+class SaleEvent(_RecordEvent):
+    ID_FIELD = "order_id"
     type: Literal["SALE"]
     data: SaleData
-
-    @property
-    def dedupe_key(self) -> str:
-        return f"SALE:{self.data.order_id}"
 
 
 class SubscriptionEvent(WebhookEvent):
@@ -169,13 +175,10 @@ class SubscriptionEvent(WebhookEvent):
         return self.data.person_id
 
 
-class IncomingMessageEvent(WebhookEvent):
+class IncomingMessageEvent(_RecordEvent):
+    ID_FIELD = "message_id"
     type: Literal["INCOMING_MESSAGE"]
     data: IncomingMessageData
-
-    @property
-    def dedupe_key(self) -> str:
-        return f"INCOMING_MESSAGE:{self.data.message_id}"
 
     @property
     def person_id(self) -> str | None:
