@@ -101,6 +101,14 @@ class SaleData(OrderData):
     payment_method: OptionalText = None
 
 
+class IncomingMessageData(EventData):
+    """Our reading of Leeloo's INCOMING_MESSAGE event (docs/fidelity.md): a message a person wrote."""
+
+    message_id: Id
+    person_id: OptionalText = None
+    text: OptionalText = None
+
+
 class SubscriptionData(EventData):
     """Our reading of Leeloo's SUBSCRIPTION event (docs/fidelity.md): who subscribed, where, from which source."""
 
@@ -108,14 +116,6 @@ class SubscriptionData(EventData):
     tunnel_id: OptionalText = None
     leadgentool_id: OptionalText = None
     source: OptionalText = None
-
-
-class IncomingMessageData(EventData):
-    """Our reading of Leeloo's INCOMING_MESSAGE event (docs/fidelity.md): a message a person wrote."""
-
-    message_id: Id
-    person_id: OptionalText = None
-    text: OptionalText = None
 
 
 class WebhookEvent(BaseModel):
@@ -159,6 +159,16 @@ class SaleEvent(_RecordEvent):
     data: SaleData
 
 
+class IncomingMessageEvent(_RecordEvent):
+    ID_FIELD = "message_id"
+    type: Literal["INCOMING_MESSAGE"]
+    data: IncomingMessageData
+
+    @property
+    def person_id(self) -> str | None:
+        return self.data.person_id
+
+
 class SubscriptionEvent(WebhookEvent):
     type: Literal["SUBSCRIPTION"]
     data: SubscriptionData
@@ -169,16 +179,6 @@ class SubscriptionEvent(WebhookEvent):
         # An unreadable time still tells subscriptions apart: its text is used as it came.
         when = self.data.created_at.isoformat() if self.data.created_at else str(raw)[:MAX_ID_CHARS]
         return f"SUBSCRIPTION:{self.data.account_id or '-'}:{self.data.leadgentool_id or '-'}:{when}"
-
-    @property
-    def person_id(self) -> str | None:
-        return self.data.person_id
-
-
-class IncomingMessageEvent(_RecordEvent):
-    ID_FIELD = "message_id"
-    type: Literal["INCOMING_MESSAGE"]
-    data: IncomingMessageData
 
     @property
     def person_id(self) -> str | None:
