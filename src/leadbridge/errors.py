@@ -26,6 +26,7 @@ Messages name the method, path and status; they never contain a token or a passw
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Required, TypedDict, Unpack
 
 __all__ = [
     "APIConnectionError",
@@ -57,7 +58,37 @@ class APIError(LeadbridgeError):
         super().__init__(f"{method} {path}: {message}")
 
 
-class APIStatusError(APIError):
+class Answer(TypedDict, total=False):
+    """What an error about an answer the API gave says of it (the keyword arguments of
+    :class:`APIStatusError` and :class:`ResponseValidationError`)."""
+
+    status: Required[int]
+    method: Required[str]
+    path: Required[str]
+    field_errors: Mapping[str, Sequence[str]] | None
+    body: object
+
+
+class _AnsweredError(APIError):
+    """The API answered, with ``status``; ``field_errors`` maps each place the error names to
+    its messages or codes, and ``fields`` lists the places."""
+
+    def __init__(self, message: str, **answer: Unpack[Answer]) -> None:
+        status, method, path = answer["status"], answer["method"], answer["path"]
+        super().__init__(message, method=method, path=path, body=answer.get("body"))
+        self.status = status
+        field_errors = answer.get("field_errors") or {}
+        self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in field_errors.items()}
+        # The message reads "METHOD path -> status: text", the form callers have always seen.
+        self.args = (f"{method} {path} -> {status}: {message}",)
+
+    @property
+    def fields(self) -> list[str]:
+        """The places ``field_errors`` names: fields of the request, or paths into the answer's body."""
+        return list(self.field_errors)
+
+
+class APIStatusError(_AnsweredError):
     """The API answered with an error: a 4xx/5xx status, or an error envelope on a 2xx.
 
     ``field_errors`` maps each field the API named to its messages or codes (Leeloo's
@@ -65,28 +96,9 @@ class APIStatusError(APIError):
     error code when it gives one (Leeloo's ``FORMAT_ERROR``, ``NOT_FOUND``, …).
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        method: str,
-        path: str,
-        field_errors: Mapping[str, Sequence[str]] | None = None,
-        body: object = None,
-        code: str | None = None,
-    ) -> None:
-        super().__init__(message, method=method, path=path, body=body)
-        self.status = status
+    def __init__(self, message: str, *, code: str | None = None, **answer: Unpack[Answer]) -> None:
+        super().__init__(message, **answer)
         self.code = code
-        self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in (field_errors or {}).items()}
-        # The message reads "METHOD path -> status: text", the form callers have always seen.
-        self.args = (f"{method} {path} -> {status}: {message}",)
-
-    @property
-    def fields(self) -> list[str]:
-        """The names of the fields the API reported as invalid."""
-        return list(self.field_errors)
 
     @property
     def refused(self) -> bool:
@@ -109,20 +121,9 @@ class ValidationError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: too many requests; ``retry_after`` is the server's advice in seconds, if given."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        method: str,
-        path: str,
-        field_errors: Mapping[str, Sequence[str]] | None = None,
-        body: object = None,
-        code: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status=status, method=method, path=path, field_errors=field_errors, body=body,
-                         code=code)
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None,
+                 **answer: Unpack[Answer]) -> None:
+        super().__init__(message, code=code, **answer)
         self.retry_after = retry_after
 
 
@@ -135,32 +136,12 @@ class ServerError(APIStatusError):
         return False
 
 
-class ResponseValidationError(APIError):
+class ResponseValidationError(_AnsweredError):
     """A success status whose body is not the documented record (not JSON, a field missing
     or of another type); ``field_errors`` names the places, as paths into the body.
 
     The API said the call succeeded, so it probably took effect: this is not a refusal.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        method: str,
-        path: str,
-        field_errors: Mapping[str, Sequence[str]] | None = None,
-        body: object = None,
-    ) -> None:
-        super().__init__(message, method=method, path=path, body=body)
-        self.status = status
-        self.field_errors: dict[str, list[str]] = {key: list(value) for key, value in (field_errors or {}).items()}
-        self.args = (f"{method} {path} -> {status}: {message}",)
-
-    @property
-    def fields(self) -> list[str]:
-        """The places in the body that could not be read."""
-        return list(self.field_errors)
 
 
 class APIConnectionError(APIError):

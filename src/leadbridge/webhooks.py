@@ -101,6 +101,14 @@ class SaleData(OrderData):
     payment_method: OptionalText = None
 
 
+class IncomingMessageData(EventData):
+    """Our reading of Leeloo's INCOMING_MESSAGE event (docs/fidelity.md): a message a person wrote."""
+
+    message_id: Id
+    person_id: OptionalText = None
+    text: OptionalText = None
+
+
 class SubscriptionData(EventData):
     """Our reading of Leeloo's SUBSCRIPTION event (docs/fidelity.md): who subscribed, where, from which source."""
 
@@ -108,14 +116,6 @@ class SubscriptionData(EventData):
     tunnel_id: OptionalText = None
     leadgentool_id: OptionalText = None
     source: OptionalText = None
-
-
-class IncomingMessageData(EventData):
-    """Our reading of Leeloo's INCOMING_MESSAGE event (docs/fidelity.md): a message a person wrote."""
-
-    message_id: Id
-    person_id: OptionalText = None
-    text: OptionalText = None
 
 
 class WebhookEvent(BaseModel):
@@ -135,22 +135,38 @@ class WebhookEvent(BaseModel):
         return None
 
 
-class OrderEvent(WebhookEvent):
+class _RecordEvent(WebhookEvent):
+    """An event about one record whose id its data carries (the field ``ID_FIELD``): the type
+    and that id make the deduplication key."""
+
+    ID_FIELD: ClassVar[str]
+    data: EventData
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.type}:{getattr(self.data, self.ID_FIELD)}"
+
+
+class OrderEvent(_RecordEvent):
+    ID_FIELD = "order_id"
     type: Literal["ORDER"]
     data: OrderData
 
-    @property
-    def dedupe_key(self) -> str:
-        return f"ORDER:{self.data.order_id}"
 
-
-class SaleEvent(WebhookEvent):
+class SaleEvent(_RecordEvent):
+    ID_FIELD = "order_id"
     type: Literal["SALE"]
     data: SaleData
 
+
+class IncomingMessageEvent(_RecordEvent):
+    ID_FIELD = "message_id"
+    type: Literal["INCOMING_MESSAGE"]
+    data: IncomingMessageData
+
     @property
-    def dedupe_key(self) -> str:
-        return f"SALE:{self.data.order_id}"
+    def person_id(self) -> str | None:
+        return self.data.person_id
 
 
 class SubscriptionEvent(WebhookEvent):
@@ -163,19 +179,6 @@ class SubscriptionEvent(WebhookEvent):
         # An unreadable time still tells subscriptions apart: its text is used as it came.
         when = self.data.created_at.isoformat() if self.data.created_at else str(raw)[:MAX_ID_CHARS]
         return f"SUBSCRIPTION:{self.data.account_id or '-'}:{self.data.leadgentool_id or '-'}:{when}"
-
-    @property
-    def person_id(self) -> str | None:
-        return self.data.person_id
-
-
-class IncomingMessageEvent(WebhookEvent):
-    type: Literal["INCOMING_MESSAGE"]
-    data: IncomingMessageData
-
-    @property
-    def dedupe_key(self) -> str:
-        return f"INCOMING_MESSAGE:{self.data.message_id}"
 
     @property
     def person_id(self) -> str | None:

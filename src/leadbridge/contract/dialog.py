@@ -31,6 +31,11 @@ class DialogReportColumn(Wire):
     type: str
 
 
+# How a report's "goal" column (and an is_true/not_true filter) spells yes and no, as text.
+GOAL_TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
+GOAL_FALSE_WORDS = frozenset({"false", "0", "no", "нет"})
+
+
 class DialogReport(Wire):
     columns: list[DialogReportColumn]
     data: list[dict[str, Any]]  # one object per dialog, keyed by the columns' fields

@@ -20,6 +20,7 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from leadbridge.contract.dialog import GOAL_TRUE_WORDS
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164
 from leadbridge.sdk import Dialog
@@ -36,7 +37,6 @@ RESULTS = [("campaign_id", pa.int64()), ("dialog_id", pa.int64()), ("phone_numbe
 RESULT_FIELDS = frozenset(name for name, _ in RESULTS)
 COLUMNS = [("campaign_id", pa.int64()), ("field", pa.string()), ("display_name", pa.string()),
            ("type", pa.string())]
-TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _typed(value: Any, kind: str | None) -> Any:
     if kind == "datetime":
         return _moment(value)
     if kind == "goal":
-        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+        return value if isinstance(value, bool) else str(value).strip().lower() in GOAL_TRUE_WORDS
     if kind == "number":
         if isinstance(value, int | float):
             return value

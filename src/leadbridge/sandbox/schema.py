@@ -21,6 +21,64 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime()}
 
 
+# Columns many tables share, declared once. A mixin's columns come after the table's own,
+# so the leading ones say where they stand (``sort_order``): the CREATE TABLE each table
+# emits, which the migrations made, stays as it is.
+
+
+class LeelooRow:
+    """A Leeloo object: its 24-hex id and its tenant."""
+
+    id: Mapped[str] = mapped_column(Oid, primary_key=True, sort_order=-2)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), sort_order=-1)
+
+
+class ListedLeelooRow(LeelooRow):
+    """A Leeloo object listed by company through the index on its ``company_id`` alone."""
+
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True, sort_order=-1)
+
+
+class NamedLeelooRow(ListedLeelooRow):
+    """A Leeloo object that is little more than its name (a tag, a tunnel, a user)."""
+
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class NumberedRow:
+    """A Neiros or Dialog object whose integer id the seed (or the caller) gives, and its tenant."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, sort_order=-2)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True, sort_order=-1)
+
+
+class CountedRow:
+    """A row numbered by the database, and its tenant."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-2)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True, sort_order=-1)
+
+
+class Timestamps:
+    """When the row was created and last changed (naive UTC, as every datetime here)."""
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Workspace(NumberedRow):
+    """A Neiros site or a Dialog project: a company's named container of deals or campaigns."""
+
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ApiToken(CountedRow):
+    """A bearer token handed out at login, kept as its hash."""
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
 class Company(Base):
     """A tenant: one account on each of the three platforms."""
 
@@ -57,62 +115,41 @@ class WebhookSetting(Base):
 # --- Leeloo -----------------------------------------------------------------------------
 
 
-class User(Base):
+class User(NamedLeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_user"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
-class Connection(Base):
+class Connection(ListedLeelooRow, Base):
     __tablename__ = "leeloo_connection"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     type: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     messenger: Mapped[str] = mapped_column(String(40))  # the account "from" value this connection yields
 
 
-class Tag(Base):
+class Tag(NamedLeelooRow, Base):
     __tablename__ = "leeloo_tag"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
 
 
-class Tunnel(Base):
+class Tunnel(NamedLeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_tunnel"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
-class TunnelBlock(Base):
+class TunnelBlock(ListedLeelooRow, Base):
     __tablename__ = "leeloo_tunnel_block"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")
 
 
-class Leadgentool(Base):
+class Leadgentool(ListedLeelooRow, Base):
     __tablename__ = "leeloo_leadgentool"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))
 
 
-class TrafficSource(Base):
+class TrafficSource(ListedLeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_traffic_source"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -127,14 +164,10 @@ class TrafficSource(Base):
     shows: Mapped[int] = mapped_column(Integer, default=0)
     uniq_shows: Mapped[int] = mapped_column(Integer, default=0)
     expenses: Mapped[float] = mapped_column(Float, default=0)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
-class Person(Base):
+class Person(LeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_person"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -143,11 +176,10 @@ class Person(Base):
     profile_image: Mapped[str] = mapped_column(String(300), default="NOT_DEFINED")
     custom_fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
     last_message_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
     # Name, email and phone digits, case-folded, for the console's search (see sandbox/search.py,
     # which also makes its trigram index). Whoever writes name, email or phone writes this too.
-    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The last column, after the timestamps, where migration 0004 added it.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="", sort_order=1)
 
     __table_args__ = (
         Index("ix_person_company_id_id", "company_id", "id"),
@@ -170,12 +202,10 @@ class ContactedUser(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("leeloo_user.id"), primary_key=True)
 
 
-class Account(Base):
+class Account(LeelooRow, Timestamps, Base):
     """A communication channel: one person's presence in one messenger."""
 
     __tablename__ = "leeloo_account"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
     person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
     connection_id: Mapped[str] = mapped_column(ForeignKey("leeloo_connection.id"))
     messenger: Mapped[str] = mapped_column(String(40))  # the documented "from"
@@ -184,8 +214,6 @@ class Account(Base):
     connection_status: Mapped[str] = mapped_column(String(20), default="OK")
     utm_marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_message_time: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_account_company_id_id", "company_id", "id"),
@@ -194,29 +222,23 @@ class Account(Base):
     )
 
 
-class Message(Base):
+class Message(LeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_message"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
     account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"))
     text: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(String(20))
     read: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(Oid, nullable=True)
     template_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     # id last: a chat page is ordered by (created_at, id), read straight from the index.
     __table_args__ = (Index("ix_message_account_created_id", "account_id", "created_at", "id"),)
 
 
-class Subscription(Base):
+class Subscription(CountedRow, Base):
     """An entry of a person's subscribeHistory: account subscribed to a tunnel."""
 
     __tablename__ = "leeloo_subscription"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
@@ -226,10 +248,8 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
-class Offer(Base):
+class Offer(ListedLeelooRow, Base):
     __tablename__ = "leeloo_offer"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     tunnel_id: Mapped[str | None] = mapped_column(ForeignKey("leeloo_tunnel.id"), nullable=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -237,18 +257,14 @@ class Offer(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
-class PaymentCredits(Base):
+class PaymentCredits(ListedLeelooRow, Base):
     __tablename__ = "leeloo_payment_credits"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     payment_method: Mapped[str] = mapped_column(String(20))
 
 
-class Order(Base):
+class Order(LeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_order"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
     person_id: Mapped[str | None] = mapped_column(ForeignKey("leeloo_person.id"), nullable=True, index=True)
     offer_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
     tunnel_id: Mapped[str | None] = mapped_column(Oid, nullable=True)
@@ -268,8 +284,6 @@ class Order(Base):
     transaction_date: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     payment_date: Mapped[datetime | None] = mapped_column(DateTime(), nullable=True)
     user_comments: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
     __table_args__ = (
         Index("ix_order_company_id_id", "company_id", "id"),
@@ -278,21 +292,15 @@ class Order(Base):
     )
 
 
-class Comment(Base):
+class Comment(LeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_comment"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
     person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
     created_by: Mapped[str] = mapped_column(Oid)
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
-class Call(Base):
+class Call(ListedLeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_call"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"), index=True)
     user_id: Mapped[str] = mapped_column(Oid)
     from_number: Mapped[str] = mapped_column(String(40))
@@ -304,21 +312,14 @@ class Call(Base):
     type: Mapped[str] = mapped_column(String(10))
     call_id: Mapped[str] = mapped_column(String(40))
     telephone_connection_id: Mapped[str] = mapped_column(Oid)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
 
 
-class TemplateCategory(Base):
+class TemplateCategory(NamedLeelooRow, Base):
     __tablename__ = "leeloo_template_category"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
 
 
-class Template(Base):
+class Template(ListedLeelooRow, Base):
     __tablename__ = "leeloo_template"
-    id: Mapped[str] = mapped_column(Oid, primary_key=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     category_id: Mapped[str] = mapped_column(ForeignKey("leeloo_template_category.id"), index=True)
     message_name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
@@ -327,22 +328,15 @@ class Template(Base):
 # --- Neiros -----------------------------------------------------------------------------
 
 
-class NeirosToken(Base):
-    __tablename__ = "neiros_token"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
+class Site(Workspace, Base):
+    """A website Neiros tracks: its visits end in deals."""
 
-
-class Site(Base):
     __tablename__ = "neiros_site"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
 
 
 class Deal(Base):
+    """A lead a site brought (a call, a form, a chat), with where it came from and its revenue."""
+
     __tablename__ = "neiros_deal"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     company_id: Mapped[str] = mapped_column(ForeignKey("company.id"))
@@ -365,22 +359,19 @@ class Deal(Base):
     )
 
 
+class NeirosToken(ApiToken, Base):
+    __tablename__ = "neiros_token"
+
+
 # --- Dialog -----------------------------------------------------------------------------
 
 
-class DialogToken(Base):
+class DialogToken(ApiToken, Base):
     __tablename__ = "dialog_token"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime]
 
 
-class DialogProject(Base):
+class DialogProject(Workspace, Base):
     __tablename__ = "dialog_project"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
 
 
 class DialogScenario(Base):
@@ -406,10 +397,8 @@ class DialogCallerPhone(Base):
     number: Mapped[str] = mapped_column(String(20))
 
 
-class Campaign(Base):
+class Campaign(NumberedRow, Base):
     __tablename__ = "dialog_campaign"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("dialog_project.id"))
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -435,12 +424,10 @@ class CampaignPhone(Base):
     add_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class DialogCall(Base):
+class DialogCall(CountedRow, Base):
     """One placed call attempt of a campaign, with its outcome."""
 
     __tablename__ = "dialog_call"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), index=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("dialog_campaign.id"), index=True)
     campaign_phone_id: Mapped[int] = mapped_column(ForeignKey("dialog_campaign_phone.id"))
     attempt: Mapped[int] = mapped_column(Integer)

@@ -1,8 +1,4 @@
-"""indexes for every per-record query
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-02 04:15:00
+"""Indexes for every per-record query.
 
 - leeloo_subscription.account_id: a person's creation and an account's card read the
   account's subscribe history (a scan of every subscription without it).
@@ -15,14 +11,10 @@ Create Date: 2026-12-02 04:15:00
   the lists' orders (each page sorted every account, or order, of the company).
 """
 
-from __future__ import annotations
-
 from alembic import op
 
 revision = '0002'
 down_revision = '0001'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,30 +1,17 @@
-"""webhook settings per company
+"""Webhook settings per company: webhook_setting, one row a company."""
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02 04:20:00.000000
-"""
-
-from __future__ import annotations
-
-import sqlalchemy as sa
 from alembic import op
+
+from leadbridge._migration_ops import boolean, create_table, ref, string
 
 revision = '0003'
 down_revision = '0002'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('webhook_setting',
-    sa.Column('company_id', sa.String(length=24), nullable=False),
-    sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('url', sa.String(length=2048), nullable=False),
-    sa.Column('events', sa.String(length=200), nullable=False),
-    sa.ForeignKeyConstraint(['company_id'], ['company.id'], ),
-    sa.PrimaryKeyConstraint('company_id')
-    )
+    create_table('webhook_setting',
+                 ref('company_id', 'company.id', primary_key=True), boolean('enabled'), string('url', 2048),
+                 string('events', 200))
 
 
 def downgrade() -> None:

@@ -1,8 +1,4 @@
-"""people search: leeloo_person.search_text and its trigram index
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-02 04:30:00.000000
+"""People search: leeloo_person.search_text and its trigram index.
 
 The column holds each person's name, email and phone digits, case-folded in Python (the
 databases' own case folding differs: SQLite's covers ASCII only), so it is filled here from
@@ -11,8 +7,6 @@ PostgreSQL's pg_trgm GIN index when that extension is installed or may be instal
 leadbridge/sandbox/search.py.
 """
 
-from __future__ import annotations
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,8 +14,6 @@ from leadbridge.sandbox import search
 
 revision = '0004'
 down_revision = '0003'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
