@@ -22,6 +22,7 @@ from leadbridge.contract import Endpoint, control_endpoints
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import RunningSandbox
 from leadbridge.sdk.sandbox import AsyncSandboxControl, SandboxControl
+from webhook_support import receiving
 
 DEMO = TENANTS[0].company_id
 CALLER = "5b0d313b307879002915b3cc"  # the user the documents' add-call example names
@@ -132,3 +133,28 @@ async def test_what_integrations_wrote_on_a_person(control: Any, fresh: RunningS
 
     message = await resolve(control.world.incoming_message(account_id, "Добрый день!"))
     assert (message.account_id, message.type, message.text) == (account_id, "FRIEND_MESSAGE", "Добрый день!")
+
+
+async def test_a_missed_delivery_is_redelivered_to_the_webhook_as_set_now(control: Any,
+                                                                          fresh: RunningSandbox) -> None:
+    account_id = leeloo_get(fresh, "/api/v2/people?limit=1")["data"][0]["accounts"][0]["account_id"]
+    await resolve(control.webhooks.configure("http://127.0.0.1:9/nobody", events=["INCOMING_MESSAGE"]))
+    await resolve(control.faults.add("^INCOMING_MESSAGE$", target="webhooks", drop_rate=1))
+    await resolve(control.world.incoming_message(account_id, "Вы тут?"))
+    [missed] = await resolve(control.webhooks.deliveries(DEMO))
+    assert (missed.state, missed.attempts) == ("failed", 0)
+    await resolve(control.faults.clear())
+
+    with receiving() as receiver:
+        await resolve(control.webhooks.configure(receiver.url, events=["INCOMING_MESSAGE", "ORDER"]))
+        again = await resolve(control.webhooks.redeliver(missed.id))
+        assert again.id != missed.id and (again.url, again.body) == (receiver.url, missed.body)
+        assert receiver.wait_event("INCOMING_MESSAGE", lambda data: data["text"] == "Вы тут?")
+        assert [r.delivery for r in receiver.received] == [again.id]
+
+        with pytest.raises(errors.NotFoundError):
+            await resolve(control.webhooks.redeliver("000000000000000000000000"))
+        await resolve(control.webhooks.configure(receiver.url, events=["ORDER"]))
+        with pytest.raises(errors.APIStatusError) as refused:
+            await resolve(control.webhooks.redeliver(missed.id))
+        assert refused.value.status == 409 and "INCOMING_MESSAGE" in str(refused.value)

@@ -177,6 +177,10 @@ class SandboxDeliveries(Wire):
     data: list[SandboxDelivery]
 
 
+class SandboxDeliveryAnswer(Wire):
+    data: SandboxDelivery
+
+
 CLOCK: dict[str, Any] = {"now": NOW, "offset_seconds": 86400.0}
 REALISTIC: dict[str, Any] = {"enabled": True, "limit": 300, "window_seconds": 60.0}
 FAULT: dict[str, Any] = {"pattern": "^/api/v2/people", "latency_ms": 0, "error_rate": 0.5, "error_status": 503,
@@ -251,4 +255,10 @@ ENDPOINTS = table(
              forms=("json",), sdk=("webhooks.configure",), answer={"data": WEBHOOK}),
     Endpoint("sandbox", "webhook_deliveries", "GET", "/_sandbox/webhooks/deliveries", SandboxDeliveries,
              idempotent=True, sdk=("webhooks.deliveries",), answer={"data": [DELIVERY]}),
+    # Each call sends the event once more.
+    Endpoint("sandbox", "webhook_redeliver", "POST", "/_sandbox/webhooks/deliveries/{delivery_id}/redeliver",
+             SandboxDeliveryAnswer, idempotent=False, sdk=("webhooks.redeliver",),
+             conflict="The delivery is still pending, or the company's webhook no longer sends its event type",
+             answer={"data": {**DELIVERY, "id": "5b3f3a8e0f0c2a0001000302", "attempts": 0, "state": "pending",
+                              "last_status": None, "delivered_at": None}}),
 )

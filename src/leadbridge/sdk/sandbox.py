@@ -265,6 +265,12 @@ class Webhooks(Resource[Mode]):
         params = [("limit", str(limit))] + ([] if company_id is None else [("company_id", company_id)])
         return call(E["webhook_deliveries"], many(WebhookDelivery, "data"), params=params)
 
+    @endpoint
+    def redeliver(self, delivery_id: str) -> Operation[WebhookDelivery]:
+        """Send a logged delivery's event again, as a new delivery to the webhook as set now.
+        POST /_sandbox/webhooks/deliveries/{delivery_id}/redeliver"""
+        return call(E["webhook_redeliver"], one(WebhookDelivery), delivery_id)
+
 
 class People(Resource[Mode]):
     """What integrations wrote on a Leeloo person, which Leeloo's API does not read back."""
