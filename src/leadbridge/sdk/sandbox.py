@@ -25,6 +25,8 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 TOKEN_HEADER = "X-Sandbox-Token"
 SANDBOX = Dialect("Sandbox")
 Event = Literal["ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"]
+Target = Literal["api", "webhooks"]
+DeliveryState = Literal["pending", "delivered", "failed"]
 
 
 class ControlAuth(Auth):
@@ -67,16 +69,18 @@ class LoggedRequest(Model):
 
 
 class Fault(Model):
+    """A fault in force, every setting as the sandbox holds it (see :meth:`Faults.add`)."""
+
+    target: Target | str
     pattern: str
-    latency_ms: float = 0
-    error_rate: float = 0
-    error_status: int = 503
-    rate_limit_rate: float = 0
-    retry_after: int = 1
-    methods: list[str] | None = None
-    target: str = "api"
-    drop_rate: float = 0
-    duplicate_rate: float = 0
+    methods: list[str] | None
+    latency_ms: float
+    error_rate: float
+    error_status: int
+    rate_limit_rate: float
+    retry_after: int
+    drop_rate: float
+    duplicate_rate: float
 
 
 class WebhookSetting(Model):
@@ -87,12 +91,14 @@ class WebhookSetting(Model):
 
 
 class WebhookDelivery(Model):
+    """One delivery of an event; ``body`` is what was POSTed (``{"type", "data"}``)."""
+
     id: str
+    state: DeliveryState | str
+    event_type: Event | str
     company_id: str
-    event_type: str
     url: str
     attempts: int
-    state: str  # pending, delivered or failed
     last_status: int | None = None
     last_error: str | None = None
     created_at: UTCDateTime
@@ -219,7 +225,7 @@ class Faults(Resource[Mode]):
     @endpoint
     def add(self, pattern: str = ".*", *, latency_ms: float = 0, error_rate: float = 0, error_status: int = 503,
             rate_limit_rate: float = 0, retry_after: int = 1, methods: Sequence[str] | None = None,
-            target: Literal["api", "webhooks"] = "api", drop_rate: float = 0,
+            target: Target = "api", drop_rate: float = 0,
             duplicate_rate: float = 0) -> Operation[list[Fault]]:
         """Add a fault on paths (or, target webhooks, event types) where ``pattern`` (RE2) is found;
         returns every fault in force. POST /_sandbox/faults"""
