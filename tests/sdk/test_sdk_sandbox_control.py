@@ -158,3 +158,16 @@ async def test_a_missed_delivery_is_redelivered_to_the_webhook_as_set_now(contro
         with pytest.raises(errors.APIStatusError) as refused:
             await resolve(control.webhooks.redeliver(missed.id))
         assert refused.value.status == 409 and "INCOMING_MESSAGE" in str(refused.value)
+
+
+async def test_the_control_token_is_sent_when_the_sandbox_asks_for_one(fresh: RunningSandbox) -> None:
+    fresh.sandbox.control_token = "control-secret-2"
+    try:
+        with SandboxControl(fresh.url) as anonymous, pytest.raises(errors.AuthenticationError) as refused:
+            anonymous.clock.now()
+        assert "X-Sandbox-Token" in refused.value.field_errors
+        async with AsyncSandboxControl(fresh.url, token="control-secret-2") as control:
+            assert (await control.clock.now()).offset_seconds == 0
+        assert "control-secret-2" not in repr(control)
+    finally:
+        fresh.sandbox.control_token = None
