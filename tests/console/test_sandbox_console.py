@@ -19,6 +19,7 @@ from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from leadbridge.sdk import Dialog
+from webhook_support import receiving
 
 DEMO = TENANTS[0]
 UI = "/_sandbox/ui"
@@ -167,3 +168,34 @@ def test_pages_read_well_on_a_phone(sandbox: RunningSandbox, browser: Any) -> No
         assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     finally:
         context.close()
+
+
+def test_a_dropped_delivery_is_sent_again_from_the_log(sandbox: RunningSandbox) -> None:
+    # Plain HTTP, as the page's form posts: the button is a form, no script.
+    control = httpx.Client(base_url=sandbox.url, timeout=TIMEOUT, follow_redirects=True)
+    with control, receiving() as receiver:
+        assert control.put("/_sandbox/webhooks", json={"url": receiver.url, "events": ["INCOMING_MESSAGE"],
+                                                       "enabled": True}).status_code == 200
+        assert control.post("/_sandbox/faults", json={"pattern": "^INCOMING_MESSAGE$", "target": "webhooks",
+                                                      "drop_rate": 1}).status_code == 200
+        _, account_id = a_person_and_account(sandbox)
+        assert control.post("/_sandbox/incoming-messages",
+                            json={"account_id": account_id, "text": "Потерянное"}).status_code == 200
+        assert control.delete("/_sandbox/faults").status_code == 200
+        [dropped] = control.get("/_sandbox/webhooks/deliveries").json()["data"]
+
+        action = f"{UI}/webhooks/{dropped['id']}/redeliver"
+        assert f'action="{action}"' in control.get(f"{UI}/webhooks").text
+        answer = control.post(action)
+        assert answer.status_code == 200 and "Событие отправлено ещё раз" in answer.text
+        assert receiver.wait_event("INCOMING_MESSAGE", lambda data: data["text"] == "Потерянное")
+        assert control.put("/_sandbox/webhooks", json={"url": receiver.url, "events": [],
+                                                       "enabled": False}).status_code == 200
+
+
+def a_person_and_account(running: RunningSandbox) -> tuple[str, str]:
+    with running.sandbox.read() as session:
+        row = session.execute(select(schema.Account.person_id, schema.Account.id)
+                              .where(schema.Account.company_id == DEMO.company_id)
+                              .order_by(schema.Account.id).limit(1)).one()
+    return row[0], row[1]

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from leadbridge.sandbox.server import RunningSandbox
+from leadbridge.sdk.sandbox import SandboxControl
 
 pytest_plugins = ["pytester"]
 
@@ -27,6 +28,16 @@ def test_fixture_yields_url_and_credentials_that_authenticate(leadbridge_sandbox
         dialog = http.post("/api/login", json={"login": creds.dialog_login, "password": creds.dialog_password})
         assert dialog.status_code == 200
         assert dialog.json()["token"]
+
+
+def test_control_fixture_drives_the_same_sandbox(leadbridge_sandbox: RunningSandbox,
+                                                leadbridge_control: SandboxControl) -> None:
+    assert leadbridge_control.base_url == leadbridge_sandbox.url
+    assert leadbridge_control.clock.advance(60).offset_seconds == 60
+    with httpx.Client(base_url=leadbridge_sandbox.url, timeout=30) as http:
+        assert http.get("/_sandbox/clock").json()["offset_seconds"] == 60
+        http.get("/api/v2/tags", headers={"X-Leeloo-AuthToken": leadbridge_sandbox.credentials.leeloo_token})
+    assert [entry.path for entry in leadbridge_control.requests.list()] == ["/api/v2/tags"]
 
 
 def test_credentials_repr_hides_secrets(leadbridge_sandbox: RunningSandbox) -> None:

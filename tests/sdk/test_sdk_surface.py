@@ -10,20 +10,22 @@ from typing import Any
 import pytest
 
 from leadbridge import AsyncDialog, AsyncLeeloo, AsyncNeiros, Dialog, Leeloo, Neiros
-from leadbridge.contract import all_endpoints
+from leadbridge.contract import all_endpoints, control_endpoints
 from leadbridge.sdk._core import Resource, endpoint, paged
+from leadbridge.sdk.sandbox import AsyncSandboxControl, SandboxControl
 
 # Every SDK method the contract table names, by platform.
 SURFACE: dict[str, list[str]] = {}
-for _entry in all_endpoints():
+for _entry in [*all_endpoints(), *control_endpoints()]:
     SURFACE.setdefault(_entry.platform, [])
     SURFACE[_entry.platform] += [name for name in _entry.sdk if name not in SURFACE[_entry.platform]]
 CLIENTS: dict[str, tuple[Any, Any]] = {
     "leeloo": (Leeloo(token="t"), AsyncLeeloo(token="t")),
     "neiros": (Neiros(token="t"), AsyncNeiros(token="t")),
     "dialog": (Dialog(token="t"), AsyncDialog(token="t")),
+    "sandbox": (SandboxControl(), AsyncSandboxControl()),
 }
-ENDPOINT = re.compile(r"\b(GET|POST|PUT|DELETE) /api/\S+")
+ENDPOINT = re.compile(r"\b(GET|POST|PUT|DELETE) /(api|_sandbox)/\S+")
 NAMES = [(api, name) for api, names in SURFACE.items() for name in names]
 
 

@@ -333,6 +333,16 @@ async def set_webhooks(request: Request) -> Response:
     return back(f"{PREFIX}/webhooks", notice="Настройки вебхука сохранены")
 
 
+@router.post("/webhooks/{delivery_id}/redeliver")
+async def redeliver(request: Request, delivery_id: Annotated[str, Path(max_length=24)]) -> Response:
+    """A failed delivery's event sent again, as the control API's redeliver does."""
+    try:
+        sandbox_of(request).webhooks.redeliver(delivery_id)
+    except ApiError as exc:
+        return form_error(f"{PREFIX}/webhooks", exc)
+    return back(f"{PREFIX}/webhooks", notice="Событие отправлено ещё раз")
+
+
 # --- tags and templates ------------------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
-"""Each documented endpoint written once: a declarative table per platform.
+"""Each documented endpoint written once: a declarative table per platform, and one for the
+sandbox's own control API (``/_sandbox``).
 
 An :class:`Endpoint` names the call (method, path), the shape of its answer (a *wire* model
 with the documented keys, unknown keys forbidden), its envelope and paging, whether it may
 be repeated, which body forms it takes and its documented example (package data in
-``examples/<platform>.json``). The sandbox documents its routes from the table (the OpenAPI
-response schemas and examples), the SDK takes method, path and idempotency from it, and the
-tests derive their endpoint lists from it.
+``examples/<platform>.json``; the control API's are written in its entries). The sandbox
+documents its routes from the table (the OpenAPI response schemas and examples), the SDK
+takes method, path and idempotency from it, and the tests derive their endpoint lists from it.
 
 The wire models here are neither the sandbox's request models (strict, with bounds) nor the
 SDK's response models (tolerant, snake_case): each side keeps its own, so a shape bug in one
@@ -26,7 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Platform = Literal["leeloo", "neiros", "dialog"]
+Platform = Literal["leeloo", "neiros", "dialog", "sandbox"]
+"""``sandbox``: the control API (``/_sandbox/…``), which no vendor documents: ours to define."""
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Envelope = Literal["leeloo", "bare"]
 """``leeloo``: ``{"status": 1, "data": …}`` (plus ``meta``, ``included`` or ``linked``);
@@ -67,10 +69,16 @@ class Endpoint:
     documented: bool = True  # False: an endpoint the documents do not describe (our reading)
     sdk: tuple[str, ...] = ()  # the SDK methods calling it ("people.list"); none: called by the client itself
     conflict: str | None = None  # when it answers 409: the state of a record forbids the call
+    answer: Any = None  # the example answer written here (control API) rather than in examples/*.json
+
+    def __post_init__(self) -> None:
+        if (self.platform == "sandbox") != (self.answer is not None):
+            raise ValueError(f"{self.name}: the control API's entries, and only they, carry their example answer")
 
     @property
     def document(self) -> str:
-        """Which vendor document describes it: ``leeloo_v2``, ``leeloo_v1``, ``neiros`` or ``dialog``."""
+        """Which document describes it: ``leeloo_v2``, ``leeloo_v1``, ``neiros``, ``dialog`` or ``sandbox``
+        (the control API's, the sandbox's own OpenAPI document)."""
         if self.platform == "leeloo":
             return "leeloo_v1" if self.path.startswith("/api/v1/") else "leeloo_v2"
         return self.platform
@@ -98,12 +106,19 @@ class Endpoint:
     @property
     def example(self) -> dict[str, Any]:
         """The documented example: ``{"endpoint", "request", "response"}`` (response None where
-        the document prints none); a fresh copy on every call."""
-        example: dict[str, Any] = json.loads(json.dumps(examples(self.platform)[self.name]))
+        the document prints none; a control entry has no request example); a fresh copy on every call."""
+        if self.answer is not None:
+            stored: dict[str, Any] = {"endpoint": self.key, "request": None,
+                                      "response": {"status": 200, "body": self.answer}}
+        else:
+            stored = examples(self.platform)[self.name]
+        example: dict[str, Any] = json.loads(json.dumps(stored))
         return example
 
     @property
     def example_response(self) -> Any:
+        if self.answer is not None:
+            return self.answer
         response = examples(self.platform)[self.name]["response"]
         return None if response is None else response["body"]
 
@@ -129,12 +144,19 @@ def table(*endpoints: Endpoint) -> dict[str, Endpoint]:
 
 
 def all_endpoints() -> list[Endpoint]:
-    """Every endpoint of the three platforms, in table order."""
+    """Every endpoint of the three vendors' APIs, in table order (what the vendor-fidelity checks walk)."""
     from leadbridge.contract import dialog, leeloo, neiros
 
     return [*leeloo.ENDPOINTS.values(), *neiros.ENDPOINTS.values(), *dialog.ENDPOINTS.values()]
 
 
+def control_endpoints() -> list[Endpoint]:
+    """The sandbox's control API (``/_sandbox/…``), in table order."""
+    from leadbridge.contract import sandbox
+
+    return list(sandbox.ENDPOINTS.values())
+
+
 def by_key() -> dict[str, Endpoint]:
-    """Every endpoint by ``"METHOD /path"`` (the sandbox's template)."""
-    return {entry.key: entry for entry in all_endpoints()}
+    """Every endpoint, the vendors' and the control API's, by ``"METHOD /path"`` (the sandbox's template)."""
+    return {entry.key: entry for entry in [*all_endpoints(), *control_endpoints()]}

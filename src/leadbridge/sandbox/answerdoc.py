@@ -1,10 +1,11 @@
 """The OpenAPI document's success answers, from the contract table.
 
-FastAPI describes each route's answer by its return annotation, a free ``dict``. The table
-(``leadbridge.contract``) holds each documented endpoint's answer model and its documented
-example; this puts both on the operation's 200 answer, so code generators and schemathesis'
-response checks learn the shape. Only the document changes: the routes still answer without
-validating against a response model, which would cost every request.
+FastAPI describes each route's answer by its return annotation, a free ``dict``. The tables
+(``leadbridge.contract``) hold each documented endpoint's answer model and its documented
+example, and each control call's (``contract/sandbox.py``); this puts both on the
+operation's 200 answer, so code generators and schemathesis' response checks learn the
+shape. Only the document changes: the routes still answer without validating against a
+response model, which would cost every request.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from leadbridge.contract import Endpoint, all_endpoints
+from leadbridge.contract import Endpoint, all_endpoints, control_endpoints
 from leadbridge.sandbox.errordoc import error_response
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -28,9 +29,9 @@ def answer_schemas(endpoints: list[Endpoint]) -> tuple[dict[str, dict[str, Any]]
 
 
 def document_answers(spec: dict[str, Any]) -> None:
-    """Give each documented endpoint's 200 answer its schema and documented example, and its 409
-    where the table says when it conflicts (in place)."""
-    endpoints = all_endpoints()
+    """Give each documented endpoint's and each control call's 200 answer its schema and example,
+    and its 409 where the table says when it conflicts (in place)."""
+    endpoints = [*all_endpoints(), *control_endpoints()]
     schemas, components = answer_schemas(endpoints)
     known = spec.setdefault("components", {}).setdefault("schemas", {})
     clash = sorted(set(components) & set(known))

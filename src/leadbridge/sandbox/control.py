@@ -372,3 +372,12 @@ async def webhook_deliveries(
     limit: Annotated[int, Query(ge=1, le=webhooks.LOG_MAX)] = 100,
 ) -> dict[str, Any]:
     return {"data": sandbox_of(request).webhooks.deliveries(company_id, limit)}
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/redeliver",
+             summary="Send a logged delivery's event again, to the company's webhook as set now",
+             description="A new delivery (its own id, retried and disturbed by faults like any other) of the "
+                         "same body; 409 while the delivery is still pending or when the company's webhook "
+                         "no longer sends its event type.")
+async def redeliver(request: Request, delivery_id: Annotated[str, Path(max_length=24)]) -> dict[str, Any]:
+    return {"data": sandbox_of(request).webhooks.redeliver(delivery_id)}

@@ -2,6 +2,11 @@
 
     python -m leadbridge.sandbox.openapi docs/openapi.json          # write
     python -m leadbridge.sandbox.openapi --check docs/openapi.json  # fail if it drifted
+
+The copy describes the three vendors' APIs, the fakes whose fidelity a reviewer reads it
+for. The control API (``/_sandbox``) is left out: its document is its contract table
+(``contract/sandbox.py``), from which the served ``/openapi.json`` describes it, and
+``tests/sandbox/test_control_contract.py`` holds the table and the routes to each other.
 """
 
 from __future__ import annotations
@@ -22,6 +27,32 @@ def current_spec() -> dict[str, Any]:
     return spec
 
 
+CONTROL_PREFIX = "/_sandbox"
+REF = "#/components/schemas/"
+
+
+def committed_spec() -> dict[str, Any]:
+    """The served document without the control API's paths and the schemas only they used."""
+    spec = current_spec()
+    spec["paths"] = {path: item for path, item in spec["paths"].items() if not path.startswith(CONTROL_PREFIX)}
+    schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+    used: set[str] = set()
+    pending: list[Any] = [spec["paths"]]
+    while pending:  # every schema the kept paths refer to, directly or through other schemas
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(REF) and ref[len(REF):] not in used:
+                used.add(ref[len(REF):])
+                pending.append(schemas.get(ref[len(REF):]))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    if schemas:
+        spec["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
+    return spec
+
+
 def render(spec: dict[str, Any]) -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
@@ -31,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path)
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
-    text = render(current_spec())
+    text = render(committed_spec())
     if args.check:
         committed = args.path.read_text(encoding="utf-8") if args.path.exists() else ""
         if committed != text:

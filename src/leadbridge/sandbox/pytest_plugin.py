@@ -1,4 +1,4 @@
-"""pytest plugin: a ``leadbridge_sandbox`` fixture for users' own test suites.
+"""pytest plugin: ``leadbridge_sandbox`` and ``leadbridge_control`` fixtures for users' own test suites.
 
 Registered through the ``pytest11`` entry point. Imports of the sandbox happen inside
 the fixture, so installing leadbridge without the ``sandbox`` extra does not break pytest.
@@ -13,6 +13,7 @@ import pytest
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.server import RunningSandbox
+    from leadbridge.sdk.sandbox import SandboxControl
 
 
 @pytest.fixture
@@ -27,3 +28,13 @@ def leadbridge_sandbox() -> Iterator[RunningSandbox]:
 
     with serve_in_thread(Sandbox(MEMORY_URL, seed=1, people=200)) as running:
         yield running
+
+
+@pytest.fixture
+def leadbridge_control(leadbridge_sandbox: RunningSandbox) -> Iterator[SandboxControl]:
+    """The control API of that sandbox (:class:`~leadbridge.sdk.sandbox.SandboxControl`): move its
+    clock, inject faults, read its request log, set its webhooks."""
+    from leadbridge.sdk.sandbox import SandboxControl
+
+    with SandboxControl(leadbridge_sandbox.url) as control:
+        yield control

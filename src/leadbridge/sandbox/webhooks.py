@@ -254,6 +254,27 @@ class Webhooks:
             chosen = [d for d in self.log if company_id is None or d.company_id == company_id][:limit]
             return [d.as_dict() for d in chosen]
 
+    def redeliver(self, delivery_id: str) -> dict[str, Any]:
+        """Send a logged delivery's event again: a new delivery (its own id, faults applied) to the
+        company's webhook as it is set now, so a receiver that was down or misconfigured gets
+        what it missed. A pending delivery is refused (it is retried on its own), and so is an
+        event the company no longer listens for."""
+        with self._wake:
+            original = next((d for d in self.log if d.id == delivery_id), None)
+            if original is None:
+                raise ApiError(404, f"Delivery {delivery_id} not found", field="delivery_id")
+            if original.state == "pending":
+                raise ApiError(409, f"delivery {delivery_id} is still pending: it is retried on its own",
+                               field="delivery_id")
+            listening = self.listening.get(original.company_id)
+            if listening is None or original.event_type not in listening.events:
+                raise ApiError(409, f"company {original.company_id}'s webhook does not send "
+                               f"{original.event_type} events now", field="delivery_id")
+            again = Delivery(id=new_oid(), company_id=original.company_id, event_type=original.event_type,
+                             url=listening.url, body=original.body, created_at=original.created_at)
+            self._schedule(again)
+            return again.as_dict()
+
     def clear(self) -> None:
         """Forget queued deliveries and the log (a reset)."""
         with self._wake:

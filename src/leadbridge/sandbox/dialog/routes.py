@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
@@ -17,7 +16,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from sqlalchemy import insert, select
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import (
@@ -26,7 +24,6 @@ from leadbridge.sandbox.common import (
     bearer_company,
     body_doc,
     in_date_window,
-    not_found,
     parse_body,
     parse_datetime,
     read_body,
@@ -34,12 +31,12 @@ from leadbridge.sandbox.common import (
     validation_error,
 )
 from leadbridge.sandbox.dialog import backend, report
+from leadbridge.sandbox.dialog.backend import DialogBackend, NewCampaign, ReportFilter
 
 MAX_ID = 2**31 - 1
 MAX_PHONES = 10_000
 
 router = APIRouter(tags=["Dialog"])
-
 
 
 # FastAPI's OAuth2PasswordBearer refuses a missing token so; an unknown one as its tutorial does.
@@ -48,6 +45,14 @@ dialog_company = bearer_company(schema.DialogToken, "Bearer <token from POST /ap
 
 
 Company = Annotated[str, Depends(dialog_company)]
+
+
+async def dialog_backend(request: Request) -> DialogBackend:
+    """The backend of the sandbox serving the request (asynchronous: FastAPI then calls it on the loop)."""
+    return DialogBackend(sandbox_of(request))
+
+
+Backend = Annotated[DialogBackend, Depends(dialog_backend)]
 
 
 def _not_bool(value: Any) -> Any:
@@ -238,7 +243,7 @@ Either path takes either body and either field name. The answer carries `access_
 """
 
 
-async def login(request: Request) -> dict[str, Any]:
+async def login(request: Request, dialog: Backend) -> dict[str, Any]:
     data = await read_body(request)
     if "login" not in data and "username" in data:
         data = {**data, "login": data.pop("username")}
@@ -246,14 +251,8 @@ async def login(request: Request) -> dict[str, Any]:
         body = LoginBody.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-    sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        company = session.scalar(select(schema.Company).where(schema.Company.dialog_login == body.login.strip()))
-        if company is None or not secrets.compare_digest(company.dialog_password.encode(), body.password.encode()):
-            raise ApiError(401, "Incorrect username or password", headers={"WWW-Authenticate": "Bearer"})
-        company_id = company.id
+    company_id, token = dialog.login(body.login, body.password)
     request.state.company_id = company_id
-    token = sandbox.issue_token(schema.DialogToken, company_id)
     return {"access_token": token, "token_type": "bearer", "token": token}
 
 
@@ -265,85 +264,30 @@ router.add_api_route("/api/login", login, methods=["POST"], summary="Log in (JSO
 router.add_api_route("/api/login/", login, methods=["POST"], include_in_schema=False)
 
 
-def _check_references(session: Any, company_id: str, spec: CampaignSpec) -> None:
-    """The project, start block and caller phone must be the tenant's and belong together."""
-    project = session.get(schema.DialogProject, spec.project_id)
-    if project is None or project.company_id != company_id:
-        raise ApiError(422, f"project {spec.project_id} not found", field="campaign.project_id")
-    block = session.execute(
-        select(schema.DialogStartBlock.params)
-        .join(schema.DialogScenario, schema.DialogScenario.id == schema.DialogStartBlock.scenario_id)
-        .where(schema.DialogStartBlock.id == spec.start_block_id, schema.DialogScenario.project_id == project.id)
-    ).first()
-    if block is None:
-        raise ApiError(422, f"start block {spec.start_block_id} is not a start block of project {project.id}'s "
-                       "scenarios", field="campaign.start_block_id")
-    phone = session.get(schema.DialogCallerPhone, spec.phone_id)
-    if phone is None or phone.project_id != project.id:
-        raise ApiError(422, f"caller phone {spec.phone_id} not found in project {project.id}",
-                       field="campaign.phone_id")
-
-
-def _check_add_data(session: Any, spec: CampaignSpec, phones: list[PhoneSpec]) -> None:
-    params = set(session.get(schema.DialogStartBlock, spec.start_block_id).params or [])
-    for index, phone in enumerate(phones):
-        for key in phone.add_data:
-            if key not in params:
-                field = f"phones.{index}.add_data.{key}"
-                raise ApiError(422, f"{field}: not a parameter of start block {spec.start_block_id} "
-                               f"(its parameters: {', '.join(sorted(params))})", field=field)
-
-
 @router.post(
     "/api/campaigns",
     summary="Create a call campaign; it runs on the sandbox clock",
     description=backend.__doc__,
     openapi_extra=body_doc(CreateCampaignBody, example=CAMPAIGN_EXAMPLE),
 )
-async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
+async def create_campaign(request: Request, company: Company, dialog: Backend) -> dict[str, Any]:
     body = await parse_body(request, CreateCampaignBody)
-    spec = body.campaign
-    sandbox = sandbox_of(request)
-    with sandbox.write(company) as session:
-        _check_references(session, company, spec)
-        _check_add_data(session, spec, body.phones)
-        campaign = schema.Campaign(
-            id=backend.next_campaign_id(session, company), company_id=company, project_id=spec.project_id,
-            name=spec.name, description=spec.description, start_block_id=spec.start_block_id,
-            phone_id=spec.phone_id, date=spec.schedule.date, start_time=spec.schedule.start_time,
-            end_time=spec.schedule.end_time, attempts=spec.schedule.attempts.id,
-            interval_minutes=int(spec.schedule.interval), state=backend.STATE_CREATED, created_at=sandbox.now(),
-        )
-        session.add(campaign)
-        session.flush()
-        # One multi-row INSERT rather than an ORM object per number: a list of 10,000 numbers
-        # (the bound) takes a fraction of a second instead of holding the server for many.
-        session.execute(insert(schema.CampaignPhone), [
-            {"campaign_id": campaign.id, "position": position, "phone": phone.phone, "add_data": phone.add_data}
-            for position, phone in enumerate(body.phones)
-        ])
-        campaign_id = campaign.id
+    spec, schedule = body.campaign, body.campaign.schedule
+    campaign_id = dialog.create_campaign(company, NewCampaign(
+        project_id=spec.project_id, name=spec.name, description=spec.description,
+        start_block_id=spec.start_block_id, phone_id=spec.phone_id, date=schedule.date,
+        start_time=schedule.start_time, end_time=schedule.end_time, attempts=schedule.attempts.id,
+        interval_minutes=int(schedule.interval), phones=[(phone.phone, phone.add_data) for phone in body.phones],
+    ))
     return {"campaign": {"id": campaign_id}}
-
-
-def _campaign(session: Any, company_id: str, campaign_id: int) -> schema.Campaign:
-    campaign = session.get(schema.Campaign, campaign_id)
-    if campaign is None or campaign.company_id != company_id:
-        raise not_found(f"Campaign {campaign_id}")
-    assert isinstance(campaign, schema.Campaign)
-    return campaign
 
 
 @router.get("/api/campaigns/{campaign_id}",
             summary="A campaign's schedule, state and progress (sandbox extension: not in the document)")
 async def get_campaign(
-    request: Request, company: Company, campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    company: Company, dialog: Backend, campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    sandbox = sandbox_of(request)
-    with sandbox.write(company) as session:
-        campaign = _campaign(session, company, campaign_id)
-        backend.materialise(sandbox.seed, session, campaign, sandbox.now())
-        return {"campaign": backend.campaign_summary(session, campaign)}
+    return {"campaign": dialog.campaign(company, campaign_id)}
 
 
 def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
@@ -365,7 +309,7 @@ def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
     openapi_extra=body_doc(ReportBody, example=REPORT_EXAMPLE),
 )
 async def analytics_report(
-    request: Request, company: Company, project_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    request: Request, company: Company, dialog: Backend, project_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
     body = await parse_body(request, ReportBody)
     flt = body.analytics_filter
@@ -376,23 +320,5 @@ async def analytics_report(
     if end < start:
         raise ApiError(422, "analytics_filter.date_end must not be before date_start",
                        field="analytics_filter.date_end")
-    requests = _column_requests(body.columns)
-    sandbox = sandbox_of(request)
-    with sandbox.write(company) as session:
-        project = session.get(schema.DialogProject, project_id)
-        if project is None or project.company_id != company:
-            raise not_found(f"Project {project_id}")
-        scenario = session.get(schema.DialogScenario, flt.scenario_id)
-        if scenario is None or scenario.project_id != project_id:
-            raise not_found(f"Scenario {flt.scenario_id}")
-        block = session.get(schema.DialogStartBlock, flt.start_block_id)
-        if block is None or block.scenario_id != scenario.id:
-            raise not_found(f"Start block {flt.start_block_id}")
-        campaign = _campaign(session, company, flt.outgoing_campaign_id)
-        if campaign.project_id != project_id:
-            raise not_found(f"Campaign {flt.outgoing_campaign_id}")
-        backend.materialise(sandbox.seed, session, campaign, sandbox.now())
-        columns, rows = report.load_rows(session, report.Window(campaign.id, start, end))
-        if campaign.start_block_id != block.id:
-            rows = []
-        return report.build_report(columns, rows, requests)
+    wanted = ReportFilter(project_id, flt.scenario_id, flt.start_block_id, flt.outgoing_campaign_id, start, end)
+    return dialog.report(company, wanted, _column_requests(body.columns))

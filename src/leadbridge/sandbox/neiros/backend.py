@@ -147,3 +147,32 @@ def add_deal(session: Session, company_id: str, site_id: int, at: datetime, *, p
                        neiros_id=str(deal_id % 10**7 + 10**6), created_at=at, phone=phone, duration=duration,
                        record=record, canal=canal, traffic=traffic, summ=0.0, status=status))
     return deal_id
+
+
+class NeirosBackend:
+    """Neiros' state of one sandbox: what the routes ask, each in its own transaction."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def login(self, email: str, password: str) -> tuple[str, dict[str, Any], str]:
+        """``(company id, the answer's user object, a fresh Bearer token)``, or a 401."""
+        with self.sandbox.read() as session:
+            company_id, user = authenticate(session, email, password)
+        return company_id, user, self.sandbox.issue_token(s.NeirosToken, company_id)
+
+    def deals(self, company_id: str, window: DealWindow) -> dict[str, Any]:
+        with self.sandbox.read() as session:
+            return list_deals(self.sandbox, session, company_id, window)
+
+    def deal(self, company_id: str, deal_id: int, site_id: int) -> dict[str, Any]:
+        with self.sandbox.read() as session:
+            return get_deal(session, company_id, deal_id, site_id)
+
+    def sites(self, company_id: str) -> list[dict[str, Any]]:
+        with self.sandbox.read() as session:
+            return list_sites(session, company_id)
+
+    def set_deal_sum(self, company_id: str, deal_id: int, site_id: int, summ: float) -> None:
+        with self.sandbox.write(company_id) as session:
+            set_deal_sum(session, company_id, deal_id, site_id, summ)

@@ -22,6 +22,7 @@ from leadbridge.sandbox.common import (
     validation_error,
 )
 from leadbridge.sandbox.neiros import backend
+from leadbridge.sandbox.neiros.backend import NeirosBackend
 
 PREFIX = "/api/userapi/v1"
 MAX_ID = 2**53
@@ -30,11 +31,18 @@ MAX_SITE_ID = 2**31 - 1  # neiros_site.id is an INTEGER column: PostgreSQL refus
 router = APIRouter(prefix=PREFIX, tags=["Neiros"])
 
 
-
 neiros_company = bearer_company(schema.NeirosToken, "Bearer <token from auth/login>")
 
 
 Company = Annotated[str, Depends(neiros_company)]
+
+
+async def neiros_backend(request: Request) -> NeirosBackend:
+    """The backend of the sandbox serving the request (asynchronous: FastAPI then calls it on the loop)."""
+    return NeirosBackend(sandbox_of(request))
+
+
+Backend = Annotated[NeirosBackend, Depends(neiros_backend)]
 DealId = Annotated[int, Path(ge=1, le=MAX_ID, description="Deal id (the document's \"project\")")]
 SiteId = Annotated[int, Field(ge=1, le=MAX_SITE_ID)]
 
@@ -76,13 +84,11 @@ UPDATE_EXAMPLE = {"site_id": 100, "summ": 1500}
 @router.post("/auth/login", summary="Log in with e-mail and password; returns a Sanctum-style Bearer token "
              "(the document's example credentials test@test.ru / 123456 open the demo account)",
              openapi_extra=body_doc(LoginBody, form=True, example=LOGIN_EXAMPLE))
-async def login(request: Request) -> dict[str, Any]:
+async def login(request: Request, neiros: Backend) -> dict[str, Any]:
     body = await parse_body(request, LoginBody)
-    sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        company_id, user = backend.authenticate(session, body.email, body.password)
+    company_id, user, token = neiros.login(body.email, body.password)
     request.state.company_id = company_id
-    return {"user": user, "token": sandbox.issue_token(schema.NeirosToken, company_id)}
+    return {"user": user, "token": token}
 
 
 def optional_body_doc(model: type[BaseModel], *, example: Any) -> dict[str, Any]:
@@ -130,6 +136,7 @@ def _window_bound(value: str | None, field: str, *, end: bool) -> datetime | Non
 async def list_deals(
     request: Request,
     company: Company,
+    neiros: Backend,
     site_id: Annotated[str | None, Query(description="Site id (required, here or in the body)")] = None,
     date_start: Annotated[str | None, Query(description="From (YYYY-MM-DD or datetime, UTC)")] = None,
     date_end: Annotated[str | None, Query(description="Until, inclusive (YYYY-MM-DD or datetime, UTC)")] = None,
@@ -148,32 +155,27 @@ async def list_deals(
     end = _window_bound(query.date_end, "date_end", end=True)
     if start is not None and end is not None and start > end:
         raise ApiError(422, "date_end must not be before date_start", field="date_end")
-    sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        return backend.list_deals(sandbox, session, company, backend.DealWindow(query.site_id, start, end, query.page))
+    return neiros.deals(company, backend.DealWindow(query.site_id, start, end, query.page))
 
 
 @router.get("/project/{deal_id}", summary="One deal of a site (the URL's \"project\")")
 async def get_deal(
-    request: Request,
     company: Company,
+    neiros: Backend,
     deal_id: DealId,
     site_id: Annotated[int, Query(ge=1, le=MAX_SITE_ID, description="The deal's site id")],
 ) -> dict[str, Any]:
-    with sandbox_of(request).read() as session:
-        return {"data": backend.get_deal(session, company, deal_id, site_id)}
+    return {"data": neiros.deal(company, deal_id, site_id)}
 
 
 @router.get("/sites", summary="The account's sites (the document's \"projects\")")
-async def list_sites(request: Request, company: Company) -> dict[str, Any]:
-    with sandbox_of(request).read() as session:
-        return {"data": backend.list_sites(session, company)}
+async def list_sites(company: Company, neiros: Backend) -> dict[str, Any]:
+    return {"data": neiros.sites(company)}
 
 
 @router.post("/project/{deal_id}/update", summary="Set a deal's sum",
              openapi_extra=body_doc(UpdateDealBody, form=True, example=UPDATE_EXAMPLE))
-async def update_deal(request: Request, company: Company, deal_id: DealId) -> dict[str, Any]:
+async def update_deal(request: Request, company: Company, neiros: Backend, deal_id: DealId) -> dict[str, Any]:
     body = await parse_body(request, UpdateDealBody)
-    with sandbox_of(request).write(company) as session:
-        backend.set_deal_sum(session, company, deal_id, body.site_id, body.summ)
+    neiros.set_deal_sum(company, deal_id, body.site_id, body.summ)
     return {"success": True}
