@@ -25,7 +25,7 @@ from leadbridge.contract.leeloo import ENDPOINTS as LEELOO_ENDPOINTS
 from leadbridge.sdk import Page, RetryPolicy
 from leadbridge.sdk._core import Operation, Pager
 from leadbridge.sdk._http import SyncTransport, remembered_pages
-from leadbridge.sdk.leeloo import _lister
+from leadbridge.sdk.leeloo import _Lister
 from leadbridge.sdk.models.leeloo import Person
 
 BASE = "https://api.example.test"
@@ -236,10 +236,12 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
         router.get("/api/v2/people").respond(200, json=body)
         page = await resolve(client.people.list(limit=1, offset=5))
     await close(client)
-    op = _lister(LEELOO_ENDPOINTS["people_list"], Person)(5, 1)
-    assert op.parse_bytes is not None
+    lister = _Lister(LEELOO_ENDPOINTS["people_list"], Person)
+    op, walked = lister.page(5, 1), lister.page(5, 1, whole=True)  # a walk's pages are read as they arrive
+    assert op.parse_bytes is not None and walked.parse_bytes is not None
     from_json = op.parse(body)
-    assert page == from_json == op.parse_bytes(httpx.Response(200, json=body).content)
+    content = httpx.Response(200, json=body).content
+    assert page == from_json == op.parse_bytes(content) == walked.parse_bytes(content)
     assert (page.total, page.limit, page.offset, page.filtered_count) == (41, 1, 5, 1)
     assert page[0].model_extra == {"loyalty": 3}
     assert page[0].created_at is not None and page[0].created_at.isoformat() == "2021-11-01T08:55:56+00:00"

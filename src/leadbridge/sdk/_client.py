@@ -10,10 +10,11 @@ from typing import Any, ClassVar, Generic, Self, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
-from leadbridge.sdk._core import Async, Mode, Sync
+from leadbridge.sdk._core import Async, Mode, Operation, Sync
 from leadbridge.sdk._http import (
     AsyncTransport,
     Auth,
+    BearerAuth,
     ClientOptions,
     Dialect,
     HttpClient,
@@ -97,6 +98,15 @@ class BaseClient(Generic[Mode]):
         self._options = options
         transport_class = AsyncTransport if self._is_async else SyncTransport
         self._transport: SyncTransport | AsyncTransport = transport_class(options, auth, self.dialect)
+
+    def _setup_login(self, login: Callable[[str, str], Operation[str]], user: str | None, password: str | None,
+                     token: str | None, base_url: str | None, settings: ClientSettings, user_word: str) -> None:
+        """Bearer auth with ``token``, or with the token of a login (``user`` and ``password``) made on
+        first use, shared by concurrent calls and made again once on a 401."""
+        if token is None and (not user or password is None):
+            raise ValueError(f"{self.dialect.name} needs {user_word} and password, or a token")
+        login_call = login(user, password) if user and password is not None else None
+        self._setup(BearerAuth(token, login_call), base_url, settings)
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,7 @@ from leadbridge.contract.dialog import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin
 from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, call, endpoint
 from leadbridge.sdk._encode import DateLike, TimeLike, clock_time, day, iso_utc
-from leadbridge.sdk._http import BearerAuth, Dialect
+from leadbridge.sdk._http import Dialect
 from leadbridge.sdk.models.dialog import Report
 
 DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
@@ -128,10 +128,7 @@ class _Dialog(BaseClient[Mode]):
 
     def __init__(self, login: str | None = None, password: str | None = None, *, token: str | None = None,
                  base_url: str | None = None, **settings: Unpack[ClientSettings]) -> None:
-        if token is None and (not login or password is None):
-            raise ValueError("Dialog needs login and password, or a token")
-        login_call = _login(login, password) if login and password is not None else None
-        self._setup(BearerAuth(token, login_call), base_url, settings)
+        self._setup_login(_login, login, password, token, base_url, settings, user_word="login")
         self.campaigns: Campaigns[Mode] = Campaigns(self._transport)
         self.analytics: Analytics[Mode] = Analytics(self._transport)
 

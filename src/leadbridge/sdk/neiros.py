@@ -15,7 +15,7 @@ from leadbridge.contract.neiros import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin, list_adapter, many
 from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged
 from leadbridge.sdk._encode import DateLike, day, query
-from leadbridge.sdk._http import BearerAuth, Dialect
+from leadbridge.sdk._http import Dialect
 from leadbridge.sdk._paging import NumberedPage, numbered_pager
 from leadbridge.sdk.models.neiros import Deal, DealSummary, Site
 
@@ -95,10 +95,7 @@ class _Neiros(BaseClient[Mode]):
 
     def __init__(self, email: str | None = None, password: str | None = None, *, token: str | None = None,
                  base_url: str | None = None, **settings: Unpack[ClientSettings]) -> None:
-        if token is None and (not email or password is None):
-            raise ValueError("Neiros needs email and password, or a token")
-        login = _login(email, password) if email and password is not None else None
-        self._setup(BearerAuth(token, login), base_url, settings)
+        self._setup_login(_login, email, password, token, base_url, settings, user_word="email")
         self.sites: Sites[Mode] = Sites(self._transport)
         self.deals: Deals[Mode] = Deals(self._transport)
 
