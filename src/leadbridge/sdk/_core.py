@@ -71,8 +71,10 @@ class Operation(Generic[T]):
 
 def call(entry: Endpoint, parse: Callable[[Any], T], *ids: str | int, **request: Any) -> Operation[T]:
     """The :class:`Operation` of a contract table entry: its method and idempotency, its path
-    filled with ``ids``; ``request`` adds what to send (params, json, form, …)."""
-    return Operation(entry.method, entry.url(*ids), parse, idempotent=entry.idempotent, **request)
+    filled with ``ids``; ``request`` adds what to send (params, json, form, …). A ``parse`` that
+    can also read the answer's bytes (``parse.from_bytes``, as ``one(Model)`` does) reads them."""
+    return Operation(entry.method, entry.url(*ids), parse, idempotent=entry.idempotent,
+                     parse_bytes=getattr(parse, "from_bytes", None), **request)
 
 
 class PageLike(Protocol[T_co]):
