@@ -25,7 +25,7 @@ from leadbridge.contract.leeloo import ENDPOINTS as LEELOO_ENDPOINTS
 from leadbridge.sdk import Page, RetryPolicy
 from leadbridge.sdk._core import Operation, Pager
 from leadbridge.sdk._http import SyncTransport, remembered_pages
-from leadbridge.sdk.leeloo import _lister
+from leadbridge.sdk.leeloo import _Lister
 from leadbridge.sdk.models.leeloo import Person
 
 BASE = "https://api.example.test"
@@ -236,13 +236,59 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
         router.get("/api/v2/people").respond(200, json=body)
         page = await resolve(client.people.list(limit=1, offset=5))
     await close(client)
-    op = _lister(LEELOO_ENDPOINTS["people_list"], Person)(5, 1)
-    assert op.parse_bytes is not None
+    lister = _Lister(LEELOO_ENDPOINTS["people_list"], Person)
+    op, walked = lister.page(5, 1), lister.page(5, 1, whole=True)  # a walk's pages are read as they arrive
+    assert op.parse_bytes is not None and walked.parse_bytes is not None
     from_json = op.parse(body)
-    assert page == from_json == op.parse_bytes(httpx.Response(200, json=body).content)
+    content = httpx.Response(200, json=body).content
+    assert page == from_json == op.parse_bytes(content) == walked.parse_bytes(content)
     assert (page.total, page.limit, page.offset, page.filtered_count) == (41, 1, 5, 1)
     assert page[0].model_extra == {"loyalty": 3}
     assert page[0].created_at is not None and page[0].created_at.isoformat() == "2021-11-01T08:55:56+00:00"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("included", [
+    {"users": [{"id": "u1", "name": "Operator"}], "orders": []},  # side-loaded into the record
+    {},  # empty: the record keeps its own
+    ["not", "an", "object"],  # not the documented block: ignored, as the decoded path does
+])
+async def test_a_record_reads_the_same_from_bytes_and_from_decoded_json(mode: str, included: Any) -> None:
+    body = {"status": 1, "data": {"id": "p1", "name": "Ann", "email": "NOT_DEFINED", "loyalty": 3,
+                                  "included": {"users": [{"id": "own"}]}}, "included": included}
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people/p1").respond(200, json=body)
+        person = await resolve(client.people.get("p1", include="contactedUsers"))
+    await close(client)
+    op = client.people.get.__wrapped__(client.people, "p1")  # the Operation the method runs
+    assert op.parse_bytes is not None
+    from_json = op.parse(body)
+    content = httpx.Response(200, json=body).content
+    if isinstance(included, list):
+        with pytest.raises(ValueError):  # the bytes path leaves such a body to the decoded one
+            op.parse_bytes(content)
+    else:
+        assert op.parse_bytes(content) == from_json
+    assert person == from_json
+    assert person.email is None and person.model_extra == {"loyalty": 3}
+    side_loaded = isinstance(included, dict) and included
+    assert [user.id for user in person.included.users] == (["u1"] if side_loaded else ["own"])
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_cookie_the_server_sets_goes_with_the_next_requests(mode: str) -> None:
+    client = fast_leeloo(mode)
+    with respx.mock(base_url=BASE) as router:
+        route = router.get("/api/v2/tags").mock(side_effect=[
+            httpx.Response(200, json=OK_TAGS, headers={"Set-Cookie": "session=abc; Path=/"}),
+            httpx.Response(200, json=OK_TAGS)])
+        await resolve(client.tags.list())
+        await resolve(client.tags.list())
+    await close(client)
+    assert "cookie" not in route.calls[0].request.headers
+    assert route.calls[1].request.headers["cookie"] == "session=abc"
+    assert route.calls[1].request.headers["x-leeloo-authtoken"] == TOKEN
 
 
 @pytest.mark.parametrize("mode", MODES)

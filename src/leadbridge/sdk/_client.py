@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Self, TypedDict, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypedDict, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 from leadbridge.sdk._core import Async, Mode, Operation, Sync
 from leadbridge.sdk._http import (
@@ -32,16 +32,46 @@ def list_adapter(model: type[M]) -> TypeAdapter[list[M]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def one(model: type[M], *, side: str | None = None, key: str = "data") -> Callable[[Any], M]:
-    """Reads ``body[key]`` as ``model``; ``side`` copies a side-loading block (``included``) into it."""
+class _One(Generic[M]):
+    """Reads ``body[key]`` as ``model``, ``side`` copied into it (see :func:`one`).
 
-    def parse(body: Any) -> M:
-        record = body[key]
+    ``from_bytes`` reads a successful answer straight from its bytes, in one pass of
+    pydantic-core: ``{key: record, "status": 1 (or none), side: {...}}``. Any other body
+    raises ``ValueError``, and the transport then reads it the general way (decoded, checked
+    for an error, then read by calling this object), which names what is wrong with it.
+    """
+
+    def __init__(self, model: type[M], side: str | None, key: str) -> None:
+        self.model, self.side, self.key = model, side, key
+        fields: dict[str, Any] = {key: (model, ...), "status": (Literal[1], 1)}
+        if side is not None:
+            fields[side] = (dict[str, Any] | None, None)
+            # The side block is read as the record's own field would read it.
+            annotation: Any = model.model_fields[side].annotation
+            self._side: TypeAdapter[Any] = TypeAdapter(annotation)
+        self._answer = create_model(f"{model.__name__}Answer", __config__=ConfigDict(extra="ignore"), **fields)
+
+    def __call__(self, body: Any) -> M:
+        record = body[self.key]
+        side = self.side
         if side is not None and isinstance(body.get(side), dict) and body[side]:
             record = {**record, side: body[side]}
-        return model.model_validate(record)
+        return self.model.model_validate(record)
 
-    return parse
+    def from_bytes(self, content: bytes) -> M:
+        answer = self._answer.model_validate_json(content)
+        record: M = getattr(answer, self.key)
+        if self.side is not None:
+            block = getattr(answer, self.side)
+            if block:  # a non-empty object, as __call__ reads it
+                setattr(record, self.side, self._side.validate_python(block))
+        return record
+
+
+@cache
+def one(model: type[M], *, side: str | None = None, key: str = "data") -> _One[M]:
+    """Reads ``body[key]`` as ``model``; ``side`` copies a side-loading block (``included``) into it."""
+    return _One(model, side, key)
 
 
 def many(model: type[M], *path: str) -> Callable[[Any], list[M]]:

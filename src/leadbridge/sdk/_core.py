@@ -12,9 +12,10 @@ descriptors' overloads carry each method's parameters through ``ParamSpec``, so
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from leadbridge.contract import Endpoint
 
@@ -70,8 +71,10 @@ class Operation(Generic[T]):
 
 def call(entry: Endpoint, parse: Callable[[Any], T], *ids: str | int, **request: Any) -> Operation[T]:
     """The :class:`Operation` of a contract table entry: its method and idempotency, its path
-    filled with ``ids``; ``request`` adds what to send (params, json, form, …)."""
-    return Operation(entry.method, entry.url(*ids), parse, idempotent=entry.idempotent, **request)
+    filled with ``ids``; ``request`` adds what to send (params, json, form, …). A ``parse`` that
+    can also read the answer's bytes (``parse.from_bytes``, as ``one(Model)`` does) reads them."""
+    return Operation(entry.method, entry.url(*ids), parse, idempotent=entry.idempotent,
+                     parse_bytes=getattr(parse, "from_bytes", None), **request)
 
 
 class PageLike(Protocol[T_co]):
@@ -100,10 +103,21 @@ class Pager(Generic[T]):
 
 
 class Resource(Generic[Mode]):
-    """A group of endpoints sharing the client's transport."""
+    """A group of endpoints sharing the client's transport.
+
+    A method several resources share (a base class's) names each one's records and endpoint
+    in its docstring through ``{word}``s, which the resource's ``doc_words`` fill in.
+    """
+
+    doc_words: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
         self._transport = transport
+
+
+def words(**meanings: str) -> Mapping[str, str]:
+    """A resource's ``doc_words``: ``words(records="users", path="/api/v2/users")``."""
+    return MappingProxyType(meanings)
 
 
 R = TypeVar("R")
@@ -119,6 +133,17 @@ class _Builder(Generic[P, R]):
 
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
+
+    def bind(self, obj: Resource[Any], bound: Callable[..., Any]) -> Callable[..., Any]:
+        """``bound`` as ``obj``'s method: named and documented as the method, kept on ``obj`` so that
+        later lookups skip the descriptor."""
+        bound = functools.wraps(self.build)(bound)
+        doc = bound.__doc__
+        for word, meaning in obj.doc_words.items():
+            doc = doc and doc.replace("{" + word + "}", meaning)
+        bound.__doc__ = doc
+        obj.__dict__[self.name] = bound
+        return bound
 
 
 class endpoint(_Builder[P, Operation[T]]):
@@ -141,15 +166,12 @@ class endpoint(_Builder[P, Operation[T]]):
             async def bound_async(*args: Any, **kwargs: Any) -> Any:
                 return await run(build(obj, *args, **kwargs))
 
-            bound: Callable[..., Any] = functools.wraps(build)(bound_async)
-        else:
+            return self.bind(obj, bound_async)
 
-            def bound_sync(*args: Any, **kwargs: Any) -> Any:
-                return run(build(obj, *args, **kwargs))
+        def bound_sync(*args: Any, **kwargs: Any) -> Any:
+            return run(build(obj, *args, **kwargs))
 
-            bound = functools.wraps(build)(bound_sync)
-        obj.__dict__[self.name] = bound  # later lookups skip the descriptor
-        return bound
+        return self.bind(obj, bound_sync)
 
 
 class paged(_Builder[P, Pager[T]]):
@@ -170,6 +192,4 @@ class paged(_Builder[P, Pager[T]]):
         def bound(*args: Any, **kwargs: Any) -> Any:
             return iterate(build(obj, *args, **kwargs))
 
-        wrapped = functools.wraps(build)(bound)
-        obj.__dict__[self.name] = wrapped
-        return wrapped
+        return self.bind(obj, bound)

@@ -7,8 +7,9 @@ Every request carries the ``X-Leeloo-AuthToken`` header; every answer is an enve
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar, Unpack
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any, ClassVar, Generic, Literal, TypeVar, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,7 +25,7 @@ from leadbridge.sdk._client import (
     nothing,
     one,
 )
-from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged
+from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged, words
 from leadbridge.sdk._encode import DateLike, comma_joined, compact, day_or_instant, form, iso_utc, minutes, query
 from leadbridge.sdk._http import Dialect, ErrorDetails, HeaderTokenAuth, RateLimit, default_error_details
 from leadbridge.sdk._paging import Page, offset_pager
@@ -162,28 +163,31 @@ class _PageShape(BaseModel):
     meta: _PageMeta | None = None
 
 
-def _lister(entry: Endpoint, model: type[M], *filters: tuple[str, Any],
-            ids: tuple[str, ...] = ()) -> Callable[[int, int], Operation[Page[M]]]:
-    """``page_at(offset, limit)`` of the Leeloo list ``entry`` (its path filled with ``ids``), with fixed
-    ``filters`` in its query.
+class _Lister(Generic[M]):
+    """A Leeloo list ``entry`` (its path filled with ``ids``) with fixed ``filters`` in its query:
+    one page of it (:meth:`page`) or every record (:meth:`walk`).
 
-    A page's records become models when first used (:class:`Page`): the bytes are checked
-    for the envelope's shape at once, and read whole into models by pydantic-core when the
-    items are wanted.
+    A page asked for on its own reads its records into models when they are first used
+    (:class:`Page`): the bytes are checked for the envelope's shape at once, and read whole
+    into models by pydantic-core when the items are wanted. A walk reads each of its pages at
+    once, in one pass over the bytes, as it yields every record anyway.
     """
-    envelope = _PageEnvelope[model]  # type: ignore[valid-type]
-    method, path, idempotent = entry.method, entry.url(*ids), entry.idempotent
 
-    def parse(body: Any) -> Page[M]:
-        return envelope.model_validate(body).page()
+    def __init__(self, entry: Endpoint, model: type[M], *filters: tuple[str, Any], ids: tuple[str, ...] = ()) -> None:
+        self.envelope: type[_PageEnvelope[M]] = _PageEnvelope[model]  # type: ignore[valid-type]
+        self.method, self.path, self.idempotent = entry.method, entry.url(*ids), entry.idempotent
+        self.filters = filters
 
-    def parse_bytes(content: bytes) -> Page[M]:
+    def parse(self, body: Any) -> Page[M]:
+        return self.envelope.model_validate(body).page()
+
+    def parse_bytes(self, content: bytes) -> Page[M]:
         shape = _PageShape.model_validate_json(content)
         count = len(shape.data)
         meta = shape.meta or _PageMeta()
 
         def read() -> list[M]:
-            items: list[M] = envelope.model_validate_json(content).data
+            items: list[M] = self.envelope.model_validate_json(content).data
             return items
 
         return Page(
@@ -194,13 +198,18 @@ def _lister(entry: Endpoint, model: type[M], *filters: tuple[str, Any],
             read=read,
         )
 
-    def page_at(offset: int, limit: int) -> Operation[Page[M]]:
-        # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
-        return Operation(method, path, parse,
-                         params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *filters),
-                         parse_bytes=parse_bytes, idempotent=idempotent)
+    def parse_whole(self, content: bytes) -> Page[M]:
+        return self.envelope.model_validate_json(content).page()
 
-    return page_at
+    def page(self, offset: int, limit: int, *, whole: bool = False) -> Operation[Page[M]]:
+        """The page of ``limit`` records at ``offset``; ``whole``: its records read as it arrives."""
+        # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
+        return Operation(self.method, self.path, self.parse,
+                         params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *self.filters),
+                         parse_bytes=self.parse_whole if whole else self.parse_bytes, idempotent=self.idempotent)
+
+    def walk(self, page_size: int, concurrency: int) -> Pager[M]:
+        return offset_pager(partial(self.page, whole=True), page_size=page_size, concurrency=concurrency)
 
 
 def _includes(include: str | Sequence[str] | None) -> str | None:
@@ -216,6 +225,42 @@ def _custom_fields(fields: Sequence[CustomField | Mapping[str, Any]] | None) -> 
 
 def _bool_text(value: bool | None) -> str | None:
     return None if value is None else ("true" if value else "false")
+
+
+class _Listed(Resource[Mode], Generic[Mode, M]):
+    """A resource whose list takes no filters (``_records``): one page of it, or every record."""
+
+    _records: ClassVar[_Lister[Any]]
+
+    @endpoint
+    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[M]]:
+        """One page of {records}. GET {path}"""
+        return self._records.page(offset, limit)
+
+    @paged
+    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[M]:
+        """Every {record}. GET {path}"""
+        return self._records.walk(page_size, concurrency)
+
+
+class _ChatHistory(Resource[Mode]):
+    """A resource reading the chat history of a channel (v2) or account (v1) by its id."""
+
+    _messages_entry: ClassVar[Endpoint]
+
+    def _messages(self, account_id: str) -> _Lister[ChatMessage]:
+        return _Lister(self._messages_entry, ChatMessage, ids=(account_id,))
+
+    @endpoint
+    def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
+        """One page of the chat history of {owner}. GET {messages_path}"""
+        return self._messages(account_id).page(offset, limit)
+
+    @paged
+    def iter_messages(self, account_id: str, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      concurrency: int = 1) -> Pager[ChatMessage]:
+        """The whole chat history of {owner}. GET {messages_path}"""
+        return self._messages(account_id).walk(page_size, concurrency)
 
 
 # --- v2 ----------------------------------------------------------------------------------
@@ -253,13 +298,16 @@ class Messages(Resource[Mode]):
         return call(E["messages_send_template"], nothing, json=body)
 
 
-class Channels(Resource[Mode]):
+class Channels(_ChatHistory[Mode]):
     """Communication channels (accounts): lists, chat history, the person behind one, subscriptions."""
 
+    _messages_entry = E["chat_messages_list"]
+    # The path as the method's parameter names it (the table's template names the person).
+    doc_words = words(owner="a channel", messages_path="/api/v2/communication-channels/{account_id}/chat-messages")
+
     @staticmethod
-    def _page_at(last_message_from: DateLike | None, last_message_to: DateLike | None
-                 ) -> Callable[[int, int], Operation[Page[Channel]]]:
-        return _lister(E["communication_channels_list"], Channel,
+    def _records(last_message_from: DateLike | None, last_message_to: DateLike | None) -> _Lister[Channel]:
+        return _Lister(E["communication_channels_list"], Channel,
                        ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
                        ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)))
 
@@ -267,29 +315,13 @@ class Channels(Resource[Mode]):
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *, last_message_from: DateLike | None = None,
              last_message_to: DateLike | None = None) -> Operation[Page[Channel]]:
         """One page of channels, with their UTM marks. GET /api/v2/communication-channels"""
-        return self._page_at(last_message_from, last_message_to)(offset, limit)
+        return self._records(last_message_from, last_message_to).page(offset, limit)
 
     @paged
     def iter(self, *, last_message_from: DateLike | None = None, last_message_to: DateLike | None = None,
              page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Channel]:
         """Every channel, page after page. GET /api/v2/communication-channels"""
-        return offset_pager(self._page_at(last_message_from, last_message_to), page_size=page_size,
-                            concurrency=concurrency)
-
-    @staticmethod
-    def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        return _lister(E["chat_messages_list"], ChatMessage, ids=(account_id,))
-
-    @endpoint
-    def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
-        """One page of a channel's chat history. GET /api/v2/communication-channels/{account_id}/chat-messages"""
-        return self._messages_at(account_id)(offset, limit)
-
-    @paged
-    def iter_messages(self, account_id: str, *, page_size: int = DEFAULT_PAGE_SIZE,
-                      concurrency: int = 1) -> Pager[ChatMessage]:
-        """A channel's whole chat history. GET /api/v2/communication-channels/{account_id}/chat-messages"""
-        return offset_pager(self._messages_at(account_id), page_size=page_size, concurrency=concurrency)
+        return self._records(last_message_from, last_message_to).walk(page_size, concurrency)
 
     @endpoint
     def person(self, account_id: str) -> Operation[Person]:
@@ -315,8 +347,11 @@ class Leadgentools(Resource[Mode]):
                     json=compact({"name": name, "description": description}))
 
 
-class Orders(Resource[Mode]):
+class Orders(_Listed[Mode, Order]):
     """Orders: manual ones created and updated through the API, all of them listed and read."""
+
+    _records = _Lister(E["orders_list"], Order)
+    doc_words = words(records="orders", record="order", path=_records.path)
 
     @endpoint
     def create(self, payment_credits_id: str, offer_id: str, person_id: str, *, email: str | None = None,
@@ -335,18 +370,6 @@ class Orders(Resource[Mode]):
             "managerId": manager_id,
         })
         return call(E["orders_create"], one(Order), json=body)
-
-    _page_at = staticmethod(_lister(E["orders_list"], Order))
-
-    @endpoint
-    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Order]]:
-        """One page of orders. GET /api/v2/orders"""
-        return self._page_at(offset, limit)
-
-    @paged
-    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Order]:
-        """Every order. GET /api/v2/orders"""
-        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
 
     @endpoint
     def get(self, order_id: str) -> Operation[Order]:
@@ -373,11 +396,10 @@ class People(Resource[Mode]):
     """People (client cards): lists with filters, cards, tags, comments, SMS connections."""
 
     @staticmethod
-    def _page_at(tags: Sequence[str] | str | None, last_message_from: DateLike | None,
-                 last_message_to: DateLike | None, phone: str | None,
-                 email: str | None) -> Callable[[int, int], Operation[Page[Person]]]:
+    def _records(tags: Sequence[str] | str | None, last_message_from: DateLike | None,
+                 last_message_to: DateLike | None, phone: str | None, email: str | None) -> _Lister[Person]:
         tag_list = [tags] if isinstance(tags, str) else (list(tags) if tags else None)
-        return _lister(E["people_list"], Person,
+        return _Lister(E["people_list"], Person,
                        ("filter[tags]", tag_list),  # v2 repeats the key for each tag
                        ("filter[last_message][from]", last_message_from and day_or_instant(last_message_from)),
                        ("filter[last_message][to]", last_message_to and day_or_instant(last_message_to)),
@@ -388,15 +410,14 @@ class People(Resource[Mode]):
              last_message_from: DateLike | None = None, last_message_to: DateLike | None = None,
              phone: str | None = None, email: str | None = None) -> Operation[Page[Person]]:
         """One page of people, filtered by tags, last message dates, phone or email. GET /api/v2/people"""
-        return self._page_at(tags, last_message_from, last_message_to, phone, email)(offset, limit)
+        return self._records(tags, last_message_from, last_message_to, phone, email).page(offset, limit)
 
     @paged
     def iter(self, *, tags: Sequence[str] | str | None = None, last_message_from: DateLike | None = None,
              last_message_to: DateLike | None = None, phone: str | None = None, email: str | None = None,
              page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Person]:
         """Every person matching the filters; ``concurrency`` pages are fetched at once. GET /api/v2/people"""
-        return offset_pager(self._page_at(tags, last_message_from, last_message_to, phone, email),
-                            page_size=page_size, concurrency=concurrency)
+        return self._records(tags, last_message_from, last_message_to, phone, email).walk(page_size, concurrency)
 
     @endpoint
     def get(self, person_id: str, include: str | Sequence[str] | None = None) -> Operation[Person]:
@@ -470,20 +491,11 @@ class Tags(Resource[Mode]):
         return call(E["tags_list"], many(Tag, "data"))
 
 
-class Tunnels(Resource[Mode]):
+class Tunnels(_Listed[Mode, Tunnel]):
     """Tunnels (funnels) and their statistics."""
 
-    _page_at = staticmethod(_lister(E["tunnels_list"], Tunnel))
-
-    @endpoint
-    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[Tunnel]]:
-        """One page of tunnels. GET /api/v2/tunnels"""
-        return self._page_at(offset, limit)
-
-    @paged
-    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[Tunnel]:
-        """Every tunnel. GET /api/v2/tunnels"""
-        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
+    _records = _Lister(E["tunnels_list"], Tunnel)
+    doc_words = words(records="tunnels", record="tunnel", path=_records.path)
 
     @endpoint
     def get(self, tunnel_id: str, include: str | Sequence[str] | None = None) -> Operation[Tunnel]:
@@ -500,20 +512,11 @@ class Tunnels(Resource[Mode]):
         return call(E["tunnels_get_stats"], many(TunnelStats, "data"), tunnel_id)
 
 
-class Users(Resource[Mode]):
+class Users(_Listed[Mode, User]):
     """The platform's users (operators)."""
 
-    _page_at = staticmethod(_lister(E["users_list"], User))
-
-    @endpoint
-    def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[User]]:
-        """One page of users. GET /api/v2/users"""
-        return self._page_at(offset, limit)
-
-    @paged
-    def iter(self, *, page_size: int = DEFAULT_PAGE_SIZE, concurrency: int = 1) -> Pager[User]:
-        """Every user. GET /api/v2/users"""
-        return offset_pager(self._page_at, page_size=page_size, concurrency=concurrency)
+    _records = _Lister(E["users_list"], User)
+    doc_words = words(records="users", record="user", path=_records.path)
 
     @endpoint
     def get(self, user_id: str) -> Operation[User]:
@@ -531,46 +534,34 @@ class Connections(Resource[Mode]):
 # --- v1 ----------------------------------------------------------------------------------
 
 
-class Accounts(Resource[Mode]):
+class Accounts(_ChatHistory[Mode]):
     """API v1 client accounts."""
 
+    _messages_entry = E["v1_accounts_chat_messages"]
+    doc_words = words(owner="an account", messages_path="/api/v1/accounts/{account_id}/chat-messages")
+
     @staticmethod
-    def _page_at(tags: Sequence[str] | str | None) -> Callable[[int, int], Operation[Page[Account]]]:
+    def _records(tags: Sequence[str] | str | None) -> _Lister[Account]:
         # v1 joins tags with commas
-        return _lister(E["v1_accounts_list"], Account, ("filter[tags]", comma_joined(tags)))
+        return _Lister(E["v1_accounts_list"], Account, ("filter[tags]", comma_joined(tags)))
 
     @endpoint
     def list(self, limit: int = DEFAULT_LIMIT, offset: int = 0, *,
              tags: Sequence[str] | str | None = None) -> Operation[Page[Account]]:
         """One page of accounts, optionally with any of ``tags``. GET /api/v1/accounts"""
-        return self._page_at(tags)(offset, limit)
+        return self._records(tags).page(offset, limit)
 
     @paged
     def iter(self, *, tags: Sequence[str] | str | None = None, page_size: int = DEFAULT_PAGE_SIZE,
              concurrency: int = 1) -> Pager[Account]:
         """Every account. GET /api/v1/accounts"""
-        return offset_pager(self._page_at(tags), page_size=page_size, concurrency=concurrency)
+        return self._records(tags).walk(page_size, concurrency)
 
     @endpoint
     def get(self, account_id: str, include: str | Sequence[str] | None = None) -> Operation[Account]:
         """One account; ``include`` side-loads "contactedUsers" and/or "orders". GET /api/v1/accounts/{id}"""
         return call(E["v1_accounts_get"], one(Account, side="included"), account_id,
                     params=query(("include", _includes(include))))
-
-    @staticmethod
-    def _messages_at(account_id: str) -> Callable[[int, int], Operation[Page[ChatMessage]]]:
-        return _lister(E["v1_accounts_chat_messages"], ChatMessage, ids=(account_id,))
-
-    @endpoint
-    def messages(self, account_id: str, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Operation[Page[ChatMessage]]:
-        """One page of an account's chat history. GET /api/v1/accounts/{id}/chat-messages"""
-        return self._messages_at(account_id)(offset, limit)
-
-    @paged
-    def iter_messages(self, account_id: str, *, page_size: int = DEFAULT_PAGE_SIZE,
-                      concurrency: int = 1) -> Pager[ChatMessage]:
-        """An account's whole chat history. GET /api/v1/accounts/{id}/chat-messages"""
-        return offset_pager(self._messages_at(account_id), page_size=page_size, concurrency=concurrency)
 
 
 class V1(Generic[Mode]):
