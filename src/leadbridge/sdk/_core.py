@@ -14,12 +14,9 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from leadbridge.contract import Endpoint
-
-if TYPE_CHECKING:
-    from leadbridge.sdk._http import AsyncTransport, SyncTransport
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -99,10 +96,21 @@ class Pager(Generic[T]):
     identity: Callable[[T], Hashable | None] = field(default=lambda item: getattr(item, "id", None))
 
 
+class Transport(Protocol):
+    """What a resource needs of its client's transport (``_http.SyncTransport`` or ``AsyncTransport``);
+    named here by its shape, since ``_http`` itself builds on this module."""
+
+    is_async: bool
+
+    def run(self, op: Operation[Any]) -> Any: ...
+
+    def iterate(self, pager: Pager[Any]) -> Any: ...
+
+
 class Resource(Generic[Mode]):
     """A group of endpoints sharing the client's transport."""
 
-    def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
+    def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
 
