@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 from docs_fixtures import load
 from leadbridge.contract import all_endpoints
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import MAX_BODY_BYTES
 from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for
 from leadbridge.sandbox.leeloo import backend as leeloo_backend
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, MEMORY_URL, Sandbox
+from leadbridge.sandbox.wire import MAX_BODY_BYTES
 
 LEADGENTOOL = "609290d3e060416cdea6823e"
 PERSON_SEEDED = "5e1c4676b70fb2001279c268"

@@ -25,11 +25,12 @@ from leadbridge.console.web import back, render
 from leadbridge.sandbox import control, search, world
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.cache import GLOBAL
-from leadbridge.sandbox.common import JSON, ApiError, is_oid, sandbox_of
 from leadbridge.sandbox.control import _decode, _fault_dict
+from leadbridge.sandbox.dependencies import sandbox_of
 from leadbridge.sandbox.dialog import backend as dialog_backend
 from leadbridge.sandbox.leeloo.backend import count
 from leadbridge.sandbox.state import Fault, LoggedRequest, Sandbox
+from leadbridge.sandbox.wire import JSON, ApiError, is_oid
 
 PREFIX = "/_sandbox/ui"
 TENANT_COOKIE = "leadbridge_tenant"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError
+from leadbridge.sandbox.wire import ApiError, iso
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.state import Sandbox
@@ -252,8 +252,6 @@ class Activity:
                          canal=canal, traffic=traffic, neiros_visit=visit)
 
     def status(self) -> dict[str, Any]:
-        from leadbridge.sandbox.common import iso
-
         return {"per_minute": self.per_minute, "produced": self.produced, "skipped": self.skipped,
                 "next_at": iso(self.next_at)}
 

@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadbridge.sandbox.common import JSON, ApiError
 from leadbridge.sandbox.leeloo.routes._shared import TOKEN_QUERY
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import JSON, ApiError
 
 CHANNELS = "/api/v2/communication-channels/"
 CHAT_MESSAGES = "/chat-messages"

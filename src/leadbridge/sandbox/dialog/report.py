@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, iso, parse_datetime
+from leadbridge.sandbox.wire import ApiError, iso, parse_datetime
 
 DataType = Literal["text", "number", "datetime", "dialog", "goal"]
 FilterType = Literal["equal", "contains", "starts_with", "ends_with", "is_empty", "not_empty", "is_true", "not_true"]

@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.search import person_search_text
 from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
 from leadbridge.sandbox.webhooks import emit
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, iso_stored, new_oid
 
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.

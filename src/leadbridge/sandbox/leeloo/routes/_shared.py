@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
-from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
-from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported for the route modules
+from leadbridge.sandbox.dependencies import sandbox_of as sandbox_of  # re-exported for the route modules
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import ApiError, parse_body, parse_datetime
 
 TOKEN_HEADER = "X-Leeloo-AuthToken"
 TOKEN_QUERY = "authToken"

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.common import body_doc, parse_body
+from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
@@ -23,6 +23,7 @@ from leadbridge.sandbox.leeloo.routes._shared import (
     sandbox_of,
     write,
 )
+from leadbridge.sandbox.wire import parse_body
 
 router = new_router()
 DEFAULT_LIMIT = 20

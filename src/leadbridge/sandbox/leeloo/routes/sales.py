@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.common import body_doc
+from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
