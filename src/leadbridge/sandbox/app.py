@@ -29,6 +29,7 @@ from leadbridge.sandbox.dependencies import EXTRA_SCHEMAS
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError, api_of, error_body, errors_from
 
@@ -91,6 +92,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sandbox = sandbox
+    app.state.leeloo = LeelooBackend(sandbox)
     app.include_router(leeloo_router)
     app.include_router(neiros_router)
     app.include_router(dialog_router)

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadbridge.sandbox.leeloo.routes._shared import TOKEN_QUERY
+from leadbridge.sandbox.leeloo.routes import api, messaging, people
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError
 
@@ -48,7 +48,7 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
     for pair in query.split(b"&"):
         name, _, value = pair.partition(b"=")
         key = name.decode("latin-1")
-        if key == TOKEN_QUERY and token is None and value and b"%" not in value and b"+" not in value:
+        if key == api.TOKEN_QUERY and token is None and value and b"%" not in value and b"+" not in value:
             token = value.decode("latin-1")
             continue
         if key not in ("limit", "offset") or key in values or not value.isdigit() or len(value) > MAX_DIGITS:
@@ -63,14 +63,12 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
 
 class FastLane:
     def __init__(self, app: ASGIApp, render_error: Callable[[str, ApiError], JSON]) -> None:
-        from leadbridge.sandbox.leeloo.routes import _shared, messaging, people
-
         self.app = app
         self.render_error = render_error
-        self.company = _shared.leeloo_company
-        self.max_limit = _shared.MAX_LIMIT
-        self.page_cap = _shared.PAGE_CAP
-        self.token_header = _shared.TOKEN_HEADER.lower().encode("latin-1")
+        self.company = api.leeloo_company
+        self.max_limit = api.MAX_LIMIT
+        self.page_cap = api.PAGE_CAP
+        self.token_header = api.TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
         self.send_message: Endpoint = messaging.send_message

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.leeloo.backend import append_message, defined, find
+from leadbridge.sandbox.leeloo.backend.core import append_message, defined, find
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.webhooks import emit
