@@ -23,7 +23,7 @@ EXTRA_SCHEMAS: dict[str, Any] = {}
 
 
 def body_doc(model: type[BaseModel], *, form: bool = False, example: Any = None) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body parsed by :func:`parse_body` (JSON and form alike)."""
+    """``openapi_extra`` documenting a body parsed by :func:`wire.parse_body` (JSON and form alike)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     EXTRA_SCHEMAS.update(schema.pop("$defs", {}))
     json_content: dict[str, Any] = {"schema": schema}

@@ -93,7 +93,7 @@ class FastLane:
             return None
         if path == "/api/v2/people":
             endpoint = self.people
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"last_message": api.NO_WINDOW}
         elif path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
             channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
             if not channel or "/" in channel:
@@ -105,7 +105,7 @@ class FastLane:
         paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
-        kwargs.update(paged[0])
+        kwargs["page"] = api.Paging(paged[0].get("limit", api.DEFAULT_LIMIT), paged[0].get("offset", 0))
         return endpoint, kwargs, paged[1]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,
@@ -126,7 +126,7 @@ class FastLane:
             else:
                 cache = sandbox.cache(company)
                 # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-                key = (scope["path"], kwargs.get("limit"), kwargs.get("offset"))
+                key = (scope["path"], *kwargs["page"])
                 body = cache.page(key)
                 if body is None:
                     body = orjson.dumps(await endpoint(request, company, **kwargs))

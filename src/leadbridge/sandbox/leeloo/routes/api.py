@@ -9,12 +9,16 @@ Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 
+from leadbridge.sandbox.dependencies import body_doc
+from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.leeloo.backend.people import PERSON_INCLUDES
+from leadbridge.sandbox.leeloo.backend.sales import TUNNEL_INCLUDES
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import ApiError, parse_datetime
 
@@ -69,6 +73,44 @@ Tags = Annotated[
     Query(alias="filter[tags]", description="Tag names or ids, repeated or comma-separated; matches any of them"),
 ]
 Include = Annotated[list[str] | None, Query(description="Comma-separated side-loads")]
+DateWindow = tuple[datetime | None, datetime | None]
+
+
+class Paging(NamedTuple):
+    limit: int
+    offset: int
+
+
+# Dependencies: asynchronous, so FastAPI calls them on the event loop (not in a worker thread).
+
+
+async def paging(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Paging:
+    return Paging(limit, offset)
+
+
+async def last_message_window(start: LastMessageFrom = None, end: LastMessageTo = None) -> DateWindow:
+    return date_range(start, end)
+
+
+async def person_includes(include: Include = None) -> frozenset[str]:
+    return parse_include(include, PERSON_INCLUDES)
+
+
+async def tunnel_includes(include: Include = None) -> frozenset[str]:
+    return parse_include(include, TUNNEL_INCLUDES)
+
+
+Page = Annotated[Paging, Depends(paging)]
+LastMessage = Annotated[DateWindow, Depends(last_message_window)]
+PersonIncludes = Annotated[frozenset[str], Depends(person_includes)]
+TunnelIncludes = Annotated[frozenset[str], Depends(tunnel_includes)]
+NO_WINDOW: DateWindow = (None, None)
+
+
+def body(model: type[BaseModel], example: str) -> dict[str, Any]:
+    """``openapi_extra`` of a route whose body is ``model``: JSON or form data alike (the documents
+    mix them, :func:`wire.parse_body` reads both), with the document's example."""
+    return body_doc(model, form=True, example=bodies.EXAMPLES[example])
 
 
 def new_router() -> APIRouter:
@@ -79,12 +121,12 @@ def ok(data: Any, **extra: Any) -> dict[str, Any]:
     return {"status": 1, "data": data, **extra}
 
 
-def page(found: tuple[list[dict[str, Any]], int], limit: int, offset: int) -> dict[str, Any]:
+def page(found: tuple[list[dict[str, Any]], int], paged: Paging) -> dict[str, Any]:
     """A list envelope of ``found``: a page of records and how many match in all. filteredCount is
     the number of records in this response and totalCount the number matching the filter, as the
     v1 document defines them."""
     items, total = found
-    meta = {"limit": limit, "offset": offset, "filteredCount": len(items), "totalCount": total}
+    meta = {"limit": paged.limit, "offset": paged.offset, "filteredCount": len(items), "totalCount": total}
     return {"status": 1, "data": items, "meta": meta}
 
 

@@ -6,9 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
-from leadbridge.sandbox.leeloo.backend.people import PERSON_INCLUDES
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
 
@@ -28,48 +26,38 @@ async def templates(request: Request, company: api.Company, category_id: str) ->
 @router.post("/api/v2/messages/send-template", summary="Send a message template to a communication channel",
              description="{name} placeholders in the template text are replaced by `variables`; the message "
                          "appears first in the channel's chat as YOUR_MESSAGE.",
-             openapi_extra=body_doc(bodies.SendTemplate, form=True, example=bodies.EXAMPLES["send_template"]))
+             openapi_extra=api.body(bodies.SendTemplate, "send_template"))
 async def send_template(request: Request, company: api.Company) -> dict[str, Any]:
     api.backend(request).send_template(company, await parse_body(request, bodies.SendTemplate))
     return api.ok({})
 
 
 @router.post("/api/v2/messages/send-message", summary="Send a text message to a communication channel",
-             openapi_extra=body_doc(bodies.SendMessage, form=True, example=bodies.EXAMPLES["send_message"]))
+             openapi_extra=api.body(bodies.SendMessage, "send_message"))
 async def send_message(request: Request, company: api.Company) -> dict[str, Any]:
     api.backend(request).send_message(company, await parse_body(request, bodies.SendMessage))
     return api.ok({})
 
 
 @router.get("/api/v2/communication-channels", summary="Communication channels (with UTM marks), latest first")
-async def list_channels(
-    request: Request,
-    company: api.Company,
-    limit: api.Limit = api.DEFAULT_LIMIT,
-    offset: api.Offset = 0,
-    last_message_from: api.LastMessageFrom = None,
-    last_message_to: api.LastMessageTo = None,
-) -> dict[str, Any]:
-    lower, upper = api.date_range(last_message_from, last_message_to)
-    return api.page(api.backend(request).list_channels(company, lower, upper, limit, offset), limit, offset)
+async def list_channels(request: Request, company: api.Company, page: api.Page,
+                        last_message: api.LastMessage) -> dict[str, Any]:
+    return api.page(api.backend(request).list_channels(company, *last_message, *page), page)
 
 
 @router.get("/api/v2/communication-channels/{person_id}/chat-messages",
             summary="Chat history of a communication channel, newest first",
             description="The document names the parameter person_id but means the communication channel "
                         "(account) id.")
-async def chat_messages(request: Request, company: api.Company, person_id: str,
-                        limit: api.Limit = api.DEFAULT_LIMIT, offset: api.Offset = 0) -> dict[str, Any]:
-    found = api.backend(request).chat_messages(company, person_id, limit, offset, with_author=False)
-    return api.page(found, limit, offset)
+async def chat_messages(request: Request, company: api.Company, person_id: str, page: api.Page) -> dict[str, Any]:
+    return api.page(api.backend(request).chat_messages(company, person_id, *page, with_author=False), page)
 
 
 @router.get("/api/v2/communication-channels/{account_id}/person",
             summary="The person behind a communication channel (include=contactedUsers,orders)")
 async def channel_person(request: Request, company: api.Company, account_id: str,
-                         include: api.Include = None) -> dict[str, Any]:
-    wanted = api.parse_include(include, PERSON_INCLUDES)
-    data, included = api.backend(request).person_of_account(company, account_id, wanted)
+                         include: api.PersonIncludes) -> dict[str, Any]:
+    data, included = api.backend(request).person_of_account(company, account_id, include)
     return api.ok(data, included=included)
 
 
@@ -78,7 +66,7 @@ async def channel_person(request: Request, company: api.Company, account_id: str
              description="Adds an entry to the person's subscribeHistory (through the tunnel's first traffic "
                          "source) and sends the block's text as a BOT_MESSAGE. Block ids are listed by "
                          "GET /api/v2/tunnels/{id}?include=blocks (a sandbox extension).",
-             openapi_extra=body_doc(bodies.ManualSubscribe, form=True, example=bodies.EXAMPLES["manual_subscribe"]))
+             openapi_extra=api.body(bodies.ManualSubscribe, "manual_subscribe"))
 async def manual_subscribe(request: Request, company: api.Company, account_id: str) -> dict[str, Any]:
     api.backend(request).manual_subscribe(company, account_id, await parse_body(request, bodies.ManualSubscribe))
     return api.ok({})

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
-from leadbridge.sandbox.leeloo.backend.people import PERSON_INCLUDES, PeopleFilter
+from leadbridge.sandbox.leeloo.backend.people import PeopleFilter
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
 
@@ -19,38 +18,35 @@ router = api.new_router()
 async def list_people(
     request: Request,
     company: api.Company,
-    limit: api.Limit = api.DEFAULT_LIMIT,
-    offset: api.Offset = 0,
+    page: api.Page,
+    last_message: api.LastMessage,
     tags: api.Tags = None,
-    last_message_from: api.LastMessageFrom = None,
-    last_message_to: api.LastMessageTo = None,
     phone: Annotated[str | None, Query(alias="filter[phone]")] = None,
     email: Annotated[str | None, Query(alias="filter[email]")] = None,
 ) -> dict[str, Any]:
-    lower, upper = api.date_range(last_message_from, last_message_to)
     flt = PeopleFilter(
         tags=api.split_tags(tags),
-        last_message_from=lower,
-        last_message_to=upper,
+        last_message_from=last_message[0],
+        last_message_to=last_message[1],
         # "+" in a query string decodes to a space: the document's own example sends +380… unescaped.
         phone=("+" + phone.strip()) if phone and phone.startswith(" ") else phone,
         email=email,
     )
-    return api.page(api.backend(request).list_people(company, flt, limit, offset), limit, offset)
+    return api.page(api.backend(request).list_people(company, flt, *page), page)
 
 
 @router.post("/api/v2/people/sms", summary="Add people reachable by SMS (an SMS account each)",
              description="Each entry gets an SMS account on the given connection: on the person with that "
                          "phone if there is one, else on a new person. Every account is subscribed through the "
                          "leadgentool and the person gets the tags (ids).",
-             openapi_extra=body_doc(bodies.PeopleSms, form=True, example=bodies.EXAMPLES["people_sms"]))
+             openapi_extra=api.body(bodies.PeopleSms, "people_sms"))
 async def people_sms(request: Request, company: api.Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.PeopleSms)
     return api.ok({"count_to_process": api.backend(request).people_sms(company, body)})
 
 
 @router.post("/api/v2/people", summary="Add a person (a MANUAL account subscribed through a leadgentool)",
-             openapi_extra=body_doc(bodies.CreatePerson, form=True, example=bodies.EXAMPLES["create_person"]))
+             openapi_extra=api.body(bodies.CreatePerson, "create_person"))
 async def create_person(request: Request, company: api.Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.CreatePerson)
     return api.ok(api.backend(request).create_person(company, body))
@@ -58,35 +54,34 @@ async def create_person(request: Request, company: api.Company) -> dict[str, Any
 
 @router.get("/api/v2/people/{person_id}", summary="A person's card (include=contactedUsers,orders)")
 async def get_person(request: Request, company: api.Company, person_id: str,
-                     include: api.Include = None) -> dict[str, Any]:
-    wanted = api.parse_include(include, PERSON_INCLUDES)
-    data, included = api.backend(request).person_view(company, person_id, wanted)
+                     include: api.PersonIncludes) -> dict[str, Any]:
+    data, included = api.backend(request).person_view(company, person_id, include)
     return api.ok(data, included=included)
 
 
 @router.put("/api/v2/people/{person_id}", summary="Update a person's phone, email and custom fields",
             description="Answers with the updated card (the document shows no response).",
-            openapi_extra=body_doc(bodies.UpdatePerson, form=True, example=bodies.EXAMPLES["update_person"]))
+            openapi_extra=api.body(bodies.UpdatePerson, "update_person"))
 async def update_person(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.UpdatePerson)
     return api.ok(api.backend(request).update_person(company, person_id, body), included={})
 
 
 @router.put("/api/v2/people/{person_id}/add-comment", summary="Comment on a person",
-            openapi_extra=body_doc(bodies.AddComment, form=True, example=bodies.EXAMPLES["add_comment"]))
+            openapi_extra=api.body(bodies.AddComment, "add_comment"))
 async def add_comment(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.AddComment)
     return api.ok(api.backend(request).add_comment(company, person_id, body.comment))
 
 
 @router.put("/api/v2/people/{person_id}/add-tag", summary="Tag a person (idempotent)",
-            openapi_extra=body_doc(bodies.TagRef, form=True, example=bodies.EXAMPLES["tag"]))
+            openapi_extra=api.body(bodies.TagRef, "tag"))
 async def add_tag(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     return await change_tag(request, company, person_id, add=True)
 
 
 @router.put("/api/v2/people/{person_id}/remove-tag", summary="Untag a person (idempotent)",
-            openapi_extra=body_doc(bodies.TagRef, form=True, example=bodies.EXAMPLES["tag"]))
+            openapi_extra=api.body(bodies.TagRef, "tag"))
 async def remove_tag(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     return await change_tag(request, company, person_id, add=False)
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
@@ -15,7 +14,7 @@ router = api.new_router()
 
 
 @router.post("/api/v2/calls", summary="Add a call to a communication channel (form-data, all fields required)",
-             openapi_extra=body_doc(bodies.CreateCall, form=True, example=bodies.EXAMPLES["create_call"]))
+             openapi_extra=api.body(bodies.CreateCall, "create_call"))
 async def create_call(request: Request, company: api.Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.CreateCall)
     return api.ok(api.backend(request).create_call(company, body))
@@ -27,9 +26,8 @@ async def list_tags(request: Request, company: api.Company) -> dict[str, Any]:
 
 
 @router.get("/api/v2/users", summary="Platform users")
-async def list_users(request: Request, company: api.Company, limit: api.Limit = api.DEFAULT_LIMIT,
-                     offset: api.Offset = 0) -> dict[str, Any]:
-    return api.page(api.backend(request).list_users(company, limit, offset), limit, offset)
+async def list_users(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
+    return api.page(api.backend(request).list_users(company, *page), page)
 
 
 @router.get("/api/v2/users/{user_id}", summary="One platform user")

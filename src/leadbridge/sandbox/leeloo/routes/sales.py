@@ -6,9 +6,8 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
-from leadbridge.sandbox.leeloo.backend.sales import TUNNEL_INCLUDES, USD_RATES
+from leadbridge.sandbox.leeloo.backend.sales import USD_RATES
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
 
@@ -23,23 +22,21 @@ STATS_DESCRIPTION = (
 
 @router.post("/api/v2/leadgentools/{leadgentool_id}/create-traffic-source",
              summary="Create a traffic source in a leadgentool",
-             openapi_extra=body_doc(bodies.CreateTrafficSource, form=True,
-                                    example=bodies.EXAMPLES["create_traffic_source"]))
+             openapi_extra=api.body(bodies.CreateTrafficSource, "create_traffic_source"))
 async def create_traffic_source(request: Request, company: api.Company, leadgentool_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.CreateTrafficSource)
     return api.ok(api.backend(request).create_traffic_source(company, leadgentool_id, body))
 
 
 @router.post("/api/v2/orders", summary="Create a manual order (OPENED) for a person from an offer",
-             openapi_extra=body_doc(bodies.CreateOrder, form=True, example=bodies.EXAMPLES["create_order"]))
+             openapi_extra=api.body(bodies.CreateOrder, "create_order"))
 async def create_order(request: Request, company: api.Company) -> dict[str, Any]:
     return api.ok(api.backend(request).create_order(company, await parse_body(request, bodies.CreateOrder)))
 
 
 @router.get("/api/v2/orders", summary="Orders, newest first")
-async def list_orders(request: Request, company: api.Company, limit: api.Limit = api.DEFAULT_LIMIT,
-                      offset: api.Offset = 0) -> dict[str, Any]:
-    return api.page(api.backend(request).list_orders(company, limit, offset), limit, offset)
+async def list_orders(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
+    return api.page(api.backend(request).list_orders(company, *page), page)
 
 
 @router.get("/api/v2/orders/{order_id}", summary="One order (with its paymentMethod)")
@@ -49,7 +46,7 @@ async def get_order(request: Request, company: api.Company, order_id: str) -> di
 
 @router.post("/api/v2/orders/{order_id}", summary="Resolve or reject a manual order",
              description="Only an OPENED order with paymentMethod MANUAL can change (409 otherwise).",
-             openapi_extra=body_doc(bodies.UpdateManualOrder, form=True, example=bodies.EXAMPLES["update_order"]))
+             openapi_extra=api.body(bodies.UpdateManualOrder, "update_order"))
 async def update_order(request: Request, company: api.Company, order_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.UpdateManualOrder)
     api.backend(request).update_manual_order(company, order_id, body)
@@ -57,9 +54,8 @@ async def update_order(request: Request, company: api.Company, order_id: str) ->
 
 
 @router.get("/api/v2/tunnels", summary="Tunnels")
-async def list_tunnels(request: Request, company: api.Company, limit: api.Limit = api.DEFAULT_LIMIT,
-                       offset: api.Offset = 0) -> dict[str, Any]:
-    return api.page(api.backend(request).list_tunnels(company, limit, offset), limit, offset)
+async def list_tunnels(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
+    return api.page(api.backend(request).list_tunnels(company, *page), page)
 
 
 @router.get("/api/v2/tunnels/stats", summary="Stats of all tunnels together", description=STATS_DESCRIPTION)
@@ -73,9 +69,8 @@ async def all_tunnel_stats(request: Request, company: api.Company) -> dict[str, 
                         "(id, name, text), since no documented call lists the block ids that "
                         "manual-subscribe needs.")
 async def get_tunnel(request: Request, company: api.Company, tunnel_id: str,
-                     include: api.Include = None) -> dict[str, Any]:
-    wanted = api.parse_include(include, TUNNEL_INCLUDES)
-    data, linked = api.backend(request).tunnel_view(company, tunnel_id, wanted)
+                     include: api.TunnelIncludes) -> dict[str, Any]:
+    data, linked = api.backend(request).tunnel_view(company, tunnel_id, include)
     return api.ok(data, linked=linked)
 
 
