@@ -6,8 +6,8 @@ Every lookup filters on the company: another tenant's id is simply "not found"."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Self
 
@@ -157,20 +157,17 @@ class Backend:
         """This backend with its clock stopped at ``when`` (the world's activity dates its events)."""
         return type(self)(self.sandbox, lambda: when)
 
-    @contextmanager
-    def _write(self, company_id: str) -> Iterator[Session]:
+    def _write(self, company_id: str) -> AbstractContextManager[Session]:
         """The one write path: a transaction of the company, committed whole or rolled back whole.
 
         The session's events note what each statement changed (``cache.Change``); after the
         commit the company's cache drops what that made stale and the webhook events the write
-        emitted are queued (a rolled-back write sends nothing).
+        emitted are queued (a rolled-back write sends nothing). The sandbox's own context manager
+        is handed on as it is: no layer of our own on every write.
         """
-        with self.sandbox.write(company_id) as session:
-            yield session
+        return self.sandbox.write(company_id)
 
-    @contextmanager
-    def _raw_write(self, company_id: str) -> Iterator[RawTransaction]:
+    def _raw_write(self, company_id: str) -> AbstractContextManager[RawTransaction]:
         """:meth:`_write` for hand-written SQL (``fastsql``, :func:`run_sql`) on the connection kept
         open for reads: the hottest write, where a session's set-up costs more than its statements."""
-        with self.sandbox.raw_write(company_id) as transaction:
-            yield transaction
+        return self.sandbox.raw_write(company_id)
