@@ -32,7 +32,7 @@ from sqlalchemy import create_engine, select, text
 from leadbridge.console.flows_ui import create_dashboard
 from leadbridge.flows.ledger import Ledger, NewUnit
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.leeloo.backend import append_message
+from leadbridge.sandbox.leeloo.backend.core import append_message
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import serve_app_in_thread, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox

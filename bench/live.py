@@ -35,7 +35,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from flows import start_sandbox  # the bench folder's own helpers
 from leadbridge.flows.config import parse_duration
-from leadbridge.sandbox.common import new_oid
+from leadbridge.sandbox.wire import new_oid
 
 TARGET_EVENTS_PER_SECOND = 200
 CONFIG = """\

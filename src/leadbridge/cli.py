@@ -107,11 +107,11 @@ def sandbox(
 
     from leadbridge.sandbox.activity import parse_rate
     from leadbridge.sandbox.app import create_app
-    from leadbridge.sandbox.common import ApiError
     from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for, is_loopback
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
     from leadbridge.sandbox.webhooks import check_url
+    from leadbridge.sandbox.wire import ApiError
 
     shown_db = _check_db_url(db)
     try:

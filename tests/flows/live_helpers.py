@@ -23,7 +23,7 @@ from flow_helpers import Setup, every_person
 
 from http_clients import TIMEOUT
 from leadbridge.flows.phones import normalise
-from leadbridge.sandbox.common import new_oid
+from leadbridge.sandbox.wire import new_oid
 
 LIVE = {'tags = ["горячий", "vip"]': "tags = []",
         "batch_size = 25": 'batch_size = 25\nbatch_window = "1s"'}

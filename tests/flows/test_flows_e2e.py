@@ -13,8 +13,8 @@ from rich.console import Console
 from leadbridge.flows.engine import FlowReport
 from leadbridge.flows.runner import run_flows
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import new_oid
 from leadbridge.sandbox.seed import DOC_IDS, TENANTS
+from leadbridge.sandbox.wire import new_oid
 
 DEMO_COMPANY = TENANTS[0].company_id
 

@@ -24,11 +24,12 @@ from sqlalchemy import func, select
 from docs_fixtures import load
 from leadbridge.contract import all_endpoints
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import MAX_BODY_BYTES
 from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for
-from leadbridge.sandbox.leeloo import backend as leeloo_backend
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, MEMORY_URL, Sandbox
+from leadbridge.sandbox.wire import MAX_BODY_BYTES
 
 LEADGENTOOL = "609290d3e060416cdea6823e"
 PERSON_SEEDED = "5e1c4676b70fb2001279c268"
@@ -235,7 +236,7 @@ def failing_account_creation(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_backend, "_new_account", broken)
+    monkeypatch.setattr(people_backend, "_new_account", broken)
 
 
 def test_unexpected_failure_is_a_500_rolled_back_and_the_connection_survives(
@@ -259,7 +260,7 @@ def test_unexpected_failure_on_the_fast_lane_keeps_the_connection(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_backend, "list_people", broken)
+    monkeypatch.setattr(LeelooBackend, "list_people", broken)
     with httpx.Client(base_url=fresh.url, headers={"X-Leeloo-AuthToken": fresh.credentials.leeloo_token},
                       timeout=30) as client:
         response = client.get("/api/v2/people")
@@ -278,7 +279,7 @@ def test_keep_alive_survives_a_500_on_one_raw_connection(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(leeloo_backend, "list_users", broken)
+    monkeypatch.setattr(LeelooBackend, "list_users", broken)
     address = urlsplit(fresh.url)
     token = fresh.credentials.leeloo_token
     request = (f"GET /api/v2/users HTTP/1.1\r\nHost: x\r\nX-Leeloo-AuthToken: {token}\r\n\r\n"

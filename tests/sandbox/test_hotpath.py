@@ -11,7 +11,7 @@ import pytest
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox.hotpath import paging
-from leadbridge.sandbox.leeloo import backend
+from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.server import RunningSandbox
 
 
@@ -123,7 +123,7 @@ def test_cached_pages_follow_writes(leeloo: httpx.Client, other_leeloo: httpx.Cl
 
 def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
     """Pages far into the list start from a remembered anchor: same records as one long read."""
-    from leadbridge.sandbox.leeloo.backend import ANCHOR_STEP
+    from leadbridge.sandbox.leeloo.backend.people import ANCHOR_STEP
 
     headers = {"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}
     with httpx.Client(base_url=fresh.url, headers=headers, timeout=TIMEOUT) as client:
@@ -163,19 +163,19 @@ def test_a_write_drops_only_what_it_changed(leeloo: httpx.Client, live: RunningS
     deep = leeloo.get("/api/v2/people?limit=2&offset=1000").json()
     total = deep["meta"]["totalCount"]
     anchors = cache.get("people-anchors")
-    assert anchors is not None and cache.get(("people", backend.NO_FILTER)) == total
+    assert anchors is not None and cache.get(("people", people_backend.NO_FILTER)) == total
     first = leeloo.get("/api/v2/people?limit=1").json()["data"][0]
     account = first["accounts"][0]["account_id"]
 
     sent = leeloo.post("/api/v2/messages/send-message", json={"account_id": account, "text": "anchors stay"})
     assert sent.status_code == 200
-    assert cache.get("people-anchors") is anchors and cache.get(("people", backend.NO_FILTER)) == total
+    assert cache.get("people-anchors") is anchors and cache.get(("people", people_backend.NO_FILTER)) == total
     after_send = leeloo.get("/api/v2/people?limit=1").json()["data"][0]
     assert after_send["id"] == first["id"] and after_send["lastMessageTime"] > first["lastMessageTime"]
     assert leeloo.get("/api/v2/people?limit=2&offset=1000").json()["data"] == deep["data"]
 
     person = create_person(leeloo)
-    assert cache.get("people-anchors") is None and cache.get(("people", backend.NO_FILTER)) is None
+    assert cache.get("people-anchors") is None and cache.get(("people", people_backend.NO_FILTER)) is None
     grown = leeloo.get("/api/v2/people?limit=2&offset=1000").json()
     assert grown["meta"]["totalCount"] == total + 1
     ids = [p["id"] for p in every_record(leeloo, "/api/v2/people", {})]

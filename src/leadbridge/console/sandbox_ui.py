@@ -25,11 +25,13 @@ from leadbridge.console.web import back, render
 from leadbridge.sandbox import control, search, world
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.cache import GLOBAL
-from leadbridge.sandbox.common import JSON, ApiError, is_oid, sandbox_of
 from leadbridge.sandbox.control import _decode, _fault_dict
+from leadbridge.sandbox.dependencies import sandbox_of
 from leadbridge.sandbox.dialog import backend as dialog_backend
-from leadbridge.sandbox.leeloo.backend import count
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.leeloo.backend.core import count
 from leadbridge.sandbox.state import Fault, LoggedRequest, Sandbox
+from leadbridge.sandbox.wire import JSON, ApiError, is_oid
 
 PREFIX = "/_sandbox/ui"
 TENANT_COOKIE = "leadbridge_tenant"
@@ -101,7 +103,7 @@ def form_error(url: str, exc: ApiError) -> Response:
 
 
 def tenant_counts(sandbox: Sandbox, company_id: str) -> dict[str, int]:
-    """Each tenant's sizes; memoised until the company's next write (see leeloo.backend.count)."""
+    """Each tenant's sizes; memoised until the company's next write (see leeloo.backend.core.count)."""
     tables: dict[str, Any] = {"people": s.Person, "accounts": s.Account, "messages": s.Message,
                               "orders": s.Order, "tags": s.Tag, "campaigns": s.Campaign, "deals": s.Deal}
     return {name: count(sandbox, company_id, ("ui", name), select(table.id).where(table.company_id == company_id),
@@ -248,14 +250,11 @@ async def person(request: Request, person_id: Annotated[str, Path(max_length=24)
 async def change_tag(request: Request, person_id: Annotated[str, Path(max_length=24)],
                      tag_id: Annotated[str, Form(max_length=24)],
                      action: Annotated[str, Form(max_length=10)]) -> Response:
-    from leadbridge.sandbox.leeloo.backend import change_tag as leeloo_change_tag
-
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
     url = f"{PREFIX}/people/{person_id}"
     try:
-        with sandbox.write(company_id) as session:
-            leeloo_change_tag(session, company_id, person_id, tag_id, add=action == "add", now=sandbox.now())
+        LeelooBackend(sandbox).change_tag(company_id, person_id, tag_id, add=action == "add")
     except ApiError as exc:
         return form_error(url, exc)
     return back(url, notice="Тег добавлен" if action == "add" else "Тег снят")
@@ -278,7 +277,6 @@ async def create_order(request: Request, person_id: Annotated[str, Path(max_leng
                        offer_id: Annotated[str, Form(max_length=24)]) -> Response:
     """An OPENED manual order for the person, as POST /api/v2/orders makes it (its ORDER webhook too)."""
     from leadbridge.sandbox.leeloo import bodies
-    from leadbridge.sandbox.leeloo.backend import create_order as leeloo_create_order
 
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
@@ -290,9 +288,8 @@ async def create_order(request: Request, person_id: Annotated[str, Path(max_leng
     if credits_id is None or not is_oid(offer_id) or not is_oid(person_id):
         return form_error(url, ApiError(422, "Нет ручной платёжной системы или предложения", field="offer_id"))
     try:
-        with sandbox.write(company_id) as session:
-            leeloo_create_order(session, company_id, bodies.CreateOrder(
-                personId=person_id, offerId=offer_id, paymentCreditsId=credits_id), sandbox.now())
+        LeelooBackend(sandbox).create_order(company_id, bodies.CreateOrder(
+            personId=person_id, offerId=offer_id, paymentCreditsId=credits_id))
     except ApiError as exc:
         return form_error(url, exc)
     return back(url, notice="Заказ создан")

@@ -114,9 +114,9 @@ every = "5m"
 def _prepare_sandbox(sandbox: object) -> tuple[str, str | None]:
     """Add the demo tags to the demo account; return a lead-generation tool and a template id."""
     from leadbridge.sandbox import schema
-    from leadbridge.sandbox.common import new_oid
     from leadbridge.sandbox.seed import TENANTS
     from leadbridge.sandbox.state import Sandbox
+    from leadbridge.sandbox.wire import new_oid
 
     assert isinstance(sandbox, Sandbox)
     company = TENANTS[0].company_id

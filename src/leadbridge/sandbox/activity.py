@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError
+from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.wire import ApiError, iso
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.state import Sandbox
@@ -71,6 +73,7 @@ def parse_rate(value: str | float) -> float:
 class Activity:
     def __init__(self, sandbox: Sandbox, rate: str | float) -> None:
         self.sandbox = sandbox
+        self.leeloo = LeelooBackend(sandbox)
         self.per_minute = parse_rate(rate)
         self.produced = 0
         self.skipped = 0
@@ -196,8 +199,6 @@ class Activity:
     def _subscribe(self, at: datetime) -> None:
         from faker.providers.person.ru_RU import Provider as PersonProvider
 
-        from leadbridge.sandbox.leeloo import backend, bodies
-
         rng = self._rng
         leadgentool_id = self._pick(self.leadgentools)
         pool = (PersonProvider.first_names_male, PersonProvider.last_names_male) if rng.random() < 0.5 else \
@@ -208,32 +209,24 @@ class Activity:
         if leadgentool_id is None:
             return
         body = bodies.CreatePerson(name=name, phone=phone, email=email, leadgentool_id=leadgentool_id)
-        with self.sandbox.write(self.company_id) as session:
-            made = backend.create_person(session, self.company_id, body, at)
+        made = self.leeloo.at(at).create_person(self.company_id, body)
         self.accounts.append(made["id"])
         self.people.append((made["person_id"], phone))
 
     def _order(self, at: datetime) -> None:
-        from leadbridge.sandbox.leeloo import backend, bodies
-
         person = self._pick(self.people)
         offer_id, credits_id = self._pick(self.offers), self._pick(self.credits)
         if person is None or offer_id is None or credits_id is None:
             return
         body = bodies.CreateOrder(personId=person[0], offerId=offer_id, paymentCreditsId=credits_id)
-        with self.sandbox.write(self.company_id) as session:
-            made = backend.create_order(session, self.company_id, body, at)
+        made = self.leeloo.at(at).create_order(self.company_id, body)
         self.open_orders.append(made["id"])
 
     def _pay(self, at: datetime) -> None:
-        from leadbridge.sandbox.leeloo import backend, bodies
-
         if not self.open_orders:
             return
         order_id = self.open_orders.pop(self._rng.randrange(len(self.open_orders)))
-        with self.sandbox.write(self.company_id) as session:
-            backend.update_manual_order(session, self.company_id, order_id,
-                                       bodies.UpdateManualOrder(status="RESOLVED"), at)
+        self.leeloo.at(at).update_manual_order(self.company_id, order_id, bodies.UpdateManualOrder(status="RESOLVED"))
 
     def _deal(self, at: datetime) -> None:
         from leadbridge.sandbox.neiros.backend import add_deal
@@ -252,8 +245,6 @@ class Activity:
                          canal=canal, traffic=traffic, neiros_visit=visit)
 
     def status(self) -> dict[str, Any]:
-        from leadbridge.sandbox.common import iso
-
         return {"per_minute": self.per_minute, "produced": self.produced, "skipped": self.skipped,
                 "next_at": iso(self.next_at)}
 

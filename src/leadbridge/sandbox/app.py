@@ -24,13 +24,14 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadbridge.sandbox import common
 from leadbridge.sandbox.answerdoc import document_answers
-from leadbridge.sandbox.common import JSON, ApiError, api_of, error_body
+from leadbridge.sandbox.dependencies import EXTRA_SCHEMAS
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
+from leadbridge.sandbox.wire import JSON, ApiError, api_of, error_body, errors_from
 
 TITLE = "leadbridge sandbox: Leeloo.ai (v1, v2), Neiros and Dialog"
 DESCRIPTION = """\
@@ -91,6 +92,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sandbox = sandbox
+    app.state.leeloo = LeelooBackend(sandbox)
     app.include_router(leeloo_router)
     app.include_router(neiros_router)
     app.include_router(dialog_router)
@@ -107,7 +109,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
         if not items:
             return render_api_error(request.url.path, ApiError(422, "Invalid request", field="request"))
         return render_api_error(request.url.path,
-                                common.errors_from(items, skip=("query", "path", "body", "header")))
+                                errors_from(items, skip=("query", "path", "body", "header")))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -123,7 +125,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
             spec = get_openapi(title=app.title, version=app.version, description=app.description,
                                routes=app.routes)
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            schemas.update(common.EXTRA_SCHEMAS)
+            schemas.update(EXTRA_SCHEMAS)
             # Invalid input is answered in each API's own error style, not FastAPI's.
             if "HTTPValidationError" in schemas:
                 schemas["HTTPValidationError"] = ERROR_SCHEMA

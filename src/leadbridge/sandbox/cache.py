@@ -101,10 +101,12 @@ class Caches:
         self.tokens: dict[str, str] = {}
 
     def of(self, company_id: str) -> CompanyCache:
-        cache = self._companies.get(company_id)
-        if cache is None:
-            cache = self._companies[company_id] = CompanyCache()
-        return cache
+        """The company's cache, made on first use (every request asks: a hit costs one lookup)."""
+        try:
+            return self._companies[company_id]
+        except KeyError:
+            made = self._companies[company_id] = CompanyCache()
+            return made
 
     def drop_derived(self) -> None:
         """Drop every company's values and pages, keeping the tokens (they never change company)."""

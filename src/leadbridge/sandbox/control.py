@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from leadbridge.sandbox import webhooks, world
-from leadbridge.sandbox.common import MAX_YEAR, ApiError, body_doc, iso, parse_body, sandbox_of
+from leadbridge.sandbox.dependencies import body_doc, sandbox_of
 from leadbridge.sandbox.state import (
     LEELOO_RATE_LIMIT,
     LEELOO_RATE_WINDOW_SECONDS,
@@ -27,6 +27,7 @@ from leadbridge.sandbox.state import (
     Sandbox,
     compile_pattern,
 )
+from leadbridge.sandbox.wire import MAX_YEAR, ApiError, iso, parse_body
 
 TOKEN_HEADER = "X-Sandbox-Token"
 

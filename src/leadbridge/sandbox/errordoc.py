@@ -1,9 +1,9 @@
 """The OpenAPI document's error answers and security schemes, in each API's own style.
 
 FastAPI documents only 200 and its own 422. The sandbox answers more, in the style of the
-API called (``common.error_body``): 400 for a body that does not parse, 401 without valid
+API called (``wire.error_body``): 400 for a body that does not parse, 401 without valid
 credentials, 404 for a record that is not there, 405 for a method the path does not
-serve, 413/414 for a body or query beyond the bounds of ``common`` and ``guard``, 422
+serve, 413/414 for a body or query beyond the bounds of ``wire`` and ``guard``, 422
 for invalid input, 429 when rate-limited. Each operation declares those it can give, with
 a JSON schema per API, and the credentials it needs as a security scheme (the header
 parameters FastAPI derived from the auth dependencies are replaced by them).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadbridge.sandbox.common import api_of
+from leadbridge.sandbox.wire import api_of
 
 _FIELD_ERRORS = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from leadbridge.sandbox.common import ApiError
+from leadbridge.sandbox.wire import ApiError
 
 logger = logging.getLogger("leadbridge.sandbox")
 

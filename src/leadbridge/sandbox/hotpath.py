@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadbridge.sandbox.common import JSON, ApiError
-from leadbridge.sandbox.leeloo.routes._shared import TOKEN_QUERY
+from leadbridge.sandbox.leeloo.routes import api, messaging, people
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import JSON, ApiError
 
 CHANNELS = "/api/v2/communication-channels/"
 CHAT_MESSAGES = "/chat-messages"
@@ -48,7 +48,7 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
     for pair in query.split(b"&"):
         name, _, value = pair.partition(b"=")
         key = name.decode("latin-1")
-        if key == TOKEN_QUERY and token is None and value and b"%" not in value and b"+" not in value:
+        if key == api.TOKEN_QUERY and token is None and value and b"%" not in value and b"+" not in value:
             token = value.decode("latin-1")
             continue
         if key not in ("limit", "offset") or key in values or not value.isdigit() or len(value) > MAX_DIGITS:
@@ -63,14 +63,12 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
 
 class FastLane:
     def __init__(self, app: ASGIApp, render_error: Callable[[str, ApiError], JSON]) -> None:
-        from leadbridge.sandbox.leeloo.routes import _shared, messaging, people
-
         self.app = app
         self.render_error = render_error
-        self.company = _shared.leeloo_company
-        self.max_limit = _shared.MAX_LIMIT
-        self.page_cap = _shared.PAGE_CAP
-        self.token_header = _shared.TOKEN_HEADER.lower().encode("latin-1")
+        self.company = api.leeloo_company
+        self.max_limit = api.MAX_LIMIT
+        self.page_cap = api.PAGE_CAP
+        self.token_header = api.TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
         self.send_message: Endpoint = messaging.send_message
@@ -95,7 +93,7 @@ class FastLane:
             return None
         if path == "/api/v2/people":
             endpoint = self.people
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"last_message": api.NO_WINDOW}
         elif path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
             channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
             if not channel or "/" in channel:
@@ -107,7 +105,7 @@ class FastLane:
         paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
-        kwargs.update(paged[0])
+        kwargs["page"] = api.Paging(paged[0].get("limit", api.DEFAULT_LIMIT), paged[0].get("offset", 0))
         return endpoint, kwargs, paged[1]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,
@@ -128,7 +126,7 @@ class FastLane:
             else:
                 cache = sandbox.cache(company)
                 # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-                key = (scope["path"], kwargs.get("limit"), kwargs.get("offset"))
+                key = (scope["path"], *kwargs["page"])
                 body = cache.page(key)
                 if body is None:
                     body = orjson.dumps(await endpoint(request, company, **kwargs))

@@ -3,7 +3,7 @@
 Every row carries the ``company_id`` of its tenant, so each query filters on it and
 one company can never see another's rows. Leeloo ids are 24-hex strings (Mongo
 ObjectIds upstream); Neiros and Dialog ids are integers. Datetimes are stored as naive
-UTC and rendered with a ``Z`` by :mod:`leadbridge.sandbox.common`.
+UTC and rendered with a ``Z`` by :mod:`leadbridge.sandbox.wire`.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ from faker.providers.person.ru_RU import Provider as PersonProvider
 from sqlalchemy import Connection, DateTime, Engine, Table, delete, insert, select
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import seeded_oid
 from leadbridge.sandbox.search import person_search_text
+from leadbridge.sandbox.wire import seeded_oid
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)

@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.cache import Caches, Change, CompanyCache
-from leadbridge.sandbox.common import ApiError
+from leadbridge.sandbox.wire import ApiError, iso
 
 MEMORY_URL = "sqlite://"
 DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
@@ -129,7 +129,7 @@ def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) 
     transaction or a :class:`RawTransaction`.
 
     For the few hottest queries only: SQLAlchemy's statement layer costs more than SQLite's
-    own work there. Datetimes come back as stored (read them with :func:`common.iso_stored`)
+    own work there. Datetimes come back as stored (read them with :func:`wire.iso_stored`)
     and go in through :func:`db_time`.
     """
     if isinstance(target, RawTransaction):
@@ -281,8 +281,6 @@ class LoggedRequest:
     body_size: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        from leadbridge.sandbox.common import iso
-
         return {
             "id": self.id,
             "at": iso(self.at),

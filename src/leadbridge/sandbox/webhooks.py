@@ -38,7 +38,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, iso, new_oid
+from leadbridge.sandbox.wire import ApiError, iso, new_oid
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.state import Sandbox

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, is_oid, iso, new_oid
-from leadbridge.sandbox.leeloo.backend import append_message, defined, find
+from leadbridge.sandbox.leeloo.backend.core import append_message, defined, find
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.webhooks import emit
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, new_oid
 
 NAME_MAX = 200
 TEXT_MAX = 4096

@@ -19,9 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec
 
 from leadbridge.contract import Endpoint
 
-if TYPE_CHECKING:
-    from leadbridge.sdk._http import AsyncTransport, SyncTransport
-
 T = TypeVar("T")
 P = ParamSpec("P")
 T_co = TypeVar("T_co", covariant=True)
@@ -102,6 +99,17 @@ class Pager(Generic[T]):
     identity: Callable[[T], Hashable | None] = field(default=lambda item: getattr(item, "id", None))
 
 
+class Transport(Protocol):
+    """What a resource needs of its client's transport (``_http.SyncTransport`` or ``AsyncTransport``);
+    named here by its shape, since ``_http`` itself builds on this module."""
+
+    is_async: bool
+
+    def run(self, op: Operation[Any]) -> Any: ...
+
+    def iterate(self, pager: Pager[Any]) -> Any: ...
+
+
 class Resource(Generic[Mode]):
     """A group of endpoints sharing the client's transport.
 
@@ -111,7 +119,7 @@ class Resource(Generic[Mode]):
 
     doc_words: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
+    def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
 

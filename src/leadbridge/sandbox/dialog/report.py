@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from leadbridge.contract.dialog import GOAL_FALSE_WORDS, GOAL_TRUE_WORDS
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, iso, parse_datetime
+from leadbridge.sandbox.wire import ApiError, iso, parse_datetime
 
 DataType = Literal["text", "number", "datetime", "dialog", "goal"]
 FilterType = Literal["equal", "contains", "starts_with", "ends_with", "is_empty", "not_empty", "is_true", "not_true"]

@@ -18,19 +18,17 @@ from pydantic import (
 )
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import (
+from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
+from leadbridge.sandbox.dialog import backend, report
+from leadbridge.sandbox.wire import (
     DATE_WINDOW,
     ApiError,
-    bearer_company,
-    body_doc,
     in_date_window,
     parse_body,
     parse_datetime,
     read_body,
-    sandbox_of,
     validation_error,
 )
-from leadbridge.sandbox.dialog import backend, report
 from leadbridge.sandbox.dialog.backend import DialogBackend, NewCampaign, ReportFilter
 
 MAX_ID = 2**31 - 1

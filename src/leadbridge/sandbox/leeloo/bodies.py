@@ -1,6 +1,6 @@
 """Leeloo request bodies: one pydantic model per write, accepted as JSON or form data.
 
-The documents send some bodies as JSON and others as form-data; :func:`common.parse_body`
+The documents send some bodies as JSON and others as form-data; :func:`wire.parse_body`
 turns either into a dict. Form data cannot nest, so bracketed keys
 (``variables[key1]``, ``data[0][phone]``, ``tags[]``) are folded back into objects and
 lists here, and a list or object field may also arrive as a JSON string.
@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import check_value, is_oid, to_utc_naive
+from leadbridge.sandbox.wire import check_value, is_oid, to_utc_naive
 
 CURRENCIES = ("USD", "EUR", "UAH", "RUB")
 Currency = Literal["USD", "EUR", "UAH", "RUB"]
@@ -64,7 +64,7 @@ def _blank_is_not_defined(value: Any) -> Any:
 
 def parse_utc(value: Any) -> Any:
     """A documented date ('2020-02-04T11:46:48.803Z', '2018-06-27 07:32', '2020-02-10') as naive UTC,
-    within common.DATE_WINDOW."""
+    within wire.DATE_WINDOW."""
     if isinstance(value, datetime):
         value = value.isoformat()
     if not isinstance(value, str):
@@ -147,7 +147,7 @@ class Body(BaseModel):
             if isinstance(value, str) and value.lstrip()[:1] in ("[", "{") and _is_container(field.annotation):
                 with contextlib.suppress(orjson.JSONDecodeError):  # else validation names the field
                     data[key] = orjson.loads(value)
-                    # JSON inside a form field is bounded like a JSON body (common.read_body).
+                    # JSON inside a form field is bounded like a JSON body (wire.read_body).
                     check_value(data[key], [key])
         return data
 

@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, not_found
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import ApiError, not_found
 
 # Deals per page of GET /projects: Laravel's paginate() default, which the vendor's API
 # (a Laravel application, judging by its Sanctum tokens) most likely keeps.

@@ -10,19 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import (
-    ApiError,
-    bearer_company,
-    body_doc,
-    check_value,
-    parse_body,
-    parse_datetime,
-    read_body,
-    sandbox_of,
-    validation_error,
-)
+from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
 from leadbridge.sandbox.neiros import backend
 from leadbridge.sandbox.neiros.backend import NeirosBackend
+from leadbridge.sandbox.wire import ApiError, check_value, parse_body, parse_datetime, read_body, validation_error
 
 PREFIX = "/api/userapi/v1"
 MAX_ID = 2**53

@@ -6,43 +6,35 @@ from typing import Any
 
 from fastapi import Request
 
-from leadbridge.sandbox.common import body_doc
-from leadbridge.sandbox.leeloo import backend, bodies
-from leadbridge.sandbox.leeloo.routes._shared import Company, Limit, Offset, new_router, ok, page, sandbox_of, write
+from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.routes import api
+from leadbridge.sandbox.wire import parse_body
 
-router = new_router()
-DEFAULT_LIMIT = 20
+router = api.new_router()
 
 
 @router.post("/api/v2/calls", summary="Add a call to a communication channel (form-data, all fields required)",
-             openapi_extra=body_doc(bodies.CreateCall, form=True, example=bodies.EXAMPLES["create_call"]))
-async def create_call(request: Request, company: Company) -> dict[str, Any]:
-    return ok(await write(request, company, bodies.CreateCall,
-                          lambda sb, session, body: backend.create_call(session, company, body, sb.now())))
+             openapi_extra=api.body(bodies.CreateCall, "create_call"))
+async def create_call(request: Request, company: api.Company) -> dict[str, Any]:
+    body = await parse_body(request, bodies.CreateCall)
+    return api.ok(api.backend(request).create_call(company, body))
 
 
 @router.get("/api/v2/tags", summary="Tags")
-async def list_tags(request: Request, company: Company) -> dict[str, Any]:
-    with sandbox_of(request).read() as session:
-        return ok(backend.list_tags(session, company))
+async def list_tags(request: Request, company: api.Company) -> dict[str, Any]:
+    return api.ok(api.backend(request).list_tags(company))
 
 
 @router.get("/api/v2/users", summary="Platform users")
-async def list_users(request: Request, company: Company, limit: Limit = DEFAULT_LIMIT,
-                     offset: Offset = 0) -> dict[str, Any]:
-    sandbox = sandbox_of(request)
-    with sandbox.read() as session:
-        items, total = backend.list_users(sandbox, session, company, limit, offset)
-    return page(items, limit, offset, total)
+async def list_users(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
+    return api.page(api.backend(request).list_users(company, *page), page)
 
 
 @router.get("/api/v2/users/{user_id}", summary="One platform user")
-async def get_user(request: Request, company: Company, user_id: str) -> dict[str, Any]:
-    with sandbox_of(request).read() as session:
-        return ok(backend.get_user(session, company, user_id))
+async def get_user(request: Request, company: api.Company, user_id: str) -> dict[str, Any]:
+    return api.ok(api.backend(request).get_user(company, user_id))
 
 
 @router.get("/api/v2/connections", summary="Connections (channels the company's bots talk through)")
-async def list_connections(request: Request, company: Company) -> dict[str, Any]:
-    with sandbox_of(request).read() as session:
-        return ok({"connections": backend.list_connections(session, company)})
+async def list_connections(request: Request, company: api.Company) -> dict[str, Any]:
+    return api.ok({"connections": api.backend(request).list_connections(company)})

@@ -1,22 +1,26 @@
-"""What every Leeloo route module shares: auth, paging, envelopes and query parsing.
+"""What every Leeloo route module shares: auth, the backend, paging, envelopes and query parsing.
+
+Route modules import it whole (``from …routes import api``) and say ``api.Company``, ``api.ok``.
 
 Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`` /
-``linked`` for side-loaded records; errors keep ``status: 0`` (see common.error_body).
+``linked`` for side-loaded records; errors keep ``status: 0`` (see wire.error_body).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
-from sqlalchemy.orm import Session
 
-from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
-from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported for the route modules
+from leadbridge.sandbox.dependencies import body_doc
+from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.leeloo.backend.people import PERSON_INCLUDES
+from leadbridge.sandbox.leeloo.backend.sales import TUNNEL_INCLUDES
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import ApiError, parse_datetime
 
 TOKEN_HEADER = "X-Leeloo-AuthToken"
 TOKEN_QUERY = "authToken"
@@ -25,7 +29,6 @@ PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100
 MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
 MAX_OFFSET = 10**9  # beyond any page a client can reach; 2**63 and up overflow the databases
 MAX_FILTER_VALUES = 1000  # names or ids in one filter (a bound for the SQL IN list)
-M = TypeVar("M", bound=BaseModel)
 
 
 async def leeloo_company(
@@ -43,6 +46,14 @@ async def leeloo_company(
 
 
 Company = Annotated[str, Depends(leeloo_company)]
+
+
+def backend(request: Request) -> LeelooBackend:
+    """The Leeloo backend of the sandbox serving this request (``app.state.leeloo``)."""
+    leeloo: LeelooBackend = request.app.state.leeloo
+    return leeloo
+
+
 def _cap(limit: int) -> int:
     return min(limit, PAGE_CAP)
 
@@ -62,7 +73,44 @@ Tags = Annotated[
     Query(alias="filter[tags]", description="Tag names or ids, repeated or comma-separated; matches any of them"),
 ]
 Include = Annotated[list[str] | None, Query(description="Comma-separated side-loads")]
+DateWindow = tuple[datetime | None, datetime | None]
 
+
+class Paging(NamedTuple):
+    limit: int
+    offset: int
+
+
+# Dependencies: asynchronous, so FastAPI calls them on the event loop (not in a worker thread).
+
+
+async def paging(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Paging:
+    return Paging(limit, offset)
+
+
+async def last_message_window(start: LastMessageFrom = None, end: LastMessageTo = None) -> DateWindow:
+    return date_range(start, end)
+
+
+async def person_includes(include: Include = None) -> frozenset[str]:
+    return parse_include(include, PERSON_INCLUDES)
+
+
+async def tunnel_includes(include: Include = None) -> frozenset[str]:
+    return parse_include(include, TUNNEL_INCLUDES)
+
+
+Page = Annotated[Paging, Depends(paging)]
+LastMessage = Annotated[DateWindow, Depends(last_message_window)]
+PersonIncludes = Annotated[frozenset[str], Depends(person_includes)]
+TunnelIncludes = Annotated[frozenset[str], Depends(tunnel_includes)]
+NO_WINDOW: DateWindow = (None, None)
+
+
+def body(model: type[BaseModel], example: str) -> dict[str, Any]:
+    """``openapi_extra`` of a route whose body is ``model``: JSON or form data alike (the documents
+    mix them, :func:`wire.parse_body` reads both), with the document's example."""
+    return body_doc(model, form=True, example=bodies.EXAMPLES[example])
 
 
 def new_router() -> APIRouter:
@@ -73,10 +121,12 @@ def ok(data: Any, **extra: Any) -> dict[str, Any]:
     return {"status": 1, "data": data, **extra}
 
 
-def page(items: list[dict[str, Any]], limit: int, offset: int, total: int) -> dict[str, Any]:
-    """A list envelope. filteredCount is the number of records in this response and
-    totalCount the number matching the filter, as the v1 document defines them."""
-    meta = {"limit": limit, "offset": offset, "filteredCount": len(items), "totalCount": total}
+def page(found: tuple[list[dict[str, Any]], int], paged: Paging) -> dict[str, Any]:
+    """A list envelope of ``found``: a page of records and how many match in all. filteredCount is
+    the number of records in this response and totalCount the number matching the filter, as the
+    v1 document defines them."""
+    items, total = found
+    meta = {"limit": paged.limit, "offset": paged.offset, "filteredCount": len(items), "totalCount": total}
     return {"status": 1, "data": items, "meta": meta}
 
 
@@ -111,13 +161,3 @@ def date_range(start: str | None, end: str | None) -> tuple[datetime | None, dat
         if len(end.strip()) == 10:
             upper = upper + timedelta(days=1) - timedelta(milliseconds=1)
     return lower, upper
-
-
-async def write(request: Request, company_id: str, model: type[M],
-                change: Callable[[Sandbox, Session, M], Any]) -> Any:
-    """Parse the body as ``model`` and apply ``change`` in one transaction of the company."""
-    body = await parse_body(request, model)
-    sandbox = sandbox_of(request)
-    with sandbox.write(company_id) as session:
-        return change(sandbox, session, body)
-

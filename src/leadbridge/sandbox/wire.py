@@ -1,4 +1,6 @@
-"""Small pieces every fake service shares: ids, UTC dates, errors, body parsing, JSON."""
+"""The wire every fake service shares: ids, UTC dates, errors in each API's style, JSON, and
+request bodies read and bounded. Nothing here knows FastAPI or the sandbox's state (see
+``dependencies.py`` for the FastAPI side)."""
 
 from __future__ import annotations
 
@@ -6,19 +8,14 @@ import itertools
 import os
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
-from fastapi import Header
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
-
-if TYPE_CHECKING:
-    from leadbridge.sandbox.schema import DialogToken, NeirosToken
-    from leadbridge.sandbox.state import Sandbox
 
 Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
 M = TypeVar("M", bound=BaseModel)
@@ -388,51 +385,3 @@ async def parse_body(request: Request, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-
-
-# Nested body models, merged into the OpenAPI components by the app factory.
-EXTRA_SCHEMAS: dict[str, Any] = {}
-
-
-def body_doc(model: type[BaseModel], *, form: bool = False, example: Any = None) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body parsed by :func:`parse_body` (JSON and form alike)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    EXTRA_SCHEMAS.update(schema.pop("$defs", {}))
-    json_content: dict[str, Any] = {"schema": schema}
-    if example is not None:
-        json_content["example"] = example
-    content: dict[str, Any] = {"application/json": json_content}
-    if form:
-        content = {"multipart/form-data": {"schema": schema}, **content}
-        content["application/x-www-form-urlencoded"] = {"schema": schema}
-    return {"requestBody": {"required": True, "content": content}}
-
-
-def sandbox_of(request: Request) -> Sandbox:
-    """The sandbox serving this request (``app.state.sandbox``)."""
-    sandbox: Sandbox = request.app.state.sandbox
-    return sandbox
-
-
-def bearer_company(table: type[NeirosToken | DialogToken], description: str, *,
-                   refusals: tuple[str, str] | None = None) -> Callable[..., Awaitable[str]]:
-    """A route dependency: the company whose Bearer token (of ``table``) the request carries.
-
-    ``refusals``: the 401 messages for a missing and for an unknown token, sent with
-    ``WWW-Authenticate: Bearer`` (FastAPI's OAuth2 style); by default the store's own refusal.
-    Asynchronous, so FastAPI calls it on the event loop rather than in a worker thread.
-    """
-
-    async def company(request: Request, authorization: str | None = Header(None, description=description)) -> str:
-        try:
-            company_id = sandbox_of(request).bearer_company(authorization, table)
-        except ApiError:
-            if refusals is None:
-                raise
-            missing, unknown = refusals
-            raise ApiError(401, missing if not authorization else unknown,
-                           headers={"WWW-Authenticate": "Bearer"}) from None
-        request.state.company_id = company_id
-        return company_id
-
-    return company

@@ -1,0 +1,173 @@
+"""What every group of Leeloo's state shares: lookups, counts, the API user, how values are
+shown, messages at the top of a chat, subscriptions, and :class:`Backend`, the binding to a
+sandbox whose :meth:`Backend._write` is the one way a Leeloo write reaches the database.
+
+Every lookup filters on the company: another tenant's id is simply "not found"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox import fastsql
+from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, new_oid
+
+# Leeloo answers an empty email, phone, profile image or gender with this string, never null.
+NOT_DEFINED = "NOT_DEFINED"
+# The notice of an account's action (a subscription, an order created or changed): the v1
+# document's example shows it with empty text.
+SYSTEM_MESSAGE = "SYSTEM_MESSAGE"
+
+
+def defined(value: str | None) -> str:
+    """A stored value as Leeloo shows it: an empty one is ``"NOT_DEFINED"``."""
+    return value if value else NOT_DEFINED
+
+
+def find(session: Session, model: Any, company_id: str, oid: str, *columns: Any, what: str,
+         field: str | None = None) -> Any:
+    """The row of ``model`` with this id in this company, or a 404 (naming ``field`` if a body field)."""
+    if is_oid(oid):
+        row = session.execute(
+            select(*(columns or (model.id,))).where(model.id == oid, model.company_id == company_id)
+        ).first()
+        if row is not None:
+            return row
+    raise ApiError(404, f"{what} not found", field=field)
+
+
+def count(sandbox: Sandbox, company_id: str, key: tuple[Any, ...], query: Any, *, rows_of: Iterable[str] = (),
+          values_of: Iterable[str] = ()) -> int:
+    """COUNT(*) of ``query``, kept in the company's cache until a write changes what it reads
+    (``rows_of``: tables whose rows it counts; ``values_of``: tables whose columns it filters on)."""
+    cache = sandbox.cache(company_id)
+    cached: int | None = cache.get(key)
+    if cached is None:
+        with sandbox.read() as session:
+            cached = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        cache.put(key, cached, rows_of=rows_of, values_of=values_of)
+    return cached
+
+
+def company_page(sandbox: Sandbox, session: Session, company_id: str, model: Any, columns: Sequence[Any],
+                 order_by: Sequence[Any], limit: int, offset: int) -> tuple[Sequence[Any], int]:
+    """One page of the company's rows of ``model`` (``columns`` in ``order_by``) and how many it has
+    in all, counted once and kept until rows of the table are added or removed."""
+    table: str = model.__tablename__
+    where = model.company_id == company_id
+    total = count(sandbox, company_id, (table,), select(model.id).where(where), rows_of=(table,))
+    rows = session.execute(select(*columns).where(where).order_by(*order_by).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def api_user(sandbox: Sandbox, session: Session | RawTransaction, company_id: str) -> str:
+    """The user acting for API calls: the company's first user (its owner)."""
+    cache = sandbox.cache(company_id)
+    user_id: str | None = cache.get("api-user")
+    if user_id is None:
+        rows = run_sql(session, fastsql.API_USER, {"company": company_id})
+        if not rows:
+            raise ApiError(409, "the company has no user to act for the API")
+        user_id = cache.put("api-user", rows[0][0], rows_of=("leeloo_user",))
+    return user_id
+
+
+def money(value: float) -> float | int:
+    """Whole amounts render as integers (100, not 100.0), as in the documents."""
+    return int(value) if float(value).is_integer() else round(value, 2)
+
+
+def user_dict(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at)}
+
+
+USER_COLUMNS = (s.User.id, s.User.name, s.User.created_at, s.User.updated_at)
+
+
+def append_message(session: Session | RawTransaction, company_id: str, account_id: str, text: str, kind: str,
+                   now: datetime, *, created_by: str | None = None, template_id: str | None = None,
+                   field: str | None = None) -> tuple[str, str]:
+    """A message at the top of the account's chat; the account's and person's lastMessageTime follow.
+    Returns the message's id and the person's.
+
+    The hottest write (POST send-message), so three hand-written statements."""
+    stored_now = db_time(session, now)
+    touched = run_sql(session, fastsql.TOUCH_ACCOUNT,
+                      {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
+    if not touched:
+        raise ApiError(404, "Communication channel not found", field=field)
+    message_id = new_oid(now)
+    run_sql(session, fastsql.INSERT_MESSAGE, {
+        "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
+        "created_by": created_by, "template_id": template_id, "now": stored_now,
+    })
+    person_id: str = touched[0][0]
+    run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
+    return message_id, person_id
+
+
+def first_source(session: Session, where: ColumnElement[bool], what: str) -> Any:
+    """The traffic source a new subscription comes through: the first one matching ``where``."""
+    source = session.execute(
+        select(s.TrafficSource.id, s.TrafficSource.leadgentool_id, s.TrafficSource.tunnel_id)
+        .where(where).order_by(s.TrafficSource.created_at, s.TrafficSource.id).limit(1)
+    ).first()
+    if source is None:
+        raise ApiError(409, f"{what} has no traffic source to subscribe through")
+    return source
+
+
+def _contact(session: Session, person_id: str | None) -> tuple[str, str]:
+    """The person's email and phone as Leeloo shows them (NOT_DEFINED when empty)."""
+    row = session.execute(select(s.Person.email, s.Person.phone).where(s.Person.id == person_id)).first() \
+        if person_id else None
+    return (defined(row.email), defined(row.phone)) if row else (NOT_DEFINED, NOT_DEFINED)
+
+
+def subscription_event(session: Session, account_id: str, person_id: str, tunnel_id: str | None,
+                       leadgentool_id: str | None, source_id: str | None, now: datetime) -> dict[str, Any]:
+    """The data of a SUBSCRIPTION webhook (our reading: the wiki's copy ends before its example)."""
+    source = session.scalar(select(s.TrafficSource.name).where(s.TrafficSource.id == source_id)) \
+        if source_id else None
+    email, phone = _contact(session, person_id)
+    return {"account_id": account_id, "person_id": person_id, "tunnel_id": tunnel_id,
+            "leadgentool_id": leadgentool_id, "source": source, "email": email, "phone": phone,
+            "created_at": iso(now)}
+
+
+class Backend:
+    """Leeloo's state bound to a sandbox (its engine, clock and caches).
+
+    Each public method is one request's work, returning the documented shape: a read on a
+    session of its own, or a write in one short transaction opened by :meth:`_write`.
+    """
+
+    def __init__(self, sandbox: Sandbox, clock: Callable[[], datetime] | None = None) -> None:
+        self.sandbox = sandbox
+        self.now: Callable[[], datetime] = clock or sandbox.now
+
+    def at(self, when: datetime) -> Self:
+        """This backend with its clock stopped at ``when`` (the world's activity dates its events)."""
+        return type(self)(self.sandbox, lambda: when)
+
+    def _write(self, company_id: str) -> AbstractContextManager[Session]:
+        """The one write path: a transaction of the company, committed whole or rolled back whole.
+
+        The session's events note what each statement changed (``cache.Change``); after the
+        commit the company's cache drops what that made stale and the webhook events the write
+        emitted are queued (a rolled-back write sends nothing). The sandbox's own context manager
+        is handed on as it is: no layer of our own on every write.
+        """
+        return self.sandbox.write(company_id)
+
+    def _raw_write(self, company_id: str) -> AbstractContextManager[RawTransaction]:
+        """:meth:`_write` for hand-written SQL (``fastsql``, :func:`run_sql`) on the connection kept
+        open for reads: the hottest write, where a session's set-up costs more than its statements."""
+        return self.sandbox.raw_write(company_id)

@@ -1,0 +1,155 @@
+"""Leeloo's conversations: message templates, sending, communication channels, their chats
+and the person behind one, manual subscriptions."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox import fastsql
+from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.backend.core import (
+    SYSTEM_MESSAGE,
+    Backend,
+    api_user,
+    append_message,
+    count,
+    find,
+    first_source,
+    subscription_event,
+)
+from leadbridge.sandbox.leeloo.backend.people import person_card
+from leadbridge.sandbox.webhooks import emit
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, iso_stored
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def render_template(session: Session, company_id: str, template_id: str, variables: dict[str, Any]) -> str:
+    template = find(session, s.Template, company_id, template_id, s.Template.text, what="Template",
+                    field="template_id")
+    text: str = template.text
+    return _PLACEHOLDER.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], text)
+
+
+class MessagingBackend(Backend):
+    """Templates, messages and communication channels (/api/v2/messages, …)."""
+
+    def list_template_categories(self, company_id: str) -> list[dict[str, Any]]:
+        with self.sandbox.read() as session:
+            rows = session.execute(select(s.TemplateCategory.id, s.TemplateCategory.name)
+                                   .where(s.TemplateCategory.company_id == company_id)
+                                   .order_by(s.TemplateCategory.id))
+            return [{"id": r.id, "name": r.name} for r in rows]
+
+    def list_templates(self, company_id: str, category_id: str) -> list[dict[str, Any]]:
+        with self.sandbox.read() as session:
+            find(session, s.TemplateCategory, company_id, category_id, what="Template category")
+            rows = session.execute(select(s.Template.id, s.Template.message_name)
+                                   .where(s.Template.category_id == category_id).order_by(s.Template.id.desc()))
+            return [{"id": r.id, "message_name": r.message_name} for r in rows]
+
+    def send_template(self, company_id: str, body: bodies.SendTemplate) -> None:
+        """The template's text, {name} placeholders filled from ``variables``, as the API user's message."""
+        now = self.now()
+        with self._write(company_id) as session:
+            text = render_template(session, company_id, body.template_id, body.variables)
+            append_message(session, company_id, body.account_id, text, "YOUR_MESSAGE", now,
+                           created_by=api_user(self.sandbox, session, company_id), template_id=body.template_id,
+                           field="account_id")
+
+    def send_message(self, company_id: str, body: bodies.SendMessage) -> None:
+        """The API user's text message: the hottest write, on the raw lane (:meth:`_raw_write`)."""
+        now = self.now()
+        with self._raw_write(company_id) as transaction:
+            append_message(transaction, company_id, body.account_id, body.text, "YOUR_MESSAGE", now,
+                           created_by=api_user(self.sandbox, transaction, company_id), field="account_id")
+
+    def list_channels(self, company_id: str, last_from: datetime | None, last_to: datetime | None, limit: int,
+                      offset: int) -> tuple[list[dict[str, Any]], int]:
+        """GET /api/v2/communication-channels, most recent conversation first."""
+        with self.sandbox.read() as session:
+            where: list[ColumnElement[bool]] = [s.Account.company_id == company_id]
+            if last_from:
+                where.append(s.Account.last_message_time >= last_from)
+            if last_to:
+                where.append(s.Account.last_message_time <= last_to)
+            total = count(self.sandbox, company_id, ("channels", last_from, last_to),
+                          select(s.Account.id).where(*where), rows_of=("leeloo_account",),
+                          values_of=("leeloo_account",) if last_from or last_to else ())
+            # Read in the (company_id, last_message_time, id) index's order, from its end.
+            rows = session.execute(
+                select(s.Account.id, s.Account.person_id, s.Account.name, s.Account.messenger, s.Account.bot_status,
+                       s.Account.last_message_time, s.Account.created_at, s.Account.utm_marks)
+                .where(*where)
+                .order_by(s.Account.last_message_time.desc().nulls_last(), s.Account.id.desc())
+                .limit(limit).offset(offset)
+            )
+            return [
+                {"id": r.id, "person_id": r.person_id, "name": r.name, "from": r.messenger, "botStatus": r.bot_status,
+                 "lastMessageTime": iso(r.last_message_time), "createdAt": iso(r.created_at),
+                 "utmMarks": r.utm_marks or {}}
+                for r in rows
+            ], total
+
+    def chat_messages(self, company_id: str, account_id: str, limit: int, offset: int, *,
+                      with_author: bool) -> tuple[list[dict[str, Any]], int]:
+        """An account's chat history, newest first; v1 links each manual message to its author."""
+        # A hot read: hand-written SQL, same checks and order as find() and the ORM query had.
+        if not (is_oid(account_id) and self.sandbox.query(fastsql.ACCOUNT_EXISTS,
+                                                          {"account": account_id, "company": company_id})):
+            raise ApiError(404, "Communication channel not found")
+        key = ("messages", account_id)
+        total: int | None = self.sandbox.cache(company_id).get(key)
+        if total is None:
+            total = count(self.sandbox, company_id, key,
+                          select(s.Message.id).where(s.Message.account_id == account_id), rows_of=("leeloo_message",))
+        items = []
+        for message_id, text, kind, read, created_by, created_at, updated_at in self.sandbox.query(
+                fastsql.CHAT_PAGE, {"account": account_id, "limit": limit, "offset": offset}):
+            item: dict[str, Any] = {"id": message_id, "text": text, "type": kind, "read": bool(read),
+                                    "createdAt": iso_stored(created_at), "updatedAt": iso_stored(updated_at)}
+            if with_author and created_by:
+                item["links"] = {"createdBy": {"type": "users", "id": created_by}}
+            items.append(item)
+        return items, total
+
+    def person_of_account(self, company_id: str, account_id: str,
+                          include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The card of the person behind a communication channel."""
+        with self.sandbox.read() as session:
+            account = find(session, s.Account, company_id, account_id, s.Account.person_id,
+                           what="Communication channel")
+            return person_card(session, company_id, account.person_id, include)
+
+    def manual_subscribe(self, company_id: str, account_id: str, body: bodies.ManualSubscribe) -> None:
+        """Subscribe the account to a tunnel at a block; the block's text is sent as the bot's message."""
+        now = self.now()
+        with self._write(company_id) as session:
+            account = find(session, s.Account, company_id, account_id, s.Account.id, s.Account.person_id,
+                           what="Communication channel")
+            find(session, s.Tunnel, company_id, body.tunnel_id, what="Tunnel", field="tunnel_id")
+            block = session.execute(
+                select(s.TunnelBlock.text).where(s.TunnelBlock.id == body.tunnel_block_id,
+                                                 s.TunnelBlock.tunnel_id == body.tunnel_id,
+                                                 s.TunnelBlock.company_id == company_id)
+            ).first()
+            if block is None:
+                raise ApiError(404, "Tunnel block not found in this tunnel", field="tunnel_block_id")
+            source = first_source(session, s.TrafficSource.tunnel_id == body.tunnel_id, "The tunnel")
+            session.execute(insert(s.Subscription).values(
+                company_id=company_id, person_id=account.person_id, account_id=account.id, tunnel_id=body.tunnel_id,
+                leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=body.tunnel_block_id,
+                created_at=now,
+            ))
+            append_message(session, company_id, account.id, "", SYSTEM_MESSAGE, now)
+            if block.text:
+                append_message(session, company_id, account.id, block.text, "BOT_MESSAGE", now)
+            emit(session, company_id, "SUBSCRIPTION",
+                 lambda: subscription_event(session, account.id, account.person_id, body.tunnel_id,
+                                            source.leadgentool_id, source.id, now))
