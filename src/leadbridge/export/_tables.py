@@ -101,6 +101,6 @@ def e164(raw: str | None, region: str = "RU") -> str | None:
     """The flows' E.164 form of a phone number (None when it is not a valid number)."""
     if not raw:
         return None
-    from leadbridge.flows.phones import normalise
+    from leadbridge.phones import normalise
 
     return normalise(raw, region).e164
