@@ -7,11 +7,11 @@ prints its progress), in memory, or in the SQLite file ``--database``, which is 
 while it is empty: seeding 100k people takes minutes, so runs can share one (the export and
 the walks only read). Then, each in a fresh child process so their peak memories are
 their own: the SDK walks people, channels and orders (``iter()``, models built, nothing
-kept); the export loads the same three lists into a new DuckDB file, through the pipeline
-`leadbridge export` makes (its DuckDB settings); the SDK walks again. Printed: the export's
+kept); the export loads the same three lists into a new DuckDB file (``duckdb_destination``:
+the settings `leadbridge export` loads with); the SDK walks again. Printed: the export's
 time as a ratio to the mean of the two walks (target <= 1.5x) and the export's peak memory
 (maximum resident set, target <= 400 MB), with the peak of each dlt stage (extract,
-normalize, load) where /proc lets the export sample its resident memory.
+normalize, load) and its time.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ print(json.dumps({"seconds": seconds, "rows": counts,
 EXPORT = """
 import json, os, resource, sys, threading, time
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
-from leadbridge.export import leeloo_source
-from leadbridge.export.pipeline import make_pipeline
+import dlt
+from leadbridge.export import duckdb_destination, leeloo_source
 url, token, concurrency, folder = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-# The warehouse as `leadbridge export` makes it (make_pipeline: its DuckDB settings).
-pipeline = make_pipeline("duckdb:///" + os.path.join(folder, "bench.duckdb"), "leadbridge",
-                         os.path.join(folder, "pipelines"))
+# The sources in a pipeline of one's own (docs/export.md), into DuckDB with `leadbridge export`'s settings.
+pipeline = dlt.pipeline("bench_export", destination=duckdb_destination(os.path.join(folder, "bench.duckdb")),
+                        dataset_name="leadbridge", pipelines_dir=os.path.join(folder, "pipelines"))
 source = leeloo_source(token, url, concurrency=concurrency, client_options={"timeout": 120}).with_resources(
     "people", "channels", "orders")
 samples = []  # (time, resident MB), read from /proc where there is one, to tell the stages' peaks apart
@@ -65,8 +65,10 @@ pipeline.run(source)
 seconds = time.perf_counter() - started
 trace = pipeline.last_trace
 rows = trace.last_normalize_info.row_counts
-stages = {step.step: max((mb for moment, mb in list(samples)
-                          if step.started_at.timestamp() <= moment <= step.finished_at.timestamp()), default=None)
+stages = {step.step: {"seconds": step.finished_at.timestamp() - step.started_at.timestamp(),
+                      "peak_mb": max((mb for moment, mb in list(samples)
+                                      if step.started_at.timestamp() <= moment <= step.finished_at.timestamp()),
+                                     default=None)}
           for step in trace.steps if step.step != "run"}
 print(json.dumps({"seconds": seconds, "rows": {k: v for k, v in rows.items() if not k.startswith("_dlt")},
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "stages": stages}))
@@ -74,10 +76,12 @@ print(json.dumps({"seconds": seconds, "rows": {k: v for k, v in rows.items() if 
 
 
 def stage_peaks(export: dict[str, object]) -> str:
-    """The export's peak resident memory in each dlt stage (sampled every 50 ms), when measured."""
-    stages: dict[str, float | None] = export.get("stages") or {}  # type: ignore[assignment]
-    measured = [f"{stage} {mb:.0f} MB" for stage, mb in stages.items() if mb is not None]
-    return f"; by stage: {', '.join(measured)}" if measured else ""
+    """Each dlt stage's time and peak resident memory (sampled every 50 ms, where /proc allows)."""
+    stages: dict[str, dict[str, float | None]] = export.get("stages") or {}  # type: ignore[assignment]
+    shown = [f"{stage} {figures['seconds']:.1f} s"
+             + ("" if figures["peak_mb"] is None else f" {figures['peak_mb']:.0f} MB")
+             for stage, figures in stages.items()]
+    return f"; by stage: {', '.join(shown)}" if shown else ""
 
 
 def child(code: str, *args: str) -> dict[str, object]:

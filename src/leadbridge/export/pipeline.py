@@ -39,10 +39,6 @@ from leadbridge.flows.config import Config, ConfigError
 Platform = Literal["leeloo", "neiros", "dialog"]
 PLATFORMS: tuple[Platform, ...] = ("leeloo", "neiros", "dialog")
 DEFAULT_DESTINATION = "duckdb:///leadbridge.duckdb"
-# DuckDB's settings for the export's connections (see duckdb_destination): one thread, and a
-# memory limit past which its joins, window and sorts spill to a temporary folder beside the
-# file. A merge of 100k people with their channels runs in 64 MB, so 128 MB leaves it room.
-DUCKDB_SETTINGS = {"threads": 1, "memory_limit": "128MB"}
 # The column that marks a resource's own table among the tables it yields (its child tables lack it).
 ROW_KEYS = {"dialog_results": "dialog_id", "tunnel_stats": "tunnel_id"}
 
@@ -88,6 +84,8 @@ def destination_of(url: str) -> Any:
     """A dlt destination from a URL: ``duckdb:///file.duckdb`` (or a path ending .duckdb), ``postgresql://…``."""
     import dlt
 
+    from leadbridge.export.warehouse import duckdb_destination
+
     scheme, _, rest = url.partition("://")
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgresql", "postgres"):
@@ -102,24 +100,6 @@ def destination_of(url: str) -> Any:
     if not rest and url.endswith(".duckdb"):
         return duckdb_destination(url)
     raise ConfigError(f"export.destination: {url!r} is neither duckdb:///file.duckdb nor postgresql://…")
-
-
-def duckdb_destination(path: str) -> Any:
-    """A DuckDB warehouse whose loads take bounded memory (``DUCKDB_SETTINGS``), one job at a time.
-
-    A merge load copies each file into a staging table, then deletes the rows it replaces
-    and inserts the staged ones deduplicated by key (``ROW_NUMBER() OVER (PARTITION BY id)``).
-    dlt runs up to 20 such jobs at once and DuckDB gives each query a thread per core and up
-    to 80% of the machine's memory, so the load's peak grew with the rows loaded (468 MB for
-    100k people with their channels and orders, nearly half of it the load). One job at a
-    time on one thread, with DuckDB spilling to disk past ``memory_limit``, keeps it flat;
-    the load is a few seconds of an export whose time is the platform's answers.
-    """
-    import dlt
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
-    credentials = DuckDbCredentials(path, global_config=dict(DUCKDB_SETTINGS))
-    return dlt.destinations.duckdb(credentials=credentials, loader_parallelism_strategy="sequential")
 
 
 def pipeline_name(destination: str, dataset: str) -> str:
