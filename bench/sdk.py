@@ -59,6 +59,7 @@ import sys, time, uvicorn
 from leadbridge.sandbox.app import create_app
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 people, port = int(sys.argv[1]), int(sys.argv[2])
+database = sys.argv[3] if len(sys.argv) > 3 else MEMORY_URL
 started = time.monotonic()
 last = [0.0]
 def progress(tenant, drawn, wanted):
@@ -66,7 +67,7 @@ def progress(tenant, drawn, wanted):
     if now - last[0] >= 2 or drawn == wanted:
         last[0] = now
         print(f"  seeding {tenant}: {drawn:,}/{wanted:,} people ({now - started:.0f} s)", flush=True)
-sandbox = Sandbox(MEMORY_URL, seed=1, people=people)
+sandbox = Sandbox(database, seed=1, people=people)
 sandbox.start(progress=progress)
 print(f"  sandbox ready in {time.monotonic() - started:.1f} s", flush=True)
 uvicorn.run(create_app(sandbox, start=False), host="127.0.0.1", port=port, log_level="warning",
@@ -74,9 +75,12 @@ uvicorn.run(create_app(sandbox, start=False), host="127.0.0.1", port=port, log_l
 """
 
 
-def start_sandbox(people: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_sandbox(people: int, database: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """A sandbox in a child process: in memory, or on ``database`` (a SQLite file is seeded
+    only while it is empty, so a bench can reuse one seeding across runs)."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(people), str(port)])
+    process = subprocess.Popen([sys.executable, "-c", SERVER, str(people), str(port),
+                                *([database] if database else [])])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:

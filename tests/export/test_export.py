@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+import duckdb
 import pytest
 from export_support import TENANT, ExportSetup, query
 
 from leadbridge.export.pipeline import make_pipeline, run_export
+from leadbridge.export.warehouse import DUCKDB_SETTINGS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -39,11 +41,25 @@ def assert_matches_api(setup: ExportSetup, pipeline) -> None:
     assert len(exported) > 0
 
 
+def warehouse_settings(pipeline) -> list[tuple[object, ...]]:
+    return query(pipeline, "SELECT current_setting('threads'), current_setting('memory_limit')")
+
+
+def expected_settings() -> list[tuple[object, ...]]:
+    """DuckDB's own reading of DUCKDB_SETTINGS (it shows the memory limit in MiB)."""
+    with duckdb.connect() as connection:
+        for name, value in DUCKDB_SETTINGS.items():
+            connection.execute(f"SET {name} = '{value}'")
+        return [tuple(row) for row in connection.sql(
+            "SELECT current_setting('threads'), current_setting('memory_limit')").fetchall()]
+
+
 def test_export_into_duckdb_equals_the_api_and_a_second_run_loads_only_changes(setup: ExportSetup) -> None:
     setup.start_campaign(people=8)
     setup.advance(86_400)  # the campaign places all its calls (and then no more, however long the test takes)
     first = run_export(setup.config())
     pipeline = pipeline_of(setup)
+    assert warehouse_settings(pipeline) == expected_settings()
     assert first.rows["people"] == len(setup.api_people())
     assert_matches_api(setup, pipeline)
     dialogs_before = len(setup.api_dialog_rows())

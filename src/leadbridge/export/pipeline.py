@@ -84,6 +84,8 @@ def destination_of(url: str) -> Any:
     """A dlt destination from a URL: ``duckdb:///file.duckdb`` (or a path ending .duckdb), ``postgresql://…``."""
     import dlt
 
+    from leadbridge.export.warehouse import duckdb_destination
+
     scheme, _, rest = url.partition("://")
     base = scheme.split("+", 1)[0].lower()
     if base in ("postgresql", "postgres"):
@@ -94,9 +96,9 @@ def destination_of(url: str) -> Any:
             credentials.password = ""  # dlt insists on one; a server with trust or peer auth needs none
         return dlt.destinations.postgres(credentials=credentials)
     if base == "duckdb":
-        return dlt.destinations.duckdb(credentials=rest[1:] if rest.startswith("/") else rest)
+        return duckdb_destination(rest[1:] if rest.startswith("/") else rest)
     if not rest and url.endswith(".duckdb"):
-        return dlt.destinations.duckdb(credentials=url)
+        return duckdb_destination(url)
     raise ConfigError(f"export.destination: {url!r} is neither duckdb:///file.duckdb nor postgresql://…")
 
 
