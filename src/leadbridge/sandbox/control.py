@@ -145,7 +145,7 @@ async def clock(request: Request) -> dict[str, Any]:
 async def advance(request: Request) -> dict[str, Any]:
     body = await parse_body(request, AdvanceClock)
     sandbox = sandbox_of(request)
-    # The clock stays inside the dates the APIs accept (common.DATE_WINDOW): past its end,
+    # The clock stays inside the dates the APIs accept (wire.DATE_WINDOW): past its end,
     # "now" could not be written back or compared with any date a client sends.
     if (sandbox.now() + timedelta(seconds=body.seconds)).year > MAX_YEAR - 1:
         raise ApiError(422, f"seconds would move the clock past {MAX_YEAR - 1}", field="seconds")

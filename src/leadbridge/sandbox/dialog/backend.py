@@ -33,10 +33,10 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox.common import ApiError, not_found
 from leadbridge.sandbox.dialog import report
 from leadbridge.sandbox.seed import DIALOG_CAMPAIGN_BASE_KEY, DIALOG_FIRST_CAMPAIGN_ID
 from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.wire import ApiError, not_found
 
 CALL_PACE_SECONDS = 30
 STATE_CREATED = "Создано"

@@ -20,6 +20,7 @@ from pydantic import (
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
 from leadbridge.sandbox.dialog import backend, report
+from leadbridge.sandbox.dialog.backend import DialogBackend, NewCampaign, ReportFilter
 from leadbridge.sandbox.wire import (
     DATE_WINDOW,
     ApiError,
@@ -29,7 +30,6 @@ from leadbridge.sandbox.wire import (
     read_body,
     validation_error,
 )
-from leadbridge.sandbox.dialog.backend import DialogBackend, NewCampaign, ReportFilter
 
 MAX_ID = 2**31 - 1
 MAX_PHONES = 10_000

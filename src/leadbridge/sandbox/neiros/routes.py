@@ -97,7 +97,7 @@ def _json_in_query(request: Request) -> dict[str, Any]:
             except orjson.JSONDecodeError:
                 continue
             if isinstance(parsed, dict):
-                check_value(parsed)  # bounded like a body (common.read_body)
+                check_value(parsed)  # bounded like a body (wire.read_body)
                 return parsed
     return {}
 
