@@ -38,11 +38,15 @@ from leadbridge.flows.engine import (
     settle,
     unreadable_detail,
 )
-from leadbridge.flows.ledger import NewUnit, Unit
+from leadbridge.flows.ledger import NewUnit, RetryRule, Unit, retry_rule
 from leadbridge.flows.phones import normalise
 
 FLOW = "call-leads"
 DISCOVERY_CHUNK = 500
+# A campaign retried by hand is not created again as such: its leads are queued again, and
+# a lead retried by hand leaves its campaign to be gathered into a new one.
+retry_rule(FLOW, "campaign", RetryRule(requeues_children=True))
+retry_rule(FLOW, "lead", RetryRule(leaves_batch=True))
 
 
 def _config(ctx: FlowContext) -> CallLeadsConfig:
@@ -130,15 +134,13 @@ def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None
         for unit in added.added:
             if unit.state == "pending":
                 report.count("new leads")
-            elif unit.error and unit.error.startswith("same phone"):
-                continue
+            elif unit.duplicate_of is not None:
+                report.count("duplicate phones")
+                report.note("warning", f"person {unit.key} ({unit.payload['name']}): phone {unit.dedupe} "
+                                       f"already belongs to lead {unit.duplicate_of}; not called twice")
             else:
                 report.count("invalid phones")
                 report.note("warning", f"person {unit.key} ({unit.payload['name']}): {unit.error}")
-        for unit, holder in added.duplicates:
-            report.count("duplicate phones")
-            report.note("warning", f"person {unit.key} ({unit.payload['name']}): phone {unit.dedupe} "
-                                   f"already belongs to lead {holder}; not called twice")
     bar.done()
 
 

@@ -68,8 +68,8 @@ class FlowContext:
 
     @property
     def parallelism(self) -> int:
-        """Worker threads; an in-memory SQLite ledger has one connection, so one thread."""
-        return 1 if self.ledger.liveness.__class__.__name__ == "_ProcessLiveness" else self.workers
+        """Worker threads; a ledger of one connection (in-memory SQLite) is worked on by one thread."""
+        return 1 if self.ledger.single_connection else self.workers
 
     # --- platform clients (created on first use, closed by close()) ---------------------
 

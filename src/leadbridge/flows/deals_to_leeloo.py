@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadbridge.flows import deal_index
 from leadbridge.flows.config import DealsToLeelooConfig, parse_duration
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, claimed, parallel, perform_steps, settle
@@ -87,7 +88,7 @@ def process(ctx: FlowContext, cfg: DealsToLeelooConfig, unit: Unit, sites: dict[
     deal = ctx.neiros.deals.get(deal_id, site_id)
     phone = normalise(deal.phone, ctx.config.phones.default_region)
     if deal.created_at is not None:
-        ctx.ledger.index_deals([(site_id, deal_id, phone.e164, deal.created_at.replace(tzinfo=None))])
+        deal_index.add(ctx.ledger, [(site_id, deal_id, phone.e164, deal.created_at.replace(tzinfo=None))])
     if phone.e164 is None:
         raise Skip("deal has no phone number" if not deal.phone else phone.problem or "bad phone")
     e164 = phone.e164

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, String, Text, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leadbridge.flows.ledger import READ_ONLY, Base, Id, Ledger, utcnow
@@ -67,9 +66,8 @@ class EventStore:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        dialect = postgresql if ledger.dialect == "postgresql" else sqlite
         # Built once: the receive path's only statement.
-        self._insert = dialect.insert(EventRow.__table__).on_conflict_do_nothing(
+        self._insert = ledger.insert(EventRow.__table__).on_conflict_do_nothing(
             index_elements=["dedupe"]).returning(EventRow.__table__.c.id)
 
     def record(self, events: Sequence[NewEvent]) -> int:
