@@ -133,8 +133,3 @@ def all_endpoints() -> list[Endpoint]:
     from leadbridge.contract import dialog, leeloo, neiros
 
     return [*leeloo.ENDPOINTS.values(), *neiros.ENDPOINTS.values(), *dialog.ENDPOINTS.values()]
-
-
-def by_key() -> dict[str, Endpoint]:
-    """Every endpoint by ``"METHOD /path"`` (the sandbox's template)."""
-    return {entry.key: entry for entry in all_endpoints()}

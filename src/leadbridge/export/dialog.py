@@ -33,7 +33,6 @@ AHEAD = timedelta(days=3650)
 RESULTS = [("campaign_id", pa.int64()), ("dialog_id", pa.int64()), ("phone_number", pa.string()),
            ("phone_e164", pa.string()), ("attempt", pa.int64()), ("started_at", TIMESTAMP),
            ("duration", pa.float64()), ("outcome", pa.string()), ("goal", pa.bool_()), ("transcript", pa.string())]
-RESULT_FIELDS = frozenset(name for name, _ in RESULTS)
 COLUMNS = [("campaign_id", pa.int64()), ("field", pa.string()), ("display_name", pa.string()),
            ("type", pa.string())]
 TRUE_WORDS = frozenset({"true", "1", "yes", "да"})

@@ -22,8 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from leadbridge.flows.ledger import READ_ONLY, Base, Id, Ledger, utcnow
 
-EVENT_STATES = ("received", "processed")
-
 
 class EventRow(Base):
     """One webhook event, however many times it was delivered."""
