@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -19,6 +19,7 @@ from pydantic import (
 )
 from sqlalchemy import insert, select
 
+from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.common import (
     DATE_WINDOW,
@@ -370,9 +371,7 @@ async def analytics_report(
     body = await parse_body(request, ReportBody)
     flt = body.analytics_filter
     start = parse_datetime(flt.date_start, "analytics_filter.date_start")
-    end = parse_datetime(flt.date_end, "analytics_filter.date_end")
-    if len(flt.date_end.strip()) == 10:
-        end += timedelta(days=1) - timedelta(microseconds=1)
+    end = upper_bound(parse_datetime(flt.date_end, "analytics_filter.date_end"), flt.date_end)
     if end < start:
         raise ApiError(422, "analytics_filter.date_end must not be before date_start",
                        field="analytics_filter.date_end")

@@ -7,13 +7,14 @@ Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
 from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported for the route modules
 from leadbridge.sandbox.state import Sandbox
@@ -105,11 +106,7 @@ def parse_include(values: list[str] | None, allowed: frozenset[str]) -> frozense
 def date_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
     """filter[last_message][from|to]; a bare date as the upper bound means the whole day."""
     lower = parse_datetime(start, "filter[last_message][from]") if start else None
-    upper = None
-    if end:
-        upper = parse_datetime(end, "filter[last_message][to]")
-        if len(end.strip()) == 10:
-            upper = upper + timedelta(days=1) - timedelta(milliseconds=1)
+    upper = upper_bound(parse_datetime(end, "filter[last_message][to]"), end) if end else None
     return lower, upper
 
 
