@@ -305,7 +305,7 @@ WEBHOOK_LOG_PAGE = 200
 
 @router.get("/webhooks")
 async def webhooks_page(request: Request) -> HTMLResponse:
-    from leadbridge.sandbox.webhooks import EVENT_TYPES
+    from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
 
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
@@ -319,7 +319,8 @@ async def webhooks_page(request: Request) -> HTMLResponse:
 @router.post("/webhooks")
 async def set_webhooks(request: Request) -> Response:
     """Leeloo's API settings: Webhook enabled, the URL and the events (checkboxes)."""
-    from leadbridge.sandbox.webhooks import EVENT_TYPES, URL_MAX
+    from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
+    from leadbridge.sandbox.webhooks import URL_MAX
 
     form = await request.form(max_files=0, max_fields=20)
     url = str(form.get("url") or "")[:URL_MAX + 1]

@@ -10,6 +10,8 @@ from typing import Any
 
 from leadbridge.contract import Body, Endpoint, Wire, table
 
+BASE_URL = "https://ai-assistant.is74.ru"
+
 
 class DialogLogin(Wire):
     token: str

@@ -20,12 +20,12 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from leadbridge.contract.dialog import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164
 from leadbridge.sdk import Dialog
 from leadbridge.sdk.models import Report
 
-DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
 FIRST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
 # Campaigns run on the platform's clock (the sandbox's may be moved ahead): ask far enough.
 AHEAD = timedelta(days=3650)

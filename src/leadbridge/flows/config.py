@@ -21,6 +21,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from leadbridge.contract import dialog, leeloo, neiros
+
 DEFAULT_PATH = Path("leadbridge.toml")
 CONFIG_ENV = "LEADBRIDGE_CONFIG"
 FLOW_NAMES = ("call-leads", "call-results", "deals-to-leeloo", "revenue-to-neiros")
@@ -61,7 +63,7 @@ class LedgerConfig(Section):
 
 class LeelooConfig(Section):
     token: SecretStr
-    base_url: str = "https://api.leeloo.ai"
+    base_url: str = leeloo.BASE_URL
     user_id: str | None = Field(default=None, description="Leeloo user recorded on calls (default: the first user)")
     # Left out: the SDK's default for Leeloo (300 requests a minute, smoothly); a number: requests
     # per second; false: no client-side limit (a sandbox that is not realistic).
@@ -74,7 +76,7 @@ class NeirosConfig(Section):
     email: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
-    base_url: str = "https://neiros.cloud"
+    base_url: str = neiros.BASE_URL
     rate_limit: float | None = Field(default=None, gt=0)
     timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
@@ -89,7 +91,7 @@ class DialogConfig(Section):
     login: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
-    base_url: str = "https://ai-assistant.is74.ru"
+    base_url: str = dialog.BASE_URL
     rate_limit: float | None = Field(default=None, gt=0)
     timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 

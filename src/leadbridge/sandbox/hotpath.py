@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leadbridge.contract.leeloo import PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.common import JSON, ApiError
 from leadbridge.sandbox.leeloo.routes._shared import TOKEN_QUERY
 from leadbridge.sandbox.state import Sandbox
@@ -69,8 +70,8 @@ class FastLane:
         self.render_error = render_error
         self.company = _shared.leeloo_company
         self.max_limit = _shared.MAX_LIMIT
-        self.page_cap = _shared.PAGE_CAP
-        self.token_header = _shared.TOKEN_HEADER.lower().encode("latin-1")
+        self.page_cap = PAGE_CAP
+        self.token_header = TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
         self.send_message: Endpoint = messaging.send_message

@@ -412,8 +412,8 @@ class Sandbox:
         self.invalidate()
         self.webhooks.load()
         if self.webhook_url:
+            from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
             from leadbridge.sandbox.seed import TENANTS
-            from leadbridge.sandbox.webhooks import EVENT_TYPES
 
             self.webhooks.configure(TENANTS[0].company_id, enabled=True, url=self.webhook_url,
                                     events=list(EVENT_TYPES))

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Unpack
 
 from leadbridge.contract.days import end_of_day
+from leadbridge.contract.dialog import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.contract.dialog import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin
 from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, call, endpoint
@@ -24,7 +25,6 @@ from leadbridge.sdk._encode import DateLike, TimeLike, clock_time, day, iso_utc
 from leadbridge.sdk._http import BearerAuth, Dialect
 from leadbridge.sdk.models.dialog import Report
 
-DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
 LOGIN_PATH = "/api/login/"  # the slash matters: the server redirects the path without it
 DIALOG = Dialect("Dialog")
 CAMPAIGN_CREATED = "Создано"

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge import errors
 from leadbridge.contract import Endpoint
+from leadbridge.contract.leeloo import BASE_URL as DEFAULT_BASE_URL
+from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
 from leadbridge.contract.leeloo import ENDPOINTS as E
 from leadbridge.sdk._client import (
     AsyncClientMixin,
@@ -49,11 +51,7 @@ from leadbridge.sdk.models.leeloo import (
 
 M = TypeVar("M", bound=BaseModel)
 
-TOKEN_HEADER = "X-Leeloo-AuthToken"
-DEFAULT_BASE_URL = "https://api.leeloo.ai"
-DEFAULT_LIMIT = 20
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 100  # Leeloo's own cap: a larger ``limit`` is served as 100
 
 
 def _envelope_error(body: Any) -> bool:
@@ -195,9 +193,9 @@ def _lister(entry: Endpoint, model: type[M], *filters: tuple[str, Any],
         )
 
     def page_at(offset: int, limit: int) -> Operation[Page[M]]:
-        # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
+        # Leeloo serves at most PAGE_CAP records a page: never ask for more.
         return Operation(method, path, parse,
-                         params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *filters),
+                         params=query(("limit", min(limit, PAGE_CAP)), ("offset", offset), *filters),
                          parse_bytes=parse_bytes, idempotent=idempotent)
 
     return page_at

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, is_oid, iso, iso_stored, new_oid
@@ -39,7 +40,6 @@ MANUAL = "MANUAL"
 MESSENGER_MANUAL = "MANUAL"  # people added by hand (POST /people) hang on this connection
 MESSENGER_SMS = "SMS"
 # Leeloo answers an empty email, phone, profile image or gender with this string, never null.
-NOT_DEFINED = "NOT_DEFINED"
 # The notice of an account's action (a subscription, an order created or changed): the v1
 # document's example shows it with empty text.
 SYSTEM_MESSAGE = "SYSTEM_MESSAGE"

@@ -15,14 +15,12 @@ from pydantic import AfterValidator, BaseModel
 from sqlalchemy.orm import Session
 
 from leadbridge.contract.days import upper_bound
+from leadbridge.contract.leeloo import PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.common import ApiError, parse_body, parse_datetime
 from leadbridge.sandbox.common import sandbox_of as sandbox_of  # re-exported for the route modules
 from leadbridge.sandbox.state import Sandbox
 
-TOKEN_HEADER = "X-Leeloo-AuthToken"
 TOKEN_QUERY = "authToken"
-DEFAULT_LIMIT = 20
-PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100 (observed)
 MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
 MAX_OFFSET = 10**9  # beyond any page a client can reach; 2**63 and up overflow the databases
 MAX_FILTER_VALUES = 1000  # names or ids in one filter (a bound for the SQL IN list)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT
 from leadbridge.sandbox.common import body_doc, parse_body
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
@@ -25,7 +26,6 @@ from leadbridge.sandbox.leeloo.routes._shared import (
 )
 
 router = new_router()
-DEFAULT_LIMIT = 20
 
 
 @router.get("/api/v2/categories/templates", summary="Message template categories")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT
 from leadbridge.sandbox.common import body_doc
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
@@ -27,7 +28,6 @@ from leadbridge.sandbox.leeloo.routes._shared import (
 )
 
 router = new_router()
-DEFAULT_LIMIT = 20
 
 
 @router.get("/api/v2/people", summary="People list (filters by tags, last message, phone, email)")

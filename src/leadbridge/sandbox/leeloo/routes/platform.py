@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import Request
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT
 from leadbridge.sandbox.common import body_doc
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import Company, Limit, Offset, new_router, ok, page, sandbox_of, write
 
 router = new_router()
-DEFAULT_LIMIT = 20
 
 
 @router.post("/api/v2/calls", summary="Add a call to a communication channel (form-data, all fields required)",

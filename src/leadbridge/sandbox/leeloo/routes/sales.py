@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT
 from leadbridge.sandbox.common import body_doc
 from leadbridge.sandbox.leeloo import backend, bodies
 from leadbridge.sandbox.leeloo.routes._shared import (
@@ -22,7 +23,6 @@ from leadbridge.sandbox.leeloo.routes._shared import (
 )
 
 router = new_router()
-DEFAULT_LIMIT = 20
 RATES = ", ".join(f"1 {code} = {rate} USD" for code, rate in backend.USD_RATES.items())
 STATS_DESCRIPTION = (
     "Computed from the data: subscribers / uniqSubscribers from subscriptions (entries / people), orders from "

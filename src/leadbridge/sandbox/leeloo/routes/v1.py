@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT
 from leadbridge.sandbox.leeloo import backend
 from leadbridge.sandbox.leeloo.routes._shared import (
     Company,
@@ -22,7 +23,6 @@ from leadbridge.sandbox.leeloo.routes._shared import (
 )
 
 router = new_router()
-DEFAULT_LIMIT = 20
 
 
 @router.get("/api/v1/accounts", summary="Accounts (v1), filter[tags]=a,b matches any tag")
