@@ -26,10 +26,8 @@ from leadbridge.flows.engine import (
     Step,
     StepFailed,
     chunked,
-    claimed,
     parallel,
     perform_steps,
-    settle,
 )
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
@@ -200,11 +198,6 @@ def run(ctx: FlowContext) -> FlowReport:
             if unit.key not in new and ctx.ledger.reopen(FLOW, "person", unit.key, unit.payload):
                 report.count("people whose revenue changed")
     sites = index_deals(ctx, cfg, report)
-    bar = ctx.bar("revenue-to-neiros: setting deal sums")
-    def work(unit: Unit) -> str:
-        return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"person {unit.key}")
-
-    for _ in parallel(claimed(ctx.ledger, FLOW, "person", 100), work, ctx.parallelism, ctx.ledger.flush):
-        bar.advance()
-    bar.done()
+    ctx.settle_claims(FLOW, "person", "revenue-to-neiros: setting deal sums", report,
+                      lambda unit: process(ctx, cfg, unit, sites, report), lambda unit: f"person {unit.key}", 100)
     return report
