@@ -45,7 +45,7 @@ FLOW = "call-leads"
 DISCOVERY_CHUNK = 500
 # A campaign retried by hand is not created again as such: its leads are queued again, and
 # a lead retried by hand leaves its campaign to be gathered into a new one.
-retry_rule(FLOW, "campaign", RetryRule(requeues_children=True))
+retry_rule(FLOW, "campaign", RetryRule(requeues_children=True, requeued_note="not created; its leads are queued again"))
 retry_rule(FLOW, "lead", RetryRule(leaves_batch=True))
 
 

@@ -234,6 +234,8 @@ class RetryRule:
 
     # The unit is a batch that is not made again itself: it is ``failed``, its units queued again.
     requeues_children: bool = False
+    # Such a batch's error, for a person to read (in the flow's words: "its leads are queued again").
+    requeued_note: str = "not made; its units are queued again"
     # The unit leaves its batch when retried, to be gathered into a new one.
     leaves_batch: bool = False
 
@@ -874,7 +876,7 @@ class Ledger:
                 session.execute(children.values(state="skipped", error="resolved by hand: skipped",
                                                 updated_at=now))
             elif (rule := RETRY_RULES.get((row.flow, row.kind), RetryRule())).requeues_children:
-                row.state, row.error = "failed", "resolved by hand: not made; its units are queued again"
+                row.state, row.error = "failed", f"resolved by hand: {rule.requeued_note}"
                 session.execute(children.values(state="pending", parent_id=None, owner=None, error=None,
                                                 attempts=fresh_attempts, updated_at=now))
             else:
