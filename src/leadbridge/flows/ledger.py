@@ -42,7 +42,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    and_,
     case,
     create_engine,
     delete,
@@ -892,13 +891,14 @@ class Ledger:
     # --- effects ----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection: on SQLite it takes no write lock, so runners are never held up."""
         with self.engine.connect() as conn:
             yield conn.execution_options(**{READ_ONLY: True})
 
     def effects(self, unit_id: int) -> dict[str, Effect]:
         effect = EffectRow.__table__.c
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error, effect.updated_at)
                                 .where(effect.unit_id == unit_id).order_by(effect.updated_at, effect.id)).all()
         return {name: Effect(name, state, dict(detail or {}), error, at) for name, state, detail, error, at in rows}
@@ -959,40 +959,3 @@ class Ledger:
             rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)).all()
         return [Run(r.id, r.flows.split(",") if r.flows else [], r.dry_run, r.started_at, r.finished_at,
                     dict(r.counts or {}), r.exit, r.runner) for r in rows]
-
-    def funnel(self) -> dict[str, float]:
-        """The end-to-end funnel's figures, aggregated in the database (a large ledger is never loaded).
-
-        People are counted by phone: leads found, phones queued in created campaigns, phones
-        called, answered and reaching the goal; then paid orders, and the people whose revenue
-        was sent to Neiros with its total.
-        """
-        unit = UnitRow
-        phone = unit.payload["phone"].as_string()
-
-        def of(flow: str, kind: str, *where: Any) -> Any:
-            return and_(unit.flow == flow, unit.kind == kind, *where)
-
-        # One pass over the dialog results: called, answered and goal phones together.
-        calls = select(phone.label("phone"), unit.payload["outcome"].as_string().label("outcome"),
-                       unit.payload["goal"].as_boolean().label("goal")).where(
-            of("call-results", "result")).subquery()
-        paid_people = of("revenue-to-neiros", "person", unit.state == "done")
-        # A read-only transaction: on SQLite it takes no write lock, so runners are never held up.
-        with self._reading() as session:
-            called, answered, goal = session.execute(select(
-                func.count(calls.c.phone.distinct()),
-                func.count(case((calls.c.outcome == "answered", calls.c.phone)).distinct()),
-                func.count(case((calls.c.goal.is_(True), calls.c.phone)).distinct()))).one()
-            revenue_people, revenue = session.execute(select(
-                func.count(), func.sum(unit.payload["total"].as_float())).where(paid_people)).one()
-            figures = {
-                "leads": session.scalar(select(func.count()).where(of("call-leads", "lead"))),
-                "queued": session.scalar(select(func.sum(unit.result["phones"].as_integer()))
-                                         .where(of("call-leads", "campaign", unit.state == "done"))),
-                "called": called, "answered": answered, "goal": goal,
-                "orders_paid": session.scalar(select(func.count()).where(
-                    of("revenue-to-neiros", "order", unit.state == "done"))),
-                "revenue_people": revenue_people, "revenue": revenue,
-            }
-        return {key: value or 0 for key, value in figures.items()}
