@@ -26,6 +26,7 @@ from leadbridge.contract import dialog, leeloo, neiros
 DEFAULT_PATH = Path("leadbridge.toml")
 CONFIG_ENV = "LEADBRIDGE_CONFIG"
 FLOW_NAMES = ("call-leads", "call-results", "deals-to-leeloo", "revenue-to-neiros")
+WORKERS = 8  # units a run works on at once (--workers)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from leadbridge.flows.config import Config, ConfigError, LeelooConfig, Section
+from leadbridge.flows.config import WORKERS, Config, ConfigError, LeelooConfig, Section
 from leadbridge.flows.engine import FlowReport, claimed, parallel, settle
 from leadbridge.flows.ledger import AddResult, Ledger, NewUnit, Unit
 
@@ -51,7 +51,7 @@ class FlowContext:
     config: Config
     ledger: Ledger
     dry_run: bool = False
-    workers: int = 8
+    workers: int = WORKERS
     progress: Progress | None = None
     clients: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

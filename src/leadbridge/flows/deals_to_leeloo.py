@@ -12,7 +12,7 @@ from typing import Any
 from leadbridge.flows import deal_index
 from leadbridge.flows.config import DealsToLeelooConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, perform_steps
+from leadbridge.flows.engine import RECORD_CHUNK, FlowReport, Skip, Step, chunked, perform_steps
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -39,7 +39,7 @@ def discover(ctx: FlowContext, cfg: DealsToLeelooConfig, sites: dict[int, str], 
             report.count("unknown sites")
             continue
         deals = ctx.neiros.deals.iter(site_id, start, now.date())
-        for chunk in chunked(bar.track(deals), 500):
+        for chunk in chunked(bar.track(deals), RECORD_CHUNK):
             units = [NewUnit(f"{site_id}:{deal.id}", {"site_id": site_id, "deal_id": deal.id}) for deal in chunk]
             ctx.record(FLOW, "deal", units, report, new="new deals", dry_run="deals to bring to Leeloo")
     bar.done()

@@ -64,6 +64,10 @@ EffectState = Literal["intended", "done", "failed", "uncertain"]
 UNIT_STATES: tuple[UnitState, ...] = ("pending", "claimed", "done", "failed", "skipped", "uncertain")
 Id = BigInteger().with_variant(Integer, "sqlite")
 READ_ONLY = "leadbridge_read_only"
+# A failed unit is claimed again by later runs until it has been claimed this many times.
+MAX_ATTEMPTS = 5
+# Ids in one statement's IN list.
+ID_BATCH = 500
 
 
 def utcnow() -> datetime:
@@ -675,8 +679,8 @@ class Ledger:
                         None)
             return
         with self._writing() as conn:
-            for start in range(0, len(ids), 500):
-                conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
+            for start in range(0, len(ids), ID_BATCH):
+                conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + ID_BATCH]),
                                                    UnitRow.owner == self.runner).values(**values))
 
     def set_payloads(self, payloads: dict[int, dict[str, Any]]) -> None:
@@ -695,8 +699,8 @@ class Ledger:
         if detach:
             values["parent_id"] = None
         with self.transaction() as session:
-            for start in range(0, len(unit_ids), 500):
-                session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + 500]),
+            for start in range(0, len(unit_ids), ID_BATCH):
+                session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + ID_BATCH]),
                                                       UnitRow.owner == self.runner).values(**values))
 
     def release_claims(self, runner: str | None = None) -> int:
@@ -716,7 +720,7 @@ class Ledger:
                                      .values(state="pending", owner=None, updated_at=utcnow()))
             return cast(CursorResult[Any], result).rowcount or 0
 
-    def retry_failed(self, flow: str, kind: str, max_attempts: int = 5) -> int:
+    def retry_failed(self, flow: str, kind: str, max_attempts: int = MAX_ATTEMPTS) -> int:
         """Failed units go back to ``pending`` once per run, until ``max_attempts`` claims."""
         with self.transaction() as session:
             result = session.execute(update(UnitRow).where(

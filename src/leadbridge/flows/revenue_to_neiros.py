@@ -21,6 +21,9 @@ from leadbridge.flows import deal_index
 from leadbridge.flows.config import RevenueToNeirosConfig, parse_duration
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import (
+    READ_CONCURRENCY,
+    READ_PAGE,
+    RECORD_CHUNK,
     FlowReport,
     Skip,
     Step,
@@ -78,7 +81,8 @@ def collect_totals(ctx: FlowContext, cfg: RevenueToNeirosConfig,
     paid = set(cfg.paid_statuses)
     totals: dict[str, dict[str, Any]] = {}
     bar = ctx.bar("revenue-to-neiros: reading Leeloo orders")
-    for chunk in chunked(bar.track(ctx.leeloo.orders.iter(page_size=500, concurrency=4)), 500):
+    orders = ctx.leeloo.orders.iter(page_size=READ_PAGE, concurrency=READ_CONCURRENCY)
+    for chunk in chunked(bar.track(orders), RECORD_CHUNK):
         units = []
         for order in chunk:
             if _status(order) not in paid or order.id is None:
@@ -190,7 +194,7 @@ def run(ctx: FlowContext) -> FlowReport:
         known = ctx.ledger.known_keys(FLOW, "person", list(totals))
         report.count("people whose revenue would be sent", sum(1 for u in units if u.key not in known))
         return report
-    for chunk in chunked(units, 500):
+    for chunk in chunked(units, RECORD_CHUNK):
         added = ctx.ledger.add_units(FLOW, "person", chunk)
         report.count("people with new revenue", len(added.added))
         new = {u.key for u in added.added}
