@@ -11,6 +11,14 @@ from typing import Any
 from leadbridge.contract import Body, Endpoint, Wire, table
 
 BASE_URL = "https://ai-assistant.is74.ru"
+# How a yes/no column of a report (the dialog's goal) may read, in its values and its filters.
+TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
+FALSE_WORDS = frozenset({"false", "0", "no", "нет"})
+
+
+def is_true(value: Any) -> bool:
+    """A report's yes/no value: a JSON boolean, or one of ``TRUE_WORDS`` in any case."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
 
 
 class DialogLogin(Wire):

@@ -21,6 +21,7 @@ from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
 from leadbridge.contract.dialog import BASE_URL as DEFAULT_BASE_URL
+from leadbridge.contract.dialog import is_true
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164
 from leadbridge.sdk import Dialog
@@ -35,7 +36,6 @@ RESULTS = [("campaign_id", pa.int64()), ("dialog_id", pa.int64()), ("phone_numbe
            ("duration", pa.float64()), ("outcome", pa.string()), ("goal", pa.bool_()), ("transcript", pa.string())]
 COLUMNS = [("campaign_id", pa.int64()), ("field", pa.string()), ("display_name", pa.string()),
            ("type", pa.string())]
-TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _typed(value: Any, kind: str | None) -> Any:
     if kind == "datetime":
         return _moment(value)
     if kind == "goal":
-        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+        return is_true(value)
     if kind == "number":
         if isinstance(value, int | float):
             return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadbridge.contract.dialog import is_true
 from leadbridge.flows.config import CallResultsConfig, ConfigError
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import FlowReport, Skip, Step, perform_steps
@@ -48,7 +49,7 @@ def _result_payload(row: dict[str, Any], lead: dict[str, Any] | None) -> dict[st
         "phone": row.get("phone_number"), "attempt": row.get("attempt"),
         "started_at": started.isoformat() if isinstance(started, datetime) else started,
         "duration": int(row.get("duration") or 0), "outcome": row.get("outcome"),
-        "goal": str(row.get("goal")).lower() in ("true", "1"), "transcript": row.get("transcript") or "",
+        "goal": is_true(row.get("goal")), "transcript": row.get("transcript") or "",
         "record_link": row.get("record_link") or row.get("record") or "NOT_DEFINED",
         "person_id": (lead or {}).get("person_id") or row.get("person_id"),
         "account_id": (lead or {}).get("account_id"),

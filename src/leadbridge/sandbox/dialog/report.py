@@ -25,6 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.dialog import FALSE_WORDS, TRUE_WORDS
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.common import ApiError, iso, parse_datetime
 
@@ -32,8 +33,6 @@ DataType = Literal["text", "number", "datetime", "dialog", "goal"]
 FilterType = Literal["equal", "contains", "starts_with", "ends_with", "is_empty", "not_empty", "is_true", "not_true"]
 Sorting = Literal["asc", "desc"]
 VALUE_FILTERS = frozenset({"equal", "contains", "starts_with", "ends_with"})
-TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
-FALSE_WORDS = frozenset({"false", "0", "no", "нет"})
 
 
 @dataclass(frozen=True)
