@@ -105,9 +105,10 @@ def sandbox(
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
+    from leadbridge.contract.sandbox import TOKEN_HEADER
     from leadbridge.sandbox.activity import parse_rate
     from leadbridge.sandbox.app import create_app
-    from leadbridge.sandbox.control import TOKEN_HEADER, control_token_for, is_loopback
+    from leadbridge.sandbox.control import control_token_for, is_loopback
     from leadbridge.sandbox.server import tenant_credentials
     from leadbridge.sandbox.state import Sandbox
     from leadbridge.sandbox.webhooks import check_url

@@ -35,11 +35,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WrapValidator
 from pydantic_core import PydanticUseDefault
 
-from leadbridge.sdk.models._base import NOT_DEFINED, UTCDateTime
+from leadbridge.contract.leeloo import NOT_DEFINED
+from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
+from leadbridge.sdk.models._base import UTCDateTime
 
 log = logging.getLogger("leadbridge.webhooks")
 
-EVENT_TYPES = ("ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE")
 # Bounds on what enters: a webhook body is small (a few hundred bytes); ids are Leeloo's
 # 24-hex strings, kept well within the 200 characters a deduplication key may take.
 MAX_BODY_BYTES = 1024 * 1024

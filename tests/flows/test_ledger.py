@@ -83,6 +83,40 @@ def test_resolve_refuses_a_unit_a_running_runner_holds(tmp_path: Path) -> None:
         assert person.resolve(unit.id, "skip").endswith(": skipped")
 
 
+def test_a_second_unit_with_a_taken_dedupe_is_a_skipped_duplicate_of_the_first(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with Ledger(url) as ledger:
+        first, second = _leads(2)
+        ledger.add_units("call-leads", "lead", [first])
+        twin = NewUnit("twin", {"person_id": "twin"}, dedupe=first.dedupe)
+        added = ledger.add_units("call-leads", "lead", [second, twin])
+        assert [u.key for u in added.duplicates] == ["twin"] and added.duplicates[0].duplicate_of == first.key
+        stored = {u.key: u for u in ledger.units("call-leads", "lead")}
+        assert stored["twin"].state == "skipped" and stored["twin"].duplicate_of == first.key
+        assert stored[second.key].duplicate_of is None and stored[second.key].state == "pending"
+        # The duplicate holds no dedupe of its own: a third unit with it is a duplicate of the first too.
+        again = ledger.add_units("call-leads", "lead", [NewUnit("third", {}, dedupe=first.dedupe)])
+        assert [u.duplicate_of for u in again.duplicates] == [first.key]
+
+
+def test_a_leads_retry_takes_it_out_of_its_campaign_by_its_flows_rule(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    with Ledger(url) as ledger:
+        ledger.add_units("call-leads", "lead", _leads(2))
+        ledger.add_units("deals-to-leeloo", "deal", [NewUnit("100:1", {})])
+        leads = ledger.claim("call-leads", "lead", 2)
+        batch = ledger.create_claimed("call-leads", "campaign", "b1", {}, children=[u.id for u in leads])
+        (deal,) = ledger.claim("deals-to-leeloo", "deal", 1)
+        ledger.finish([leads[0].id, deal.id], "failed", error="refused")
+        ledger.finish(batch.id, "uncertain")
+        ledger.resolve(leads[0].id, "retry")
+        assert ledger.get(leads[0].id).parent_id is None  # type: ignore[union-attr]
+        assert ledger.resolve(batch.id, "retry").endswith(": failed"), "a campaign is not created again as such"
+        assert ledger.get(leads[1].id).state == "pending"  # type: ignore[union-attr]
+        ledger.resolve(deal.id, "retry")
+        assert ledger.get(deal.id).state == "pending"  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("mysql://ledger@localhost/ledger", "must start with sqlite:/// or postgresql://"),
     ("sqlite:////nonexistent-folder/below/ledger.sqlite3", "ledger.url: cannot open the ledger"),
@@ -132,6 +166,9 @@ def _assert_upgraded_in_place(url: str, before: dict[str, list[tuple[object, ...
         assert ledger.reclaim_stale("call-leads") == 1
         assert [u.key for u in ledger.claim("call-leads", "lead", 5)] == ["p2"]
         assert ledger.effects(1)["tag:t1"].detail == {"x": 1}
+        # A duplicate, told by its error alone before revision 0005, names the unit it duplicates.
+        assert [(u.key, u.duplicate_of) for u in ledger.units("call-leads", "lead", ["skipped"])] == [
+            ("p3", None), ("p5", "p1")]
     with Ledger(url):  # and opens again at head, untouched
         pass
 

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from flow_helpers import Setup
 from rich.console import Console
 
-from leadbridge.flows.engine import MAX_ATTEMPTS
-from leadbridge.flows.ledger import Ledger, NewUnit
+from leadbridge.flows.ledger import MAX_ATTEMPTS, Ledger, NewUnit
 from leadbridge.flows.phones import normalise
 from leadbridge.flows.runner import run_flows
 

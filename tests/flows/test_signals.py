@@ -59,8 +59,10 @@ def test_sigterm_finishes_the_calls_in_flight_and_hands_back_the_rest(setup: Set
         assert counts[("call-leads", "campaign")].get("claimed", 0) == leads.get("claimed", 0) == 0, counts
         assert not leads.get("uncertain") and not counts[("call-leads", "campaign")].get("uncertain"), counts
         assert leads.get("pending", 0) > 0, "the runner did not stop early"
-        effects = ledger.effect_counts("call-leads")
-        assert not any(state == "intended" for _, state in effects), effects
+        leads_and_campaigns = [*ledger.units("call-leads", "lead"), *ledger.units("call-leads", "campaign")]
+        intended = [(unit.key, name) for unit in leads_and_campaigns
+                    for name, effect in ledger.effects(unit.id).items() if effect.state == "intended"]
+        assert not intended, intended
 
     setup.control.delete("/_sandbox/faults").raise_for_status()
     again = flows_command("run", "call-leads", "--config", str(config), "--workers", "4")

@@ -8,10 +8,12 @@ Retry-After timings and out-of-order page answers. Everything the sandbox can pr
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
@@ -417,6 +419,17 @@ async def test_expired_token_is_renewed_once(mode: str) -> None:
     await close(client)
     assert result.count == 0
     assert login_route.call_count == 2 and report_route.call_count == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_report_window_of_bare_dates_covers_its_last_day(mode: str) -> None:
+    client = dialog_client(mode, BASE, token="t")
+    with respx.mock(base_url=BASE) as router:
+        route = router.post("/api/analytics/1/report").respond(200, json={"columns": [], "data": [], "count": 0})
+        await resolve(client.analytics.report(1, 2, 3, 4, date(2030, 1, 1), date(2030, 1, 2)))
+    await close(client)
+    window = json.loads(route.calls.last.request.content)["analytics_filter"]
+    assert (window["date_start"], window["date_end"]) == ("2030-01-01T00:00:00.000Z", "2030-01-02T23:59:59.999Z")
 
 
 @pytest.mark.parametrize("mode", MODES)

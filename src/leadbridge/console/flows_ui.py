@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from leadbridge.console.web import back, render, static_files
 from leadbridge.flows.events import EventStore
+from leadbridge.flows.funnel import figures as funnel_figures
 from leadbridge.flows.ledger import UNIT_STATES, Effect, Ledger
 
 log = logging.getLogger("leadbridge.console")
@@ -40,8 +41,8 @@ class FunnelStep:
 
 
 def funnel(ledger: Ledger) -> list[FunnelStep]:
-    """The end-to-end funnel (see :meth:`Ledger.funnel`): people by phone at each step, orders one by one."""
-    figures = ledger.funnel()
+    """The end-to-end funnel (see :func:`flows.funnel.figures`): people by phone at each step, orders one by one."""
+    figures = funnel_figures(ledger)
     revenue = f"{figures['revenue']:,.2f} ₽".replace(",", "\u202f")
     return [
         FunnelStep("Лиды найдены", int(figures["leads"])),

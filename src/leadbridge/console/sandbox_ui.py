@@ -22,6 +22,7 @@ from sqlalchemy import case, func, select
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from leadbridge.console.web import back, render
+from leadbridge.contract.sandbox import TOKEN_HEADER
 from leadbridge.sandbox import control, search, world
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.cache import GLOBAL
@@ -56,7 +57,7 @@ async def console_access(request: Request) -> None:
     """The console's protection: the control API's (open on loopback; beyond it, the control
     token). A browser cannot set a header on a link, so the console also takes the token as
     the ``sandbox_token`` cookie or a ``token`` query parameter (the request log redacts both)."""
-    token = (request.headers.get(control.TOKEN_HEADER) or request.cookies.get("sandbox_token")
+    token = (request.headers.get(TOKEN_HEADER) or request.cookies.get("sandbox_token")
              or request.query_params.get("token"))
     await control.control_access(request, token)
 
@@ -302,7 +303,7 @@ WEBHOOK_LOG_PAGE = 200
 
 @router.get("/webhooks")
 async def webhooks_page(request: Request) -> HTMLResponse:
-    from leadbridge.sandbox.webhooks import EVENT_TYPES
+    from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
 
     sandbox = sandbox_of(request)
     company_id, _ = tenant_of(request)
@@ -316,7 +317,8 @@ async def webhooks_page(request: Request) -> HTMLResponse:
 @router.post("/webhooks")
 async def set_webhooks(request: Request) -> Response:
     """Leeloo's API settings: Webhook enabled, the URL and the events (checkboxes)."""
-    from leadbridge.sandbox.webhooks import EVENT_TYPES, URL_MAX
+    from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
+    from leadbridge.sandbox.webhooks import URL_MAX
 
     form = await request.form(max_files=0, max_fields=20)
     url = str(form.get("url") or "")[:URL_MAX + 1]

@@ -10,6 +10,16 @@ from typing import Any
 
 from leadbridge.contract import Body, Endpoint, Wire, table
 
+BASE_URL = "https://ai-assistant.is74.ru"
+# How a yes/no column of a report (the dialog's goal) may read, in its values and its filters.
+TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
+FALSE_WORDS = frozenset({"false", "0", "no", "нет"})
+
+
+def is_true(value: Any) -> bool:
+    """A report's yes/no value: a JSON boolean, or one of ``TRUE_WORDS`` in any case."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+
 
 class DialogLogin(Wire):
     token: str
@@ -29,11 +39,6 @@ class DialogReportColumn(Wire):
     field: str
     display_name: str | None
     type: str
-
-
-# How a report's "goal" column (and an is_true/not_true filter) spells yes and no, as text.
-GOAL_TRUE_WORDS = frozenset({"true", "1", "yes", "да"})
-GOAL_FALSE_WORDS = frozenset({"false", "0", "no", "нет"})
 
 
 class DialogReport(Wire):

@@ -14,6 +14,13 @@ from pydantic import Field
 
 from leadbridge.contract import Body, Endpoint, Wire, table
 
+BASE_URL = "https://api.leeloo.ai"
+TOKEN_HEADER = "X-Leeloo-AuthToken"
+DEFAULT_LIMIT = 20  # a list's page when ``limit`` is left out
+PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100 (observed)
+NOT_DEFINED = "NOT_DEFINED"  # Leeloo's word for an empty email, phone, gender or image
+WEBHOOK_EVENTS = ("ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE")
+
 Text = str | None
 When = str | None  # an ISO date in UTC, or null where the record has none
 

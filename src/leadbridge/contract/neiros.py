@@ -11,6 +11,8 @@ from pydantic import Field
 
 from leadbridge.contract import Body, Endpoint, Wire, table
 
+BASE_URL = "https://neiros.cloud"
+
 Text = str | None
 
 

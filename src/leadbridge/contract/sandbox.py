@@ -16,6 +16,7 @@ from pydantic import Field
 
 from leadbridge.contract import Endpoint, Wire, table
 
+TOKEN_HEADER = "X-Sandbox-Token"  # the control token, asked for when the sandbox listens beyond loopback
 NOW = "2026-01-05T09:30:00.000Z"
 COMPANY = "5b9f63e3d244d2000e27692f"  # the demo tenant's id (seed.TENANTS)
 ACCOUNT = "5b3f3a8e0f0c2a0001000201"

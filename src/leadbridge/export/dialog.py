@@ -20,13 +20,13 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from leadbridge.contract.dialog import GOAL_TRUE_WORDS
+from leadbridge.contract.dialog import BASE_URL as DEFAULT_BASE_URL
+from leadbridge.contract.dialog import is_true
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164
 from leadbridge.sdk import Dialog
 from leadbridge.sdk.models import Report
 
-DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
 FIRST_MOMENT = datetime(2000, 1, 1, tzinfo=UTC)
 # Campaigns run on the platform's clock (the sandbox's may be moved ahead): ask far enough.
 AHEAD = timedelta(days=3650)
@@ -34,7 +34,6 @@ AHEAD = timedelta(days=3650)
 RESULTS = [("campaign_id", pa.int64()), ("dialog_id", pa.int64()), ("phone_number", pa.string()),
            ("phone_e164", pa.string()), ("attempt", pa.int64()), ("started_at", TIMESTAMP),
            ("duration", pa.float64()), ("outcome", pa.string()), ("goal", pa.bool_()), ("transcript", pa.string())]
-RESULT_FIELDS = frozenset(name for name, _ in RESULTS)
 COLUMNS = [("campaign_id", pa.int64()), ("field", pa.string()), ("display_name", pa.string()),
            ("type", pa.string())]
 
@@ -67,7 +66,7 @@ def _typed(value: Any, kind: str | None) -> Any:
     if kind == "datetime":
         return _moment(value)
     if kind == "goal":
-        return value if isinstance(value, bool) else str(value).strip().lower() in GOAL_TRUE_WORDS
+        return is_true(value)
     if kind == "number":
         if isinstance(value, int | float):
             return value

@@ -21,12 +21,12 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from leadbridge.contract.leeloo import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164, extras, utc_day
 from leadbridge.sdk import Leeloo
 from leadbridge.sdk.models import Channel, Order, Person
 
-DEFAULT_BASE_URL = "https://api.leeloo.ai"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 PEOPLE = [("id", pa.string()), ("name", pa.string()), ("email", pa.string()), ("phone", pa.string()),

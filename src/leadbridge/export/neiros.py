@@ -17,11 +17,11 @@ import pyarrow as pa
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from leadbridge.contract.neiros import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.export._state import Watermark
 from leadbridge.export._tables import TIMESTAMP, build_table, column_hints, e164, extras, utc_day
 from leadbridge.sdk import Neiros
 
-DEFAULT_BASE_URL = "https://neiros.cloud"
 FIRST_DAY = date(2000, 1, 1)
 # Deals are listed by their creation day; a sandbox clock (or a time zone) may run ahead.
 DAYS_AHEAD = 366

@@ -29,7 +29,9 @@ from leadbridge.errors import (
 from leadbridge.flows.config import CallLeadsConfig, parse_duration
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import (
-    MAX_ATTEMPTS,
+    READ_CONCURRENCY,
+    READ_PAGE,
+    RECORD_CHUNK,
     FlowReport,
     Step,
     chunked,
@@ -38,11 +40,14 @@ from leadbridge.flows.engine import (
     settle,
     unreadable_detail,
 )
-from leadbridge.flows.ledger import NewUnit, Unit
+from leadbridge.flows.ledger import MAX_ATTEMPTS, NewUnit, RetryRule, Unit, retry_rule
 from leadbridge.flows.phones import normalise
 
 FLOW = "call-leads"
-DISCOVERY_CHUNK = 500
+# A campaign retried by hand is not created again as such: its leads are queued again, and
+# a lead retried by hand leaves its campaign to be gathered into a new one.
+retry_rule(FLOW, "campaign", RetryRule(requeues_children=True, requeued_note="not created; its leads are queued again"))
+retry_rule(FLOW, "lead", RetryRule(leaves_batch=True))
 
 
 def _config(ctx: FlowContext) -> CallLeadsConfig:
@@ -108,8 +113,8 @@ def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None
     region = ctx.config.phones.default_region
     bar = ctx.bar("call-leads: reading Leeloo people")
     people = ctx.leeloo.people.iter(tags=cfg.tags or None, last_message_from=since, last_message_to=now,
-                                    page_size=500, concurrency=4)
-    for chunk in chunked(bar.track(people), DISCOVERY_CHUNK):
+                                    page_size=READ_PAGE, concurrency=READ_CONCURRENCY)
+    for chunk in chunked(bar.track(people), RECORD_CHUNK):
         units = []
         for person in chunk:
             if excluded.intersection(person.tags):
@@ -130,15 +135,13 @@ def discover(ctx: FlowContext, cfg: CallLeadsConfig, report: FlowReport) -> None
         for unit in added.added:
             if unit.state == "pending":
                 report.count("new leads")
-            elif unit.error and unit.error.startswith("same phone"):
-                continue
+            elif unit.duplicate_of is not None:
+                report.count("duplicate phones")
+                report.note("warning", f"person {unit.key} ({unit.payload['name']}): phone {unit.dedupe} "
+                                       f"already belongs to lead {unit.duplicate_of}; not called twice")
             else:
                 report.count("invalid phones")
                 report.note("warning", f"person {unit.key} ({unit.payload['name']}): {unit.error}")
-        for unit, holder in added.duplicates:
-            report.count("duplicate phones")
-            report.note("warning", f"person {unit.key} ({unit.payload['name']}): phone {unit.dedupe} "
-                                   f"already belongs to lead {holder}; not called twice")
     bar.done()
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadbridge.contract.dialog import is_true
 from leadbridge.flows.config import CallResultsConfig, ConfigError
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, claimed, parallel, perform_steps, settle
+from leadbridge.flows.engine import FlowReport, Skip, Step, perform_steps
 from leadbridge.flows.ledger import NewUnit, Unit
 
 FLOW = "call-results"
@@ -34,12 +35,7 @@ def track_campaigns(ctx: FlowContext, report: FlowReport) -> None:
                                                    "phones": int(c.result.get("phones", 0)),
                                                    "batch_unit": c.id, "attempts": c.result.get("attempts")})
              for c in ctx.ledger.units(LEADS_FLOW, "campaign", ["done"]) if c.result]
-    if ctx.dry_run:
-        known = ctx.ledger.known_keys(FLOW, "campaign", [u.key for u in units])
-        report.count("new campaigns to follow", sum(1 for u in units if u.key not in known))
-        return
-    added = ctx.ledger.add_units(FLOW, "campaign", units)
-    report.count("new campaigns followed", len(added.added))
+    ctx.record(FLOW, "campaign", units, report, new="new campaigns followed", dry_run="new campaigns to follow")
 
 
 def _people_by_phone(ctx: FlowContext, batch_unit: int) -> dict[str, dict[str, Any]]:
@@ -53,7 +49,7 @@ def _result_payload(row: dict[str, Any], lead: dict[str, Any] | None) -> dict[st
         "phone": row.get("phone_number"), "attempt": row.get("attempt"),
         "started_at": started.isoformat() if isinstance(started, datetime) else started,
         "duration": int(row.get("duration") or 0), "outcome": row.get("outcome"),
-        "goal": str(row.get("goal")).lower() in ("true", "1"), "transcript": row.get("transcript") or "",
+        "goal": is_true(row.get("goal")), "transcript": row.get("transcript") or "",
         "record_link": row.get("record_link") or row.get("record") or "NOT_DEFINED",
         "person_id": (lead or {}).get("person_id") or row.get("person_id"),
         "account_id": (lead or {}).get("account_id"),
@@ -82,12 +78,7 @@ def read_campaign(ctx: FlowContext, cfg: CallResultsConfig, campaign: Unit, repo
         if (outcome is not None and outcome.final) or int(row.get("attempt") or 1) >= attempts:
             finals.add(phone)
         units.append(NewUnit(f"{campaign_id}:{row['dialog_id']}", _result_payload(row, people.get(phone))))
-    if ctx.dry_run:
-        known = ctx.ledger.known_keys(FLOW, "result", [u.key for u in units])
-        report.count("dialog results to write back", sum(1 for u in units if u.key not in known))
-    else:
-        added = ctx.ledger.add_units(FLOW, "result", units)
-        report.count("new dialog results", len(added.added))
+    ctx.record(FLOW, "result", units, report, new="new dialog results", dry_run="dialog results to write back")
     expected = campaign.payload.get("phones") or len(people)
     return len(finals) >= expected > 0
 
@@ -196,16 +187,8 @@ def run(ctx: FlowContext) -> FlowReport:
 
 
 def _process_results(ctx: FlowContext, cfg: CallResultsConfig, tags: dict[str, str], report: FlowReport) -> None:
-    bar = ctx.bar("call-results: writing results to Leeloo")
-    def work(unit: Unit) -> str:
-        if ctx.ledger.stopping.is_set():  # queued, not started: Ledger.release_claims hands it back
-            return "handed back"
+    def write_back(unit: Unit) -> None:
+        perform_steps(ctx.ledger, unit, _steps(ctx, cfg, unit.payload, tags), report)
 
-        def write_back() -> None:
-            perform_steps(ctx.ledger, unit, _steps(ctx, cfg, unit.payload, tags), report)
-
-        return settle(ctx.ledger, unit, report, write_back, f"dialog {unit.key} ({unit.payload.get('phone')})")
-
-    for _ in parallel(claimed(ctx.ledger, FLOW, "result"), work, ctx.parallelism, ctx.ledger.flush):
-        bar.advance()
-    bar.done()
+    ctx.settle_claims(FLOW, "result", "call-results: writing results to Leeloo", report, write_back,
+                      lambda unit: f"dialog {unit.key} ({unit.payload.get('phone')})")

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from leadbridge.flows.config import ConfigError, load_config, parse_duration
+from leadbridge.flows.config import WORKERS, ConfigError, load_config, parse_duration
 
 if TYPE_CHECKING:
     from leadbridge.flows.ledger import Ledger
@@ -99,7 +99,7 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and plan, change nothing, print the plan")]
     = False,
     config: ConfigOption = None,
-    workers: WorkersOption = 8,
+    workers: WorkersOption = WORKERS,
     as_json: JsonOption = False,
 ) -> None:
     """Run flows once and print a table of what they did (or would do)."""
@@ -157,7 +157,7 @@ def watch(
     every: Annotated[str | None, typer.Option(help="Pause between runs, e.g. 30s, 5m, 1h (default: schedule.every)")]
     = None,
     config: ConfigOption = None,
-    workers: WorkersOption = 8,
+    workers: WorkersOption = WORKERS,
     runs: Annotated[int, typer.Option(min=0, help="Stop after this many runs (0: until stopped)")] = 0,
 ) -> None:
     """Run the flows (all configured, or those named) on a schedule until stopped (Ctrl-C)."""
@@ -246,7 +246,7 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port)")] = 8767,
-    workers: WorkersOption = 8,
+    workers: WorkersOption = WORKERS,
     catch_up: Annotated[bool, typer.Option(
         "--catch-up/--no-catch-up", help="Also run the configured flows every schedule.every, to fill in what "
                                          "lost webhooks missed")] = True,

@@ -16,14 +16,17 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
+
+from leadbridge.contract import dialog, leeloo, neiros
 
 DEFAULT_PATH = Path("leadbridge.toml")
 CONFIG_ENV = "LEADBRIDGE_CONFIG"
 FLOW_NAMES = ("call-leads", "call-results", "deals-to-leeloo", "revenue-to-neiros")
+WORKERS = 8  # units a run works on at once (--workers)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
 
@@ -40,6 +43,15 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError(f"{value!r} is not a duration such as '30s', '5m', '2h' or '1d'")
     unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
     return timedelta(seconds=float(match.group(1)) * unit)
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+# A duration written as text ("30d"), checked when the file is read.
+Duration = Annotated[str, AfterValidator(_duration)]
 
 
 class Section(BaseModel):
@@ -61,7 +73,7 @@ class LedgerConfig(Section):
 
 class LeelooConfig(Section):
     token: SecretStr
-    base_url: str = "https://api.leeloo.ai"
+    base_url: str = leeloo.BASE_URL
     user_id: str | None = Field(default=None, description="Leeloo user recorded on calls (default: the first user)")
     # Left out: the SDK's default for Leeloo (300 requests a minute, smoothly); a number: requests
     # per second; false: no client-side limit (a sandbox that is not realistic).
@@ -70,34 +82,44 @@ class LeelooConfig(Section):
     timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
 
 
-class NeirosConfig(Section):
+class SignInConfig(Section):
+    """A platform signed in to with a token, or with a user name and a password."""
+
+    USER: ClassVar[str]  # the name of the user-name key
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+    rate_limit: float | None = Field(default=None, gt=0)
+    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Self:
+        if self.token is None and (self.user is None or self.password is None):
+            raise ValueError(f"give either token, or {self.USER} and password")
+        return self
+
+    @property
+    def user(self) -> str | None:
+        value: str | None = getattr(self, self.USER)
+        return value
+
+    def credentials(self) -> dict[str, Any]:
+        """The client's sign-in arguments: the token, or the user name and the password."""
+        if self.token is not None:
+            return {"token": self.token.get_secret_value()}
+        assert self.password is not None
+        return {self.USER: self.user, "password": self.password.get_secret_value()}
+
+
+class NeirosConfig(SignInConfig):
+    USER = "email"
     email: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
-    base_url: str = "https://neiros.cloud"
-    rate_limit: float | None = Field(default=None, gt=0)
-    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
-
-    @model_validator(mode="after")
-    def _credentials(self) -> NeirosConfig:
-        if self.token is None and (self.email is None or self.password is None):
-            raise ValueError("give either token, or email and password")
-        return self
+    base_url: str = neiros.BASE_URL
 
 
-class DialogConfig(Section):
+class DialogConfig(SignInConfig):
+    USER = "login"
     login: str | None = None
-    password: SecretStr | None = None
-    token: SecretStr | None = None
-    base_url: str = "https://ai-assistant.is74.ru"
-    rate_limit: float | None = Field(default=None, gt=0)
-    timeout: float = Field(default=30.0, gt=0, le=600, description="Seconds to wait for each answer")
-
-    @model_validator(mode="after")
-    def _credentials(self) -> DialogConfig:
-        if self.token is None and (self.login is None or self.password is None):
-            raise ValueError("give either token, or login and password")
-        return self
+    base_url: str = dialog.BASE_URL
 
 
 class PhonesConfig(Section):
@@ -111,7 +133,7 @@ class CallLeadsConfig(Section):
     enabled: bool = True
     tags: list[str] = Field(default_factory=list, description="Only people with any of these tags")
     exclude_tags: list[str] = Field(default_factory=list, description="Skip people with any of these tags")
-    last_message_within: str = Field(default="30d", description="Only people who wrote within this window")
+    last_message_within: Duration = Field(default="30d", description="Only people who wrote within this window")
     queued_tag: str | None = Field(default=None, description="Leeloo tag put on each person once queued")
     project_id: int
     start_block_id: int
@@ -123,17 +145,11 @@ class CallLeadsConfig(Section):
     interval_minutes: int = Field(default=30, ge=1)
     batch_size: int = Field(default=1000, ge=1, le=100_000, description="Phones per campaign")
     # `flows serve` gathers the leads webhooks bring for this long before it creates their campaign.
-    batch_window: str = Field(default="5s", description="flows serve: how long leads gather into one campaign")
+    batch_window: Duration = Field(default="5s", description="flows serve: how long leads gather into one campaign")
     add_data: dict[str, str] = Field(
         default_factory=lambda: {"name": "name", "person_id": "id"},
         description="Start-block parameter → person field: id, name, phone, email or custom:<name>",
     )
-
-    @field_validator("last_message_within", "batch_window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @field_validator("add_data")
     @classmethod
@@ -177,15 +193,9 @@ class DealsToLeelooConfig(Section):
 
     enabled: bool = True
     sites: list[int] = Field(default_factory=list, description="Neiros site ids (default: every site)")
-    window: str = Field(default="30d", description="Deals created within this window before now")
+    window: Duration = Field(default="30d", description="Deals created within this window before now")
     leadgentool_id: str = Field(description="Leeloo lead-generation tool of the people created")
     person_name: str = "Neiros {phone}"
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class RevenueToNeirosConfig(Section):
@@ -195,13 +205,7 @@ class RevenueToNeirosConfig(Section):
     paid_statuses: list[str] = Field(default_factory=lambda: ["RESOLVED", "SUCCESS"])
     attribution: Literal["last-before-order", "first", "last"] = "last-before-order"
     sites: list[int] = Field(default_factory=list, description="Neiros site ids (default: every site)")
-    window: str = Field(default="365d", description="Deals created within this window are candidates")
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    window: Duration = Field(default="365d", description="Deals created within this window are candidates")
 
 
 class FlowsConfig(Section):
@@ -212,13 +216,7 @@ class FlowsConfig(Section):
 
 
 class ScheduleConfig(Section):
-    every: str = "5m"
-
-    @field_validator("every")
-    @classmethod
-    def _every(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    every: Duration = "5m"
 
 
 class Config(Section):

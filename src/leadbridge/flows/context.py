@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from leadbridge.flows.config import Config, ConfigError
-from leadbridge.flows.engine import FlowReport
-from leadbridge.flows.ledger import Ledger
+from leadbridge.flows.config import WORKERS, Config, ConfigError, LeelooConfig, Section
+from leadbridge.flows.engine import FlowReport, claimed, parallel, settle
+from leadbridge.flows.ledger import AddResult, Ledger, NewUnit, Unit
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from leadbridge import Dialog, Leeloo, Neiros
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Section)
 
 
 class ProgressTask:
@@ -50,7 +51,7 @@ class FlowContext:
     config: Config
     ledger: Ledger
     dry_run: bool = False
-    workers: int = 8
+    workers: int = WORKERS
     progress: Progress | None = None
     clients: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -68,75 +69,81 @@ class FlowContext:
 
     @property
     def parallelism(self) -> int:
-        """Worker threads; an in-memory SQLite ledger has one connection, so one thread."""
-        return 1 if self.ledger.liveness.__class__.__name__ == "_ProcessLiveness" else self.workers
+        """Worker threads; a ledger of one connection (in-memory SQLite) is worked on by one thread."""
+        return 1 if self.ledger.single_connection else self.workers
 
     # --- platform clients (created on first use, closed by close()) ---------------------
+
+    def _client(self, name: str, section: S | None, make: Callable[[S], T]) -> T:
+        """The client of platform ``name``, made from its configuration section on first use."""
+        with self._lock:
+            if name not in self.clients:
+                if section is None:
+                    raise ConfigError(f"{name}: section is missing")
+                self.clients[name] = make(section)
+            client: T = self.clients[name]
+            return client
 
     @property
     def leeloo(self) -> Leeloo:
         from leadbridge import Leeloo
 
-        with self._lock:
-            if "leeloo" not in self.clients:
-                cfg = self.config.leeloo
-                if cfg is None:
-                    raise ConfigError("leeloo: section is missing")
-                token, connections = cfg.token.get_secret_value(), self.workers + 4
-                if cfg.rate_limit is None:  # left out of the config: the SDK's own Leeloo limit applies
-                    made = Leeloo(token=token, base_url=cfg.base_url, timeout=cfg.timeout,
-                                  max_connections=connections)
-                else:  # false lifts the limit
-                    made = Leeloo(token=token, base_url=cfg.base_url, timeout=cfg.timeout,
-                                  max_connections=connections, rate_limit=cfg.rate_limit or None)
-                self.clients["leeloo"] = made
-            client: Leeloo = self.clients["leeloo"]
-            return client
+        def make(cfg: LeelooConfig) -> Leeloo:
+            settings: dict[str, Any] = {}
+            if cfg.rate_limit is not None:  # left out: the SDK's own Leeloo limit applies; false lifts it
+                settings["rate_limit"] = cfg.rate_limit or None
+            return Leeloo(token=cfg.token.get_secret_value(), base_url=cfg.base_url, timeout=cfg.timeout,
+                          max_connections=self.workers + 4, **settings)
+
+        return self._client("leeloo", self.config.leeloo, make)
 
     @property
     def neiros(self) -> Neiros:
         from leadbridge import Neiros
 
-        with self._lock:
-            if "neiros" not in self.clients:
-                cfg = self.config.neiros
-                if cfg is None:
-                    raise ConfigError("neiros: section is missing")
-                if cfg.token is not None:
-                    client = Neiros(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout, max_connections=self.workers + 4)
-                else:
-                    assert cfg.email is not None and cfg.password is not None
-                    client = Neiros(email=cfg.email, password=cfg.password.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout, max_connections=self.workers + 4)
-                self.clients["neiros"] = client
-            neiros: Neiros = self.clients["neiros"]
-            return neiros
+        return self._client("neiros", self.config.neiros, lambda cfg: Neiros(
+            **cfg.credentials(), base_url=cfg.base_url, rate_limit=cfg.rate_limit, timeout=cfg.timeout,
+            max_connections=self.workers + 4))
 
     @property
     def dialog(self) -> Dialog:
         from leadbridge import Dialog
 
-        with self._lock:
-            if "dialog" not in self.clients:
-                cfg = self.config.dialog
-                if cfg is None:
-                    raise ConfigError("dialog: section is missing")
-                if cfg.token is not None:
-                    client = Dialog(token=cfg.token.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout)
-                else:
-                    assert cfg.login is not None and cfg.password is not None
-                    client = Dialog(login=cfg.login, password=cfg.password.get_secret_value(), base_url=cfg.base_url,
-                                    rate_limit=cfg.rate_limit, timeout=cfg.timeout)
-                self.clients["dialog"] = client
-            dialog: Dialog = self.clients["dialog"]
-            return dialog
+        return self._client("dialog", self.config.dialog, lambda cfg: Dialog(
+            **cfg.credentials(), base_url=cfg.base_url, rate_limit=cfg.rate_limit, timeout=cfg.timeout))
 
     def close(self) -> None:
         for client in self.clients.values():
             client.close()
         self.clients.clear()
+
+    # --- work shared by the flows ---------------------------------------------------------
+
+    def record(self, flow: str, kind: str, units: Sequence[NewUnit], report: FlowReport, *, new: str,
+               dry_run: str) -> AddResult | None:
+        """Record ``units``, counting those added as ``new``; a dry run records nothing and
+        counts the units the ledger does not hold yet as ``dry_run`` (then returns None)."""
+        if self.dry_run:
+            known = self.ledger.known_keys(flow, kind, [u.key for u in units])
+            report.count(dry_run, sum(1 for u in units if u.key not in known))
+            return None
+        added = self.ledger.add_units(flow, kind, units)
+        report.count(new, len(added.added))
+        return added
+
+    def settle_claims(self, flow: str, kind: str, label: str, report: FlowReport, process: Callable[[Unit], Any],
+                      describe: Callable[[Unit], str], batch: int = 200) -> None:
+        """Claim ``flow``'s units of ``kind`` and settle each with ``process``, on the worker threads."""
+        bar = self.bar(label)
+
+        def work(unit: Unit) -> str:
+            if self.ledger.stopping.is_set():  # queued, not started: Ledger.release_claims hands it back
+                return "handed back"
+            return settle(self.ledger, unit, report, lambda: process(unit), describe(unit))
+
+        for _ in parallel(claimed(self.ledger, flow, kind, batch), work, self.parallelism, self.ledger.flush):
+            bar.advance()
+        bar.done()
 
     # --- lookups shared by the flows ------------------------------------------------------
 

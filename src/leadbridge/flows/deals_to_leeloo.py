@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadbridge.flows import deal_index
 from leadbridge.flows.config import DealsToLeelooConfig, parse_duration
 from leadbridge.flows.context import FlowContext
-from leadbridge.flows.engine import FlowReport, Skip, Step, chunked, claimed, parallel, perform_steps, settle
+from leadbridge.flows.engine import RECORD_CHUNK, FlowReport, Skip, Step, chunked, perform_steps
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
 
@@ -38,14 +39,9 @@ def discover(ctx: FlowContext, cfg: DealsToLeelooConfig, sites: dict[int, str], 
             report.count("unknown sites")
             continue
         deals = ctx.neiros.deals.iter(site_id, start, now.date())
-        for chunk in chunked(bar.track(deals), 500):
+        for chunk in chunked(bar.track(deals), RECORD_CHUNK):
             units = [NewUnit(f"{site_id}:{deal.id}", {"site_id": site_id, "deal_id": deal.id}) for deal in chunk]
-            if ctx.dry_run:
-                known = ctx.ledger.known_keys(FLOW, "deal", [u.key for u in units])
-                report.count("deals to bring to Leeloo", sum(1 for u in units if u.key not in known))
-            else:
-                added = ctx.ledger.add_units(FLOW, "deal", units)
-                report.count("new deals", len(added.added))
+            ctx.record(FLOW, "deal", units, report, new="new deals", dry_run="deals to bring to Leeloo")
     bar.done()
 
 
@@ -87,7 +83,7 @@ def process(ctx: FlowContext, cfg: DealsToLeelooConfig, unit: Unit, sites: dict[
     deal = ctx.neiros.deals.get(deal_id, site_id)
     phone = normalise(deal.phone, ctx.config.phones.default_region)
     if deal.created_at is not None:
-        ctx.ledger.index_deals([(site_id, deal_id, phone.e164, deal.created_at.replace(tzinfo=None))])
+        deal_index.add(ctx.ledger, [(site_id, deal_id, phone.e164, deal.created_at.replace(tzinfo=None))])
     if phone.e164 is None:
         raise Skip("deal has no phone number" if not deal.phone else phone.problem or "bad phone")
     e164 = phone.e164
@@ -122,11 +118,6 @@ def run(ctx: FlowContext) -> FlowReport:
     if ctx.dry_run:
         report.count("deals waiting from earlier runs", sum(1 for _ in ctx.ledger.units(FLOW, "deal", ["pending"])))
         return report
-    bar = ctx.bar("deals-to-leeloo: writing deals to Leeloo")
-    def work(unit: Unit) -> str:
-        return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"deal {unit.key}")
-
-    for _ in parallel(claimed(ctx.ledger, FLOW, "deal", 100), work, ctx.parallelism, ctx.ledger.flush):
-        bar.advance()
-    bar.done()
+    ctx.settle_claims(FLOW, "deal", "deals-to-leeloo: writing deals to Leeloo", report,
+                      lambda unit: process(ctx, cfg, unit, sites, report), lambda unit: f"deal {unit.key}", 100)
     return report

@@ -33,9 +33,12 @@ from leadbridge.flows.ledger import Effect, Ledger, Unit
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_MESSAGES = 200
+# A flow reads a platform's list in pages of READ_PAGE, READ_CONCURRENCY at a time, and
+# records what it found in the ledger RECORD_CHUNK units to a transaction.
+READ_PAGE = 500
+READ_CONCURRENCY = 4
+RECORD_CHUNK = 500
 RAW_BODY_CHARS = 2000
-# A failed unit is claimed again by later runs until it has been claimed this many times.
-MAX_ATTEMPTS = 5
 
 
 class Uncertain(Exception):

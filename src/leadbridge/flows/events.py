@@ -18,12 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, String, Text, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
-from leadbridge.flows.ledger import READ_ONLY, Base, Id, Ledger, utcnow
-
-EVENT_STATES = ("received", "processed")
+from leadbridge.flows.ledger import ID_BATCH, READ_ONLY, Base, Id, Ledger, utcnow
 
 
 class EventRow(Base):
@@ -67,9 +64,8 @@ class EventStore:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        dialect = postgresql if ledger.dialect == "postgresql" else sqlite
         # Built once: the receive path's only statement.
-        self._insert = dialect.insert(EventRow.__table__).on_conflict_do_nothing(
+        self._insert = ledger.insert(EventRow.__table__).on_conflict_do_nothing(
             index_elements=["dedupe"]).returning(EventRow.__table__.c.id)
 
     def record(self, events: Sequence[NewEvent]) -> int:
@@ -108,8 +104,8 @@ class EventStore:
         # One statement per distinct outcome: most events of a round share theirs ("nothing to trigger").
         with self.ledger.transaction() as session:
             for outcome, ids in by_outcome.items():
-                for start in range(0, len(ids), 500):
-                    session.execute(update(EventRow).where(EventRow.id.in_(ids[start:start + 500]))
+                for start in range(0, len(ids), ID_BATCH):
+                    session.execute(update(EventRow).where(EventRow.id.in_(ids[start:start + ID_BATCH]))
                                     .values(state="processed", processed_at=now, outcome=outcome))
 
     def latest(self, limit: int = 50) -> list[StoredEvent]:

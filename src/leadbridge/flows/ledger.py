@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    and_,
     case,
     create_engine,
     delete,
@@ -65,6 +64,10 @@ EffectState = Literal["intended", "done", "failed", "uncertain"]
 UNIT_STATES: tuple[UnitState, ...] = ("pending", "claimed", "done", "failed", "skipped", "uncertain")
 Id = BigInteger().with_variant(Integer, "sqlite")
 READ_ONLY = "leadbridge_read_only"
+# A failed unit is claimed again by later runs until it has been claimed this many times.
+MAX_ATTEMPTS = 5
+# Ids in one statement's IN list.
+ID_BATCH = 500
 
 
 def utcnow() -> datetime:
@@ -83,6 +86,8 @@ class UnitRow(Base):
     key: Mapped[str] = mapped_column(String(200))
     # A second identity that must also be unique (a lead's E.164 phone: never called twice).
     dedupe: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A unit whose dedupe another unit already held: that unit's key (the unit itself is skipped).
+    duplicate_of: Mapped[str | None] = mapped_column(String(200), nullable=True)
     parent_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)
     state: Mapped[str] = mapped_column(String(20))
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -111,16 +116,6 @@ class EffectRow(Base):
     updated_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_lb_effect"),)
-
-
-class DealIndexRow(Base):
-    """Phones of Neiros deals (no Neiros call searches by phone; deals' phones never change)."""
-
-    __tablename__ = "lb_deal_index"
-    site_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    deal_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    phone: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
-    created_at: Mapped[datetime]
 
 
 class RunnerRow(Base):
@@ -193,11 +188,12 @@ class Unit:
     error: str | None = None
     attempts: int = 0
     updated_at: datetime | None = None
+    duplicate_of: str | None = None  # the key of the unit that holds this one's dedupe
 
     @classmethod
     def of(cls, row: UnitRow) -> Unit:
         return cls(row.id, row.flow, row.kind, row.key, row.state, dict(row.payload or {}), row.parent_id,
-                   row.result, row.error, row.attempts, row.updated_at)
+                   row.result, row.error, row.attempts, row.updated_at, row.duplicate_of)
 
 
 @dataclass
@@ -217,13 +213,43 @@ class NewUnit:
     state: UnitState = "pending"
     error: str | None = None
     parent_id: int | None = None
+    duplicate_of: str | None = None  # set by Ledger.add_units: the key of the unit holding ``dedupe``
 
 
 @dataclass
 class AddResult:
     added: list[NewUnit] = field(default_factory=list)
     known: int = 0
-    duplicates: list[tuple[NewUnit, str]] = field(default_factory=list)  # (unit, key of the unit it duplicates)
+
+    @property
+    def duplicates(self) -> list[NewUnit]:
+        """The units recorded as skipped because another unit holds their ``dedupe``."""
+        return [unit for unit in self.added if unit.duplicate_of is not None]
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    """What ``Ledger.resolve(…, "retry")`` does to a unit of one flow's kind, beyond the plain retry.
+
+    The plain retry forgets the unit's unsettled effects and puts it back to ``pending``. A
+    flow whose units are gathered into batches says here how its batches are retried.
+    """
+
+    # The unit is a batch that is not made again itself: it is ``failed``, its units queued again.
+    requeues_children: bool = False
+    # Such a batch's error, for a person to read (in the flow's words: "its leads are queued again").
+    requeued_note: str = "not made; its units are queued again"
+    # The unit leaves its batch when retried, to be gathered into a new one.
+    leaves_batch: bool = False
+
+
+# (flow, kind) → its rule; each flow's module registers its own (see ``retry_rule``).
+RETRY_RULES: dict[tuple[str, str], RetryRule] = {}
+
+
+def retry_rule(flow: str, kind: str, rule: RetryRule) -> None:
+    """Declare how a person's ``retry`` applies to the units of ``flow``'s ``kind``."""
+    RETRY_RULES[(flow, kind)] = rule
 
 
 def _process_start(pid: int) -> int | None:
@@ -258,6 +284,11 @@ def _describe_open_error(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()
     return (text[0] if text else type(original).__name__)[:300]
+
+
+def _in_memory(engine: Engine) -> bool:
+    """An in-memory SQLite database: one connection, shared by every thread, gone with the process."""
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 def make_ledger_engine(url: str) -> Engine:
@@ -407,10 +438,10 @@ class Ledger:
             database = self.engine.url.database
             if self.dialect == "postgresql":
                 self.liveness: _Liveness = _AdvisoryLiveness(self.engine)
-            elif database and database != ":memory:":
-                self.liveness = _FileLiveness(database)
-            else:
+            elif self.single_connection or not database:
                 self.liveness = _ProcessLiveness()
+            else:
+                self.liveness = _FileLiveness(database)
             self.liveness.hold(self.runner)
             self._register_runner()
         except (SQLAlchemyError, OSError) as exc:
@@ -427,17 +458,24 @@ class Ledger:
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext())
         # Built once: the hottest statement (two per side effect), so it is compiled once too.
-        upsert = self._insert(EffectRow.__table__)
+        upsert = self.insert(EffectRow.__table__)
         self._upsert_effect = upsert.on_conflict_do_update(
             index_elements=["unit_id", "name"],
             set_={"state": upsert.excluded.state, "detail": upsert.excluded.detail, "error": upsert.excluded.error,
                   "updated_at": upsert.excluded.updated_at})
 
+    @property
+    def single_connection(self) -> bool:
+        """Whether the ledger is one connection shared by every thread (in-memory SQLite).
+
+        Such a ledger lives in this process only, and its work is done one thread at a time.
+        """
+        return _in_memory(self.engine)
+
     def _open_schema(self) -> None:
         """Create the ledger, or bring an older one up to this release's schema (Alembic)."""
-        memory = self.engine.url.database in (None, "", ":memory:")
         with self.engine.begin() as conn:
-            if memory:
+            if self.single_connection:
                 Base.metadata.create_all(conn)
                 return
             if self.dialect == "postgresql":  # runners starting together must not race on the schema
@@ -492,7 +530,8 @@ class Ledger:
     def _defer(self, statement: Any, params: Any) -> None:
         self._deferred.__dict__.setdefault("records", []).append((statement, params))
 
-    def _insert(self, table: Any) -> Any:
+    def insert(self, table: Any) -> Any:
+        """An INSERT of this ledger's database, which takes ``ON CONFLICT`` clauses."""
         dialect = postgresql if self.dialect == "postgresql" else sqlite
         return dialect.insert(table)
 
@@ -520,8 +559,8 @@ class Ledger:
     def add_units(self, flow: str, kind: str, units: Sequence[NewUnit]) -> AddResult:
         """Record new units; keys already known are counted, not changed.
 
-        A unit whose ``dedupe`` another unit already holds is recorded as ``skipped``
-        with the other's key in its error (so it is reported once, not lost).
+        A unit whose ``dedupe`` another unit already holds is recorded as ``skipped``, with
+        the other's key as its ``duplicate_of`` (so it is reported once, not lost).
         """
         result = AddResult()
         if not units:
@@ -543,19 +582,22 @@ class Ledger:
                 known.add(unit.key)
                 dedupe = unit.dedupe
                 if dedupe is not None and dedupe in holders:
-                    result.duplicates.append((unit, holders[dedupe]))
-                    unit = NewUnit(unit.key, unit.payload, None, "skipped",
-                                   f"same phone {dedupe} as {holders[dedupe]}", unit.parent_id)
+                    holder = holders[dedupe]
+                    unit = NewUnit(unit.key, unit.payload, dedupe, "skipped", f"duplicate of {holder} (same {dedupe})",
+                                   unit.parent_id, duplicate_of=holder)
                 elif dedupe is not None:
                     holders[dedupe] = unit.key
                 result.added.append(unit)
-                rows.append({"flow": flow, "kind": kind, "key": unit.key, "dedupe": unit.dedupe,
+                # A duplicate's dedupe stays out of the column that must be unique (it names the holder).
+                rows.append({"flow": flow, "kind": kind, "key": unit.key,
+                             "dedupe": None if unit.duplicate_of else unit.dedupe,
+                             "duplicate_of": unit.duplicate_of,
                              "parent_id": unit.parent_id, "state": unit.state, "owner": None, "attempts": 0,
                              "payload": unit.payload, "result": None, "error": unit.error,
                              "created_at": now, "updated_at": now})
             if rows:
                 # A runner racing on the same keys loses quietly; the next discovery sees the winner.
-                session.execute(self._insert(UnitRow).on_conflict_do_nothing(), rows)
+                session.execute(self.insert(UnitRow).on_conflict_do_nothing(), rows)
         return result
 
     def known_keys(self, flow: str, kind: str, keys: Sequence[str]) -> dict[str, str]:
@@ -603,8 +645,8 @@ class Ledger:
         """A new unit already claimed by this runner, adopting ``children`` (and its first effect intended)."""
         now = utcnow()
         with self.transaction() as session:
-            row = UnitRow(flow=flow, kind=kind, key=key, dedupe=None, parent_id=None, state="claimed",
-                          owner=self.runner, attempts=1, payload=payload, result=None, error=None,
+            row = UnitRow(flow=flow, kind=kind, key=key, dedupe=None, duplicate_of=None, parent_id=None,
+                          state="claimed", owner=self.runner, attempts=1, payload=payload, result=None, error=None,
                           created_at=now, updated_at=now)
             session.add(row)
             session.flush()
@@ -637,8 +679,8 @@ class Ledger:
                         None)
             return
         with self._writing() as conn:
-            for start in range(0, len(ids), 500):
-                conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + 500]),
+            for start in range(0, len(ids), ID_BATCH):
+                conn.execute(update(UnitRow).where(UnitRow.id.in_(ids[start:start + ID_BATCH]),
                                                    UnitRow.owner == self.runner).values(**values))
 
     def set_payloads(self, payloads: dict[int, dict[str, Any]]) -> None:
@@ -657,8 +699,8 @@ class Ledger:
         if detach:
             values["parent_id"] = None
         with self.transaction() as session:
-            for start in range(0, len(unit_ids), 500):
-                session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + 500]),
+            for start in range(0, len(unit_ids), ID_BATCH):
+                session.execute(update(UnitRow).where(UnitRow.id.in_(unit_ids[start:start + ID_BATCH]),
                                                       UnitRow.owner == self.runner).values(**values))
 
     def release_claims(self, runner: str | None = None) -> int:
@@ -678,7 +720,7 @@ class Ledger:
                                      .values(state="pending", owner=None, updated_at=utcnow()))
             return cast(CursorResult[Any], result).rowcount or 0
 
-    def retry_failed(self, flow: str, kind: str, max_attempts: int = 5) -> int:
+    def retry_failed(self, flow: str, kind: str, max_attempts: int = MAX_ATTEMPTS) -> int:
         """Failed units go back to ``pending`` once per run, until ``max_attempts`` claims."""
         with self.transaction() as session:
             result = session.execute(update(UnitRow).where(
@@ -742,7 +784,7 @@ class Ledger:
             return True
         with self.sessions() as session:
             row = session.get(RunnerRow, runner)
-        if row is not None and row.host == HOST and not isinstance(self.liveness, _ProcessLiveness):
+        if row is not None and row.host == HOST and not self.single_connection:
             if not _pid_running(row.pid):
                 return False
             started = _process_start(row.pid)
@@ -836,16 +878,16 @@ class Ledger:
                 row.state, row.error = "skipped", "resolved by hand: skipped"
                 session.execute(children.values(state="skipped", error="resolved by hand: skipped",
                                                 updated_at=now))
-            elif row.kind == "campaign" and row.flow == "call-leads":
-                row.state, row.error = "failed", "resolved by hand: not created; its leads are queued again"
+            elif (rule := RETRY_RULES.get((row.flow, row.kind), RetryRule())).requeues_children:
+                row.state, row.error = "failed", f"resolved by hand: {rule.requeued_note}"
                 session.execute(children.values(state="pending", parent_id=None, owner=None, error=None,
                                                 attempts=fresh_attempts, updated_at=now))
             else:
                 session.execute(delete(EffectRow).where(EffectRow.unit_id == row.id,
                                                         EffectRow.state.in_(["uncertain", "intended", "failed"])))
                 row.state, row.error = "pending", None
-                if row.flow == "call-leads" and row.kind == "lead":
-                    row.parent_id = None  # queued again in a new campaign
+                if rule.leaves_batch:
+                    row.parent_id = None
                 session.execute(update(UnitRow).where(UnitRow.id == row.id).values(attempts=fresh_attempts))
             row.owner, row.updated_at = None, now
             return f"unit #{row.id} {row.flow}/{row.kind} {row.key}: {row.state}"
@@ -853,13 +895,14 @@ class Ledger:
     # --- effects ----------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[Connection]:
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection: on SQLite it takes no write lock, so runners are never held up."""
         with self.engine.connect() as conn:
             yield conn.execution_options(**{READ_ONLY: True})
 
     def effects(self, unit_id: int) -> dict[str, Effect]:
         effect = EffectRow.__table__.c
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(effect.name, effect.state, effect.detail, effect.error, effect.updated_at)
                                 .where(effect.unit_id == unit_id).order_by(effect.updated_at, effect.id)).all()
         return {name: Effect(name, state, dict(detail or {}), error, at) for name, state, detail, error, at in rows}
@@ -879,30 +922,6 @@ class Ledger:
             return
         with self._writing() as conn:
             conn.execute(self._upsert_effect, row)
-
-    # --- the Neiros deal index --------------------------------------------------------
-
-    def indexed_deals(self, site_id: int, deal_ids: Sequence[int]) -> set[int]:
-        if not deal_ids:
-            return set()
-        with self.sessions() as session:
-            return set(session.scalars(select(DealIndexRow.deal_id).where(
-                DealIndexRow.site_id == site_id, DealIndexRow.deal_id.in_(deal_ids))))
-
-    def index_deals(self, rows: Iterable[tuple[int, int, str | None, datetime]]) -> None:
-        values = [{"site_id": s, "deal_id": d, "phone": p, "created_at": c} for s, d, p, c in rows]
-        if values:
-            with self.transaction() as session:
-                session.execute(self._insert(DealIndexRow).on_conflict_do_nothing(), values)
-
-    def deals_by_phone(self, phone: str, sites: Sequence[int] | None = None) -> list[tuple[int, int, datetime]]:
-        """(site_id, deal_id, created_at) of the indexed deals with this phone, oldest first."""
-        with self.sessions() as session:
-            query = select(DealIndexRow.site_id, DealIndexRow.deal_id, DealIndexRow.created_at).where(
-                DealIndexRow.phone == phone)
-            if sites:
-                query = query.where(DealIndexRow.site_id.in_(sites))
-            return [(s, d, c) for s, d, c in session.execute(query.order_by(DealIndexRow.created_at))]
 
     # --- reporting --------------------------------------------------------------------
 
@@ -924,19 +943,6 @@ class Ledger:
                                    .order_by(UnitRow.updated_at.desc()).limit(limit)).all()
         return sorted((Unit.of(r) for r in rows), key=lambda u: order[u.state])
 
-    def effect_counts(self, flow: str) -> dict[tuple[str, str], int]:
-        """(effect name without its argument, state) → count, for one flow."""
-        with self.sessions() as session:
-            rows = session.execute(
-                select(EffectRow.name, EffectRow.state, func.count()).join(
-                    UnitRow, and_(UnitRow.id == EffectRow.unit_id, UnitRow.flow == flow))
-                .group_by(EffectRow.name, EffectRow.state)).all()
-        counts: dict[tuple[str, str], int] = {}
-        for name, state, count in rows:
-            key = (name.split(":", 1)[0], state)
-            counts[key] = counts.get(key, 0) + count
-        return counts
-
     # --- the history of runs ----------------------------------------------------------
 
     def start_run(self, flows: Sequence[str], *, dry_run: bool = False) -> int:
@@ -957,40 +963,3 @@ class Ledger:
             rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)).all()
         return [Run(r.id, r.flows.split(",") if r.flows else [], r.dry_run, r.started_at, r.finished_at,
                     dict(r.counts or {}), r.exit, r.runner) for r in rows]
-
-    def funnel(self) -> dict[str, float]:
-        """The end-to-end funnel's figures, aggregated in the database (a large ledger is never loaded).
-
-        People are counted by phone: leads found, phones queued in created campaigns, phones
-        called, answered and reaching the goal; then paid orders, and the people whose revenue
-        was sent to Neiros with its total.
-        """
-        unit = UnitRow
-        phone = unit.payload["phone"].as_string()
-
-        def of(flow: str, kind: str, *where: Any) -> Any:
-            return and_(unit.flow == flow, unit.kind == kind, *where)
-
-        # One pass over the dialog results: called, answered and goal phones together.
-        calls = select(phone.label("phone"), unit.payload["outcome"].as_string().label("outcome"),
-                       unit.payload["goal"].as_boolean().label("goal")).where(
-            of("call-results", "result")).subquery()
-        paid_people = of("revenue-to-neiros", "person", unit.state == "done")
-        # A read-only transaction: on SQLite it takes no write lock, so runners are never held up.
-        with self._reading() as session:
-            called, answered, goal = session.execute(select(
-                func.count(calls.c.phone.distinct()),
-                func.count(case((calls.c.outcome == "answered", calls.c.phone)).distinct()),
-                func.count(case((calls.c.goal.is_(True), calls.c.phone)).distinct()))).one()
-            revenue_people, revenue = session.execute(select(
-                func.count(), func.sum(unit.payload["total"].as_float())).where(paid_people)).one()
-            figures = {
-                "leads": session.scalar(select(func.count()).where(of("call-leads", "lead"))),
-                "queued": session.scalar(select(func.sum(unit.result["phones"].as_integer()))
-                                         .where(of("call-leads", "campaign", unit.state == "done"))),
-                "called": called, "answered": answered, "goal": goal,
-                "orders_paid": session.scalar(select(func.count()).where(
-                    of("revenue-to-neiros", "order", unit.state == "done"))),
-                "revenue_people": revenue_people, "revenue": revenue,
-            }
-        return {key: value or 0 for key, value in figures.items()}

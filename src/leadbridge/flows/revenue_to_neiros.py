@@ -7,7 +7,7 @@ is repeatable and the current sum is read first, so the sum is written only when
 changes and an interrupted write is simply made again.
 
 Neiros cannot search deals by phone, so the phones of deals (which never change) are
-kept in the ledger's deal index, filled from ``deals.get`` once per deal.
+kept in the deal index (``deal_index.py``), filled from ``deals.get`` once per deal.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from datetime import datetime
 from typing import Any
 
 from leadbridge.errors import ResponseValidationError
+from leadbridge.flows import deal_index
 from leadbridge.flows.config import RevenueToNeirosConfig, parse_duration
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import (
+    READ_CONCURRENCY,
+    READ_PAGE,
+    RECORD_CHUNK,
     FlowReport,
     Skip,
     Step,
     StepFailed,
     chunked,
-    claimed,
     parallel,
     perform_steps,
-    settle,
 )
 from leadbridge.flows.ledger import NewUnit, Unit
 from leadbridge.flows.phones import normalise
@@ -79,7 +81,8 @@ def collect_totals(ctx: FlowContext, cfg: RevenueToNeirosConfig,
     paid = set(cfg.paid_statuses)
     totals: dict[str, dict[str, Any]] = {}
     bar = ctx.bar("revenue-to-neiros: reading Leeloo orders")
-    for chunk in chunked(bar.track(ctx.leeloo.orders.iter(page_size=500, concurrency=4)), 500):
+    orders = ctx.leeloo.orders.iter(page_size=READ_PAGE, concurrency=READ_CONCURRENCY)
+    for chunk in chunked(bar.track(orders), RECORD_CHUNK):
         units = []
         for order in chunk:
             if _status(order) not in paid or order.id is None:
@@ -111,15 +114,16 @@ def index_deals(ctx: FlowContext, cfg: RevenueToNeirosConfig, report: FlowReport
     bar = ctx.bar("revenue-to-neiros: indexing Neiros deals")
     for site_id in sites:
         for chunk in chunked(ctx.neiros.deals.iter(site_id, start, now.date()), 200):
-            missing = [d.id for d in chunk if d.id not in ctx.ledger.indexed_deals(site_id, [x.id for x in chunk])]
+            known = deal_index.indexed(ctx.ledger, site_id, [deal.id for deal in chunk])
+            missing = [deal.id for deal in chunk if deal.id not in known]
 
-            def fetch(deal_id: int, site_id: int = site_id) -> tuple[int, int, str | None, datetime]:
+            def fetch(deal_id: int, site_id: int = site_id) -> deal_index.IndexedDeal:
                 deal = ctx.neiros.deals.get(deal_id, site_id)
                 created = deal.created_at.replace(tzinfo=None) if deal.created_at else datetime.min
                 return site_id, deal_id, normalise(deal.phone, region).e164, created
 
             rows = list(parallel(missing, fetch, ctx.parallelism))  # reads only: nothing deferred
-            ctx.ledger.index_deals(rows)
+            deal_index.add(ctx.ledger, rows)
             report.count("deals indexed", len(rows))
             bar.advance(len(chunk))
     bar.done()
@@ -151,7 +155,7 @@ def process(ctx: FlowContext, cfg: RevenueToNeirosConfig, unit: Unit, sites: lis
     phone = normalise(person.phone, ctx.config.phones.default_region)
     if phone.e164 is None:
         raise Skip(phone.problem or "no phone number")
-    deals = ctx.ledger.deals_by_phone(phone.e164, sites)
+    deals = deal_index.by_phone(ctx.ledger, phone.e164, sites)
     target = attribute(cfg, deals, unit.payload.get("last_order_at"))
     if target is None:
         raise Skip(f"{phone.e164}: no Neiros deal "
@@ -190,7 +194,7 @@ def run(ctx: FlowContext) -> FlowReport:
         known = ctx.ledger.known_keys(FLOW, "person", list(totals))
         report.count("people whose revenue would be sent", sum(1 for u in units if u.key not in known))
         return report
-    for chunk in chunked(units, 500):
+    for chunk in chunked(units, RECORD_CHUNK):
         added = ctx.ledger.add_units(FLOW, "person", chunk)
         report.count("people with new revenue", len(added.added))
         new = {u.key for u in added.added}
@@ -198,11 +202,6 @@ def run(ctx: FlowContext) -> FlowReport:
             if unit.key not in new and ctx.ledger.reopen(FLOW, "person", unit.key, unit.payload):
                 report.count("people whose revenue changed")
     sites = index_deals(ctx, cfg, report)
-    bar = ctx.bar("revenue-to-neiros: setting deal sums")
-    def work(unit: Unit) -> str:
-        return settle(ctx.ledger, unit, report, lambda: process(ctx, cfg, unit, sites, report), f"person {unit.key}")
-
-    for _ in parallel(claimed(ctx.ledger, FLOW, "person", 100), work, ctx.parallelism, ctx.ledger.flush):
-        bar.advance()
-    bar.done()
+    ctx.settle_claims(FLOW, "person", "revenue-to-neiros: setting deal sums", report,
+                      lambda unit: process(ctx, cfg, unit, sites, report), lambda unit: f"person {unit.key}", 100)
     return report

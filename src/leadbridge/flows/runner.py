@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from leadbridge.errors import LeadbridgeError
 from leadbridge.flows import call_leads, call_results, deals_to_leeloo, revenue_to_neiros
-from leadbridge.flows.config import FLOW_NAMES, Config, ConfigError
+from leadbridge.flows.config import FLOW_NAMES, WORKERS, Config, ConfigError
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import FlowReport
 from leadbridge.flows.ledger import UNIT_STATES, Ledger
@@ -50,7 +50,8 @@ def resolve_names(config: Config, names: Sequence[str], run_all: bool) -> list[s
 
 
 def run_flows(config: Config, names: Sequence[str], *, dry_run: bool = False, console: Console | None = None,
-              workers: int = 8, show_progress: bool = True, stop: threading.Event | None = None) -> list[FlowReport]:
+              workers: int = WORKERS, show_progress: bool = True,
+              stop: threading.Event | None = None) -> list[FlowReport]:
     """Run ``names`` one after another; a flow that stops on an error does not stop the others.
 
     Once ``stop`` is set no new unit is claimed: the units in flight are finished, the flows not

@@ -42,7 +42,7 @@ from sqlalchemy import update
 from leadbridge import webhooks
 from leadbridge.errors import LeadbridgeError, NotFoundError
 from leadbridge.flows import call_leads, revenue_to_neiros
-from leadbridge.flows.config import Config, parse_duration
+from leadbridge.flows.config import WORKERS, Config, parse_duration
 from leadbridge.flows.context import FlowContext
 from leadbridge.flows.engine import FlowReport, parallel, settle
 from leadbridge.flows.events import EventStore, NewEvent, StoredEvent
@@ -74,7 +74,7 @@ def claim_unit(ledger: Ledger, flow: str, kind: str, key: str) -> Unit | None:
 class LiveFlows:
     """The receiver, the trigger thread and the catch-up polling of ``flows serve`` (one ledger runner)."""
 
-    def __init__(self, config: Config, *, workers: int = 8, catch_up: bool = True, every: float | None = None,
+    def __init__(self, config: Config, *, workers: int = WORKERS, catch_up: bool = True, every: float | None = None,
                  console: Console | None = None) -> None:
         self.config = config
         self.console = console or Console(stderr=True)

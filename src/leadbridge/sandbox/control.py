@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from leadbridge.contract.sandbox import TOKEN_HEADER
 from leadbridge.sandbox import webhooks, world
 from leadbridge.sandbox.dependencies import body_doc, sandbox_of
 from leadbridge.sandbox.state import (
@@ -28,8 +29,6 @@ from leadbridge.sandbox.state import (
     compile_pattern,
 )
 from leadbridge.sandbox.wire import MAX_YEAR, ApiError, iso, parse_body
-
-TOKEN_HEADER = "X-Sandbox-Token"
 
 
 async def control_access(

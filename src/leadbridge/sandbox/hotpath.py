@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.leeloo.routes import api, messaging, people
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError
@@ -67,8 +68,8 @@ class FastLane:
         self.render_error = render_error
         self.company = api.leeloo_company
         self.max_limit = api.MAX_LIMIT
-        self.page_cap = api.PAGE_CAP
-        self.token_header = api.TOKEN_HEADER.lower().encode("latin-1")
+        self.page_cap = PAGE_CAP
+        self.token_header = TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
         self.send_message: Endpoint = messaging.send_message
@@ -105,7 +106,7 @@ class FastLane:
         paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
-        kwargs["page"] = api.Paging(paged[0].get("limit", api.DEFAULT_LIMIT), paged[0].get("offset", 0))
+        kwargs["page"] = api.Paging(paged[0].get("limit", DEFAULT_LIMIT), paged[0].get("offset", 0))
         return endpoint, kwargs, paged[1]
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,

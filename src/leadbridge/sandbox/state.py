@@ -37,7 +37,6 @@ from leadbridge.sandbox.cache import Caches, Change, CompanyCache
 from leadbridge.sandbox.wire import ApiError, iso
 
 MEMORY_URL = "sqlite://"
-DEFAULT_FILE_URL = "sqlite:///leadbridge-sandbox.sqlite3"
 REQUEST_LOG_SIZE = 100_000  # entries
 REQUEST_LOG_BYTES = 32 * 1024 * 1024  # bodies kept in all, oldest dropped first
 LOGGED_BODY_BYTES = 1024 * 1024  # of one body (a 10,000-number campaign fits); the rest is cut and marked
@@ -363,7 +362,6 @@ class Sandbox:
         self.control_token: str | None = None
         self.request_counter = 0
         self.faults: list[Fault] = []
-        self.fault_rng_state = 0
         # Counts, anchors, rendered pages and tokens: see cache.py.
         self.caches = Caches()
         self._reader: Any = None  # see query()
@@ -412,8 +410,8 @@ class Sandbox:
         self.invalidate()
         self.webhooks.load()
         if self.webhook_url:
+            from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
             from leadbridge.sandbox.seed import TENANTS
-            from leadbridge.sandbox.webhooks import EVENT_TYPES
 
             self.webhooks.configure(TENANTS[0].company_id, enabled=True, url=self.webhook_url,
                                     events=list(EVENT_TYPES))

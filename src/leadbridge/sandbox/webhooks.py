@@ -37,13 +37,13 @@ import orjson
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.wire import ApiError, iso, new_oid
 
 if TYPE_CHECKING:
     from leadbridge.sandbox.state import Sandbox
 
-EVENT_TYPES = ("ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE")
 URL_MAX = 2048
 QUEUE_MAX = 10_000  # deliveries waiting (first attempts and retries together)
 LOG_MAX = 10_000  # deliveries kept in the log, newest first

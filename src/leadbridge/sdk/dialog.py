@@ -13,8 +13,11 @@ level or under ``data``). A login answer without a usable token raises
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, Unpack
 
+from leadbridge.contract.days import end_of_day
+from leadbridge.contract.dialog import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.contract.dialog import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin
 from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, call, endpoint
@@ -22,7 +25,6 @@ from leadbridge.sdk._encode import DateLike, TimeLike, clock_time, day, iso_utc
 from leadbridge.sdk._http import Dialect
 from leadbridge.sdk.models.dialog import Report
 
-DEFAULT_BASE_URL = "https://ai-assistant.is74.ru"
 LOGIN_PATH = "/api/login/"  # the slash matters: the server redirects the path without it
 DIALOG = Dialect("Dialog")
 CAMPAIGN_CREATED = "Создано"
@@ -113,7 +115,8 @@ class Analytics(Resource[Mode]):
                 "start_block_id": start_block_id,
                 "outgoing_campaign_id": outgoing_campaign_id,
                 "date_start": iso_utc(date_start),
-                "date_end": iso_utc(date_end),
+                # A bare date as the end covers that day (contract.days), as the sandbox reads one.
+                "date_end": iso_utc(date_end if isinstance(date_end, datetime | str) else end_of_day(date_end)),
             },
         }
         if columns is not None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadbridge import errors
 from leadbridge.contract import Endpoint
+from leadbridge.contract.leeloo import BASE_URL as DEFAULT_BASE_URL
+from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
 from leadbridge.contract.leeloo import ENDPOINTS as E
 from leadbridge.sdk._client import (
     AsyncClientMixin,
@@ -50,11 +52,7 @@ from leadbridge.sdk.models.leeloo import (
 
 M = TypeVar("M", bound=BaseModel)
 
-TOKEN_HEADER = "X-Leeloo-AuthToken"
-DEFAULT_BASE_URL = "https://api.leeloo.ai"
-DEFAULT_LIMIT = 20
 DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 100  # Leeloo's own cap: a larger ``limit`` is served as 100
 
 
 def _envelope_error(body: Any) -> bool:
@@ -203,9 +201,9 @@ class _Lister(Generic[M]):
 
     def page(self, offset: int, limit: int, *, whole: bool = False) -> Operation[Page[M]]:
         """The page of ``limit`` records at ``offset``; ``whole``: its records read as it arrives."""
-        # Leeloo serves at most MAX_PAGE_SIZE records a page: never ask for more.
+        # Leeloo serves at most PAGE_CAP records a page: never ask for more.
         return Operation(self.method, self.path, self.parse,
-                         params=query(("limit", min(limit, MAX_PAGE_SIZE)), ("offset", offset), *self.filters),
+                         params=query(("limit", min(limit, PAGE_CAP)), ("offset", offset), *self.filters),
                          parse_bytes=self.parse_whole if whole else self.parse_bytes, idempotent=self.idempotent)
 
     def walk(self, page_size: int, concurrency: int) -> Pager[M]:

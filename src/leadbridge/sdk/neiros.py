@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Unpack
 
+from leadbridge.contract.neiros import BASE_URL as DEFAULT_BASE_URL
 from leadbridge.contract.neiros import ENDPOINTS as E
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin, list_adapter, many
 from leadbridge.sdk._core import Async, Mode, Operation, Pager, Resource, Sync, call, endpoint, paged
@@ -19,7 +20,6 @@ from leadbridge.sdk._http import Dialect
 from leadbridge.sdk._paging import NumberedPage, numbered_pager
 from leadbridge.sdk.models.neiros import Deal, DealSummary, Site
 
-DEFAULT_BASE_URL = "https://neiros.cloud"
 NEIROS = Dialect("Neiros")
 
 

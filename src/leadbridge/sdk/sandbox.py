@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import Any, Literal, Unpack
 
 from leadbridge.contract.sandbox import ENDPOINTS as E
+from leadbridge.contract.sandbox import TOKEN_HEADER
 from leadbridge.sdk._client import AsyncClientMixin, BaseClient, ClientSettings, SyncClientMixin, many, one
 from leadbridge.sdk._core import Async, Mode, Operation, Resource, Sync, call, endpoint
 from leadbridge.sdk._http import Auth, Dialect
 from leadbridge.sdk.models._base import Model, UTCDateTime, alias
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765"
-TOKEN_HEADER = "X-Sandbox-Token"
 SANDBOX = Dialect("Sandbox")
 Event = Literal["ORDER", "SALE", "SUBSCRIPTION", "INCOMING_MESSAGE"]
 Target = Literal["api", "webhooks"]

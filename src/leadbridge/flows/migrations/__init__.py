@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 VERSION_TABLE = "lb_alembic_version"
 # The newest revision; opening a ledger already there skips loading Alembic at all.
-HEAD = "0004"
+HEAD = "0005"
 FIRST = "0001"
 
 

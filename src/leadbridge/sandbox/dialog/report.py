@@ -25,7 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadbridge.contract.dialog import GOAL_FALSE_WORDS, GOAL_TRUE_WORDS
+from leadbridge.contract.dialog import FALSE_WORDS, TRUE_WORDS
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.wire import ApiError, iso, parse_datetime
 
@@ -132,9 +132,9 @@ def _equal_test(column: Column, wanted: str, field: str) -> Callable[[Any], bool
         return lambda value: value is not None and float(value) == number
     if column.type == "goal":
         word = wanted.strip().lower()
-        if word not in GOAL_TRUE_WORDS | GOAL_FALSE_WORDS:
+        if word not in TRUE_WORDS | FALSE_WORDS:
             raise ApiError(422, f"{field} must be true or false for column {column.field}", field=field)
-        return lambda value: bool(value) == (word in GOAL_TRUE_WORDS)
+        return lambda value: bool(value) == (word in TRUE_WORDS)
     if column.type == "datetime":
         moment = parse_datetime(wanted, field)
         return lambda value: value == moment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
 from leadbridge.sandbox.dialog import backend, report
@@ -312,9 +313,7 @@ async def analytics_report(
     body = await parse_body(request, ReportBody)
     flt = body.analytics_filter
     start = parse_datetime(flt.date_start, "analytics_filter.date_start")
-    end = parse_datetime(flt.date_end, "analytics_filter.date_end")
-    if len(flt.date_end.strip()) == 10:
-        end += timedelta(days=1) - timedelta(microseconds=1)
+    end = upper_bound(parse_datetime(flt.date_end, "analytics_filter.date_end"), flt.date_end)
     if end < start:
         raise ApiError(422, "analytics_filter.date_end must not be before date_start",
                        field="analytics_filter.date_end")

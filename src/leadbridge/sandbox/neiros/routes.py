@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
 from leadbridge.sandbox.neiros import backend
@@ -106,9 +107,7 @@ def _window_bound(value: str | None, field: str, *, end: bool) -> datetime | Non
     if value is None or not value.strip():
         return None
     moment = parse_datetime(value, field)
-    if end and len(value.strip()) == 10:  # a bare date as the upper bound means the whole day
-        moment += timedelta(days=1) - timedelta(microseconds=1)
-    return moment
+    return upper_bound(moment, value) if end else moment
 
 
 @router.get(

@@ -9,6 +9,8 @@ from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, Co
 from pydantic.alias_generators import to_camel
 from pydantic_core import CoreSchema, core_schema
 
+from leadbridge.contract.leeloo import NOT_DEFINED
+
 T = TypeVar("T")
 
 
@@ -64,11 +66,6 @@ class Model(BaseModel):
 def alias(name: str, **kwargs: Any) -> Any:
     """A field documented under a name that is not a valid or not a snake_case identifier (``from``)."""
     return Field(validation_alias=AliasChoices(name), serialization_alias=name, **kwargs)
-
-
-
-NOT_DEFINED = "NOT_DEFINED"
-
 
 def _placeholder_as_none(value: T | None) -> T | None:
     return None if value == NOT_DEFINED else value

@@ -14,13 +14,12 @@ from typing import Any, Self
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
 from leadbridge.sandbox.wire import ApiError, is_oid, iso, new_oid
 
-# Leeloo answers an empty email, phone, profile image or gender with this string, never null.
-NOT_DEFINED = "NOT_DEFINED"
 # The notice of an account's action (a subscription, an order created or changed): the v1
 # document's example shows it with empty text.
 SYSTEM_MESSAGE = "SYSTEM_MESSAGE"

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
-    NOT_DEFINED,
     SYSTEM_MESSAGE,
     USER_COLUMNS,
     Backend,

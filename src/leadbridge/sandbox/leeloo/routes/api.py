@@ -8,12 +8,14 @@ Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
 
+from leadbridge.contract.days import upper_bound
+from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
@@ -22,10 +24,7 @@ from leadbridge.sandbox.leeloo.backend.sales import TUNNEL_INCLUDES
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import ApiError, parse_datetime
 
-TOKEN_HEADER = "X-Leeloo-AuthToken"
 TOKEN_QUERY = "authToken"
-DEFAULT_LIMIT = 20
-PAGE_CAP = 100  # a page holds at most 100 records; a larger limit is served 100 (observed)
 MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
 MAX_OFFSET = 10**9  # beyond any page a client can reach; 2**63 and up overflow the databases
 MAX_FILTER_VALUES = 1000  # names or ids in one filter (a bound for the SQL IN list)
@@ -155,9 +154,5 @@ def parse_include(values: list[str] | None, allowed: frozenset[str]) -> frozense
 def date_range(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
     """filter[last_message][from|to]; a bare date as the upper bound means the whole day."""
     lower = parse_datetime(start, "filter[last_message][from]") if start else None
-    upper = None
-    if end:
-        upper = parse_datetime(end, "filter[last_message][to]")
-        if len(end.strip()) == 10:
-            upper = upper + timedelta(days=1) - timedelta(milliseconds=1)
+    upper = upper_bound(parse_datetime(end, "filter[last_message][to]"), end) if end else None
     return lower, upper
