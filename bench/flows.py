@@ -11,7 +11,7 @@
    with bare httpx on as many threads, as fast as the sandbox answers: that is the
    sandbox's capacity for the same calls;
 4. prints elapsed time, the flows' requests per second as a ratio to that capacity
-   (target >= 0.5) and the flows' peak memory (target <= 300 MB: records stream, they are
+   (target >= 0.8) and the flows' peak memory (target <= 300 MB: records stream, they are
    not all held).
 """
 
@@ -36,7 +36,7 @@ from rich.console import Console
 from leadbridge.flows.config import load_config
 from leadbridge.flows.runner import run_flows
 
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.8
 TARGET_MEMORY_MB = 300
 
 CONFIG = """\
@@ -46,6 +46,7 @@ url = "sqlite:///{ledger}"
 [leeloo]
 token = "demo-leeloo-token"
 base_url = "{url}"
+rate_limit = false  # the sandbox enforces no limit: the bench measures the flows, not the SDK's 300 a minute
 
 [dialog]
 login = "demo"

@@ -1,9 +1,4 @@
-"""a duplicate unit names the unit it duplicates (lb_unit.duplicate_of)
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-07 02:00:00
-"""
+"""A duplicate unit names the unit it duplicates: lb_unit.duplicate_of."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ from alembic import op
 
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 # Before this revision a duplicate was told only by its error, "same phone <phone> as <key>".
 RECORDED_AS = "same phone "
