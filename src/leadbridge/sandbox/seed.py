@@ -19,23 +19,25 @@ the demo tenant; see :data:`DOC_IDS`.
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
-from sqlalchemy import Connection, DateTime, Engine, Table, delete, insert, select
+from sqlalchemy import JSON, Connection, DateTime, Engine, Table, delete, insert, select
 
-from leadbridge.sandbox import schema
-from leadbridge.sandbox.common import seeded_oid
-from leadbridge.sandbox.search import person_search_text
+from leadbridge.sandbox import schema, search
+from leadbridge.sandbox.search import normalise, person_search_text
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)
+T = TypeVar("T")
 MESSENGERS = ["TELEGRAM", "VKONTAKTE", "FACEBOOK", "VIBER", "WHATSAPP", "INSTAGRAM"]
 CONNECTION_TYPES = {
     "TELEGRAM": "telegram",
@@ -81,6 +83,7 @@ CUSTOMER_LINES = [
     "А можно оплатить картой?",
     "Когда будет следующий вебинар?",
 ]
+MESSAGE_KINDS = ("FRIEND_MESSAGE", "BOT_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE")  # drawn evenly
 BOT_LINES = [
     "Здравствуйте, {name}! Чем можем помочь?",
     "Спасибо за обращение! Менеджер свяжется с вами в ближайшее время.",
@@ -147,12 +150,34 @@ DOC_IDS = {
 
 
 _TRANSLITERATION = str.maketrans(dict(InternetProvider.replacements))
+EPOCH = datetime(1970, 1, 1)
+SECOND = timedelta(seconds=1)
+# Offsets the people's rows are drawn with, made once: building a timedelta per row costs more
+# than the rest of the row.
+MINUTES = tuple(timedelta(minutes=n) for n in range(3000))
+DAYS = tuple(timedelta(days=n) for n in range(20))
 
 
-def _email_local(name: str, rng: random.Random) -> str:
+def _email_local(name: str) -> str:
+    """The part of an email address a name gives (the number after it is drawn apart)."""
     latin = name.lower().translate(_TRANSLITERATION)
     latin = "".join(ch for ch in latin if ch.isascii() and (ch.isalnum() or ch == " "))
-    return latin.replace(" ", ".") + str(rng.randrange(10, 9999))
+    return latin.replace(" ", ".")
+
+
+def _oid(seconds: int, bits: int) -> str:
+    """An ObjectId of an instant (whole seconds since the epoch) and 64 drawn bits."""
+    return f"{seconds & 0xFFFFFFFF:08x}{bits:016x}"
+
+
+def _seconds(at: datetime) -> int:
+    """Whole seconds since the epoch of a naive UTC instant."""
+    return (at - EPOCH) // SECOND
+
+
+def _iso(at: datetime) -> str:
+    # SQLAlchemy's SQLite storage format, which PostgreSQL's COPY reads as a timestamp too.
+    return at.isoformat(" ", "microseconds")
 
 
 # Rows drawn before they are written out and committed; small enough to bound memory at any
@@ -164,32 +189,125 @@ SEEDING_CACHE_KIB = 128 * 1024
 REBUILD_INDEXES_FROM = 20_000  # people
 # In sandbox_state while seeding runs: its presence at start means seeding was interrupted.
 SEEDING_MARK = "seeding_incomplete"
+Row = tuple[Any, ...]
+
+
+class Layout:
+    """The columns a table's seeded rows are written with, in order, and a row given by column
+    key made into a tuple of them, as SQLAlchemy would bind it: a missing column gets its
+    Python default, datetimes become SQLAlchemy's SQLite text (which PostgreSQL's ``COPY``
+    reads too), JSON its text. An autoincrement id is left to the database.
+    """
+
+    def __init__(self, model: type[schema.Base], keys: str | None = None) -> None:
+        table = model.__table__
+        assert isinstance(table, Table)
+        columns = {column.key: column for column in table.columns
+                   if not (column.primary_key and column.autoincrement is True)}
+        order = tuple(keys.split()) if keys else tuple(columns)
+        if sorted(order) != sorted(columns):
+            raise ValueError(f"{table.name}: rows are drawn as {order}, the table has {tuple(columns)}")
+        self.table = table
+        self.keys = order
+        names = ", ".join(f'"{columns[key].name}"' for key in order)
+        self.insert_sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(order))})'
+        self.copy_sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+        self._columns = [(key, columns[key].default, _converter(columns[key])) for key in order]
+
+    def row(self, values: dict[str, Any]) -> Row:
+        out = []
+        for key, default, convert in self._columns:
+            if key in values:
+                value = values[key]
+            elif default is None:
+                value = None
+            else:
+                value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+            out.append(value if convert is None or value is None else convert(value))
+        return tuple(out)
+
+
+def _converter(column: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, DateTime):
+        return _iso
+    if isinstance(column.type, JSON):
+        return json.dumps
+    return None
+
+
+# The hot tables' rows are built as tuples in these orders (checked against the tables here).
+PERSON_ROW = Layout(schema.Person, "id company_id name phone email gender locale profile_image custom_fields "
+                                   "last_message_time created_at updated_at search_text")
+ACCOUNT_ROW = Layout(schema.Account, "id company_id person_id connection_id messenger name bot_status "
+                                     "connection_status utm_marks last_message_time created_at updated_at")
+MESSAGE_ROW = Layout(schema.Message, "id company_id account_id text type read created_by template_id "
+                                     "created_at updated_at")
+PERSON_TAG_ROW = Layout(schema.PersonTag, "person_id tag_id")
+CONTACTED_ROW = Layout(schema.ContactedUser, "person_id user_id")
+SUBSCRIPTION_ROW = Layout(schema.Subscription, "company_id person_id account_id tunnel_id leadgentool_id "
+                                               "traffic_source_id tunnel_block_id created_at")
+ORDER_ROW = Layout(schema.Order, "id company_id person_id offer_id tunnel_id title description price currency "
+                                 "status payment_method payment_credits_id manager_id email phone "
+                                 "is_notify_account transaction_date payment_date user_comments created_at "
+                                 "updated_at")
+DEAL_ROW = Layout(schema.Deal, "id company_id site_id neiros_visit neiros_id created_at phone duration record "
+                               "canal traffic summ status")
+_LAYOUTS = {layout.table: layout for layout in (PERSON_ROW, ACCOUNT_ROW, MESSAGE_ROW, PERSON_TAG_ROW,
+                                                CONTACTED_ROW, SUBSCRIPTION_ROW, ORDER_ROW, DEAL_ROW)}
+
+
+def _layout(model: type[schema.Base]) -> Layout:
+    table = model.__table__
+    assert isinstance(table, Table)
+    layout = _LAYOUTS.get(table)
+    if layout is None:
+        layout = _LAYOUTS[table] = Layout(model)
+    return layout
+
+
+def _below(getrandbits: Callable[[int], int]) -> Callable[[int], int]:
+    """A random int in [0, n), drawn as ``random.Random`` draws it for ``choice``, ``randrange``
+    and ``sample`` (so a seed keeps giving the same data), without their per-call layers."""
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return r
+
+    return below
 
 
 class DemoData:
     """Draws one tenant's rows and hands them to a :class:`RowWriter` in chunks.
 
-    Kept as a class so the helper RNG and clock are shared. Rows wait in ``rows`` until
-    :meth:`checkpoint` finds enough of them; builders call it at points where every
-    pending row's references are pending too or already written (between two people).
+    Kept as a class so the helper RNG and clock are shared. Rows wait in ``rows`` (as tuples
+    of their table's :class:`Layout`) until :meth:`checkpoint` finds enough of them; builders
+    call it at points where every pending row's references are pending too or already
+    written (between two people).
     """
 
     def __init__(self, tenant: Tenant, rng: random.Random, writer: RowWriter | None = None) -> None:
         self.tenant = tenant
         self.rng = rng
+        self.below = _below(rng.getrandbits)
         self.writer = writer
-        self.rows: dict[Table, list[dict[str, Any]]] = {}
+        self.rows: dict[Table, list[Row]] = {}
         self.pending = 0
+
+    def rows_of(self, layout: Layout) -> list[Row]:
+        """The pending rows of a table; the list stays the same object across flushes."""
+        rows = self.rows.get(layout.table)
+        if rows is None:
+            rows = self.rows[layout.table] = []
+        return rows
 
     def add(self, model: type[schema.Base], **row: Any) -> dict[str, Any]:
         if model is schema.Person:
             row["search_text"] = person_search_text(row["name"], row.get("email"), row.get("phone"))
-        table = model.__table__
-        assert isinstance(table, Table)
-        rows = self.rows.get(table)
-        if rows is None:
-            rows = self.rows[table] = []
-        rows.append(row)
+        layout = _layout(model)
+        self.rows_of(layout).append(layout.row(row))
         self.pending += 1
         return row
 
@@ -202,11 +320,21 @@ class DemoData:
         if self.writer is None:
             return
         for table in schema.Base.metadata.sorted_tables:
-            rows = self.rows.pop(table, None)
+            rows = self.rows.get(table)
             if rows:
-                self.writer.insert(table, rows)
+                self.writer.insert(_LAYOUTS[table], rows)
+                rows.clear()
         self.writer.commit()
         self.pending = 0
+
+    def choice(self, items: Sequence[T]) -> T:
+        return items[self.below(len(items))]
+
+    def randrange(self, start: int, stop: int) -> int:
+        return start + self.below(stop - start)
+
+    def sample(self, items: Sequence[T], count: int) -> list[T]:
+        return _sample(self.below, items, count)
 
     def past(self, days: float) -> datetime:
         """A random instant within ``days`` before the anchor, at millisecond precision."""
@@ -214,19 +342,31 @@ class DemoData:
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
     def oid(self, at: datetime | None = None) -> str:
-        return seeded_oid(self.rng, at or self.past(720))
+        return _oid(_seconds(at or self.past(720)), self.rng.getrandbits(64))
 
     def person_name(self) -> tuple[str, str]:
         if self.rng.random() < 0.5:
-            first = self.rng.choice(PersonProvider.first_names_male)
-            last = self.rng.choice(PersonProvider.last_names_male)
-            return f"{first} {last}", "MALE"
-        first = self.rng.choice(PersonProvider.first_names_female)
-        last = self.rng.choice(PersonProvider.last_names_female)
-        return f"{first} {last}", "FEMALE"
+            return f"{self.choice(MALE_FIRST)} {self.choice(MALE_LAST)}", "MALE"
+        return f"{self.choice(FEMALE_FIRST)} {self.choice(FEMALE_LAST)}", "FEMALE"
 
-    def phone(self) -> str:
-        return f"+79{self.rng.randrange(10**9):09d}"
+
+def _sample(below: Callable[[int], int], items: Sequence[T], count: int) -> list[T]:
+    """``random.Random.sample`` of a short sequence (up to 21 items, where it draws this way)."""
+    assert len(items) <= 21
+    pool = list(items)
+    last = len(pool) - 1
+    picked = []
+    for drawn in range(count):
+        index = below(last + 1 - drawn)
+        picked.append(pool[index])
+        pool[index] = pool[last - drawn]
+    return picked
+
+
+MALE_FIRST: Sequence[str] = PersonProvider.first_names_male
+MALE_LAST: Sequence[str] = PersonProvider.last_names_male
+FEMALE_FIRST: Sequence[str] = PersonProvider.first_names_female
+FEMALE_LAST: Sequence[str] = PersonProvider.last_names_female
 
 
 def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | None = None) -> None:
@@ -235,34 +375,105 @@ def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | Non
     Each batch is committed as it is written; :data:`SEEDING_MARK` stays in the database
     until the last one is, so an interrupted seeding is seen (and redone) at the next start.
     """
-    # Secondary indexes are built once at the end: sorting a column once costs far less than
-    # keeping an index in order through a million inserts in random key order.
-    # (Below REBUILD_INDEXES_FROM people the rebuild costs more than it saves.)
+    # Secondary indexes and the people's search index are built once at the end: sorting a
+    # column once costs far less than keeping an index in order through a million inserts in
+    # random key order. (Below REBUILD_INDEXES_FROM people the rebuild costs more than it saves.)
     indexes = [index for table in schema.Base.metadata.sorted_tables for index in table.indexes
                ] if people >= REBUILD_INDEXES_FROM else []
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         conn.execute(insert(schema.SandboxState).values(key=SEEDING_MARK, value="1"))
         for index in indexes:
             index.drop(conn)
-    for number, tenant in enumerate(TENANTS):
-        rng = random.Random(f"{seed}:{number}")
-        count = people if number == 0 else max(10, int(people * tenant.people_share))
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql(f"PRAGMA cache_size = -{SEEDING_CACHE_KIB}")
-            try:
+        search_index = search.suspend_index(conn)
+        conn.commit()
+        with _bulk_loading(conn):
+            for number, tenant in enumerate(TENANTS):
+                rng = random.Random(f"{seed}:{number}")
+                count = people if number == 0 else max(10, int(people * tenant.people_share))
                 writer = RowWriter(conn, tenant.name, count, progress)
                 data = DemoData(tenant, rng, writer)
                 build_tenant(data, count, demo=number == 0)
                 data.flush()
                 writer.report(count)
-            finally:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
-    with engine.begin() as conn:
-        for index in indexes:
-            index.create(conn)
+            for index in indexes:
+                index.create(conn)
+            if search_index:
+                search.resume_index(conn)
+            conn.commit()
         conn.execute(delete(schema.SandboxState).where(schema.SandboxState.key == SEEDING_MARK))
+        conn.commit()
+
+
+@contextmanager
+def _bulk_loading(conn: Connection) -> Iterator[None]:
+    """Settings of the seeding connection while the rows go in, restored after.
+
+    SQLite: foreign keys are not checked (the rows are drawn consistent, and checking costs a
+    lookup a reference), nothing is synced to disk before the end (an interrupted seeding is
+    redone from the start anyway), and a larger page cache keeps the tables' last pages in
+    memory. PostgreSQL: commits do not wait for the disk.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if conn.dialect.name == "sqlite":
+        # PRAGMA foreign_keys is ignored inside a transaction: end the driver's one first.
+        driver.commit()
+        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0]
+                  for pragma in ("foreign_keys", "synchronous", "cache_size")}
+        for pragma, value in (("foreign_keys", 0), ("synchronous", 0), ("cache_size", -SEEDING_CACHE_KIB)):
+            driver.execute(f"PRAGMA {pragma} = {value}")
+        try:
+            yield
+        finally:
+            driver.rollback()  # nothing uncommitted may survive an interruption
+            for pragma, value in before.items():
+                driver.execute(f"PRAGMA {pragma} = {value}")
+    else:
+        conn.exec_driver_sql("SET synchronous_commit TO off")
+        conn.commit()
+        try:
+            yield
+        finally:
+            driver.rollback()
+            conn.exec_driver_sql("RESET synchronous_commit")
+            conn.commit()
+
+
+# Seeded in-memory databases of this process, by (seed, people), as SQLite's serialized
+# image: a new in-memory sandbox of a seed and size seen before starts from a copy instead of
+# drawing its data again (test suites start one per test). Small ones only, a few at a time.
+_SEEDED_IMAGES: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+IMAGES_KEPT = 4
+IMAGE_PEOPLE_AT_MOST = 5_000
+
+
+def keep_image(engine: Engine, *, seed: int, people: int) -> None:
+    """Keep the image of a freshly seeded in-memory database (see :func:`copy_image`)."""
+    if people > IMAGE_PEOPLE_AT_MOST:
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        _SEEDED_IMAGES[(seed, people)] = driver.serialize()
+    while len(_SEEDED_IMAGES) > IMAGES_KEPT:
+        _SEEDED_IMAGES.popitem(last=False)
+
+
+def copy_image(engine: Engine, *, seed: int, people: int) -> bool:
+    """Fill an empty in-memory database with the kept image of this seed and size, if there is
+    one: the same schema and rows that seeding it would make, in a fraction of the time."""
+    image = _SEEDED_IMAGES.get((seed, people))
+    if image is None:
+        return False
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if driver.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return False
+        driver.commit()
+        driver.deserialize(image)
+    _SEEDED_IMAGES.move_to_end((seed, people))
+    return True
 
 
 def seeding_interrupted(conn: Connection) -> bool:
@@ -272,110 +483,44 @@ def seeding_interrupted(conn: Connection) -> bool:
 
 
 class RowWriter:
-    """Bulk inserts on one connection, each batch its own transaction: ``executemany`` on
-    SQLite, ``COPY`` on PostgreSQL, SQLAlchemy's ``insert`` on anything else."""
+    """Bulk inserts of :class:`Layout` tuples on one connection, each batch its own transaction:
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
+    cost more per row than drawing the row itself)."""
 
     def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None) -> None:
-        self.conn = conn
-        self.dialect = conn.dialect.name
+        if conn.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"demo data is written to SQLite or PostgreSQL, not {conn.dialect.name}")
+        self.driver: Any = conn.connection.driver_connection
+        self.sqlite = conn.dialect.name == "sqlite"
         self.label = label
         self.total = total
         self.progress = progress
         self.people = 0
         self.reported = -1
 
-    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        if table is schema.Person.__table__:
-            self.people += len(rows)
-        if self.dialect == "sqlite":
-            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(sql, map(to_tuple, rows))
-            finally:
-                cursor.close()
-        elif self.dialect == "postgresql":
-            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
-            columns = sql[sql.index("(") + 1 : sql.index(")")]
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+    def insert(self, layout: Layout, rows: list[Row]) -> None:
+        cursor = self.driver.cursor()
+        try:
+            if self.sqlite:
+                cursor.executemany(layout.insert_sql, rows)
+            else:
+                with cursor.copy(layout.copy_sql) as copy:
                     for row in rows:
-                        copy.write_row(to_tuple(row))
-            finally:
-                cursor.close()
-        else:
-            self.conn.execute(insert(table), rows)
-        if table is schema.Person.__table__:
+                        copy.write_row(row)
+        finally:
+            cursor.close()
+        if layout is PERSON_ROW:
+            self.people += len(rows)
             self.report(self.people)
 
     def commit(self) -> None:
         """Commit the batch written so far (on the driver's connection, which the rows went through)."""
-        if self.dialect in ("sqlite", "postgresql"):
-            self.conn.connection.driver_connection.commit()  # type: ignore[union-attr]
-        elif self.conn.in_transaction():
-            self.conn.commit()
+        self.driver.commit()
 
     def report(self, people: int) -> None:
         if self.progress is not None and people != self.reported:
             self.reported = people
             self.progress(self.label, people, self.total)
-
-
-def _raw_insert(table: Table, first: dict[str, Any], dialect: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-    """An ``INSERT`` for rows shaped like ``first``, and the function turning a row into its parameters.
-
-    As SQLAlchemy would: a column missing from a row gets its Python default, or is left
-    to the database when it has none; values go through the type's bind processor.
-    """
-    keys: list[str] = []
-    names: list[str] = []
-    defaults: dict[str, Any] = {}
-    processors: list[tuple[int, Callable[[Any], Any]]] = []
-    for column in table.columns:
-        default = column.default
-        if column.key not in first and default is None:
-            continue
-        if default is not None and not (default.is_scalar or default.is_callable):
-            raise TypeError(f"{table.name}.{column.key}: unsupported default {default!r}")
-        if default is not None:
-            defaults[column.key] = default
-        if isinstance(column.type, DateTime):
-            process = _sqlite_datetime if dialect.name == "sqlite" else None
-        else:
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((len(keys), process))
-        keys.append(column.key)
-        names.append(f'"{column.name}"')
-    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
-    pick = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
-
-    def complete(row: dict[str, Any]) -> dict[str, Any]:
-        filled = dict(row)
-        for key, default in defaults.items():
-            if key not in filled:
-                filled[key] = default.arg if default.is_scalar else default.arg(None)
-        return filled
-
-    def to_tuple(row: dict[str, Any]) -> Any:
-        try:
-            values = pick(row)
-        except KeyError:
-            values = pick(complete(row))
-        if not processors:
-            return values
-        values = list(values)
-        for index, process in processors:
-            values[index] = process(values[index])
-        return values
-
-    return sql, to_tuple
-
-
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    # SQLAlchemy's SQLite storage format, written without its per-value regex machinery.
-    return None if value is None else value.isoformat(" ", "microseconds")
 
 
 def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
@@ -419,27 +564,27 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
         tunnels.append(tunnel)
         for b in range(3):
             blocks.append(data.add(schema.TunnelBlock, id=data.oid(created), company_id=cid,
-                                   tunnel_id=tunnel["id"], name=f"Блок {b + 1}", text=rng.choice(BOT_LINES)))
-        for lgt_type in rng.sample(LEADGENTOOL_TYPES, 2):
+                                   tunnel_id=tunnel["id"], name=f"Блок {b + 1}", text=data.choice(BOT_LINES)))
+        for lgt_type in data.sample(LEADGENTOOL_TYPES, 2):
             lgt = data.add(schema.Leadgentool, id=data.oid(created), company_id=cid, tunnel_id=tunnel["id"],
                            name=f"{lgt_type.title()} {name[:20]}", type=lgt_type)
             leadgentools.append(lgt)
-            visits = rng.randrange(100, 5000)
-            shows = rng.randrange(visits, visits * 3)
+            visits = data.randrange(100, 5000)
+            shows = data.randrange(visits, visits * 3)
             sources.append(data.add(
                 schema.TrafficSource, id=data.oid(created), company_id=cid, leadgentool_id=lgt["id"],
                 tunnel_id=tunnel["id"], name="Default traffic source", description=None, type="normal",
                 hash=f"{rng.getrandbits(24):06x}", resubscribe_button_id=data.oid(created),
                 created_by=users[0]["id"], visits=visits, uniq_visits=visits * 2 // 3, shows=shows,
-                uniq_shows=shows // 2, expenses=float(rng.randrange(0, 500)), created_at=created,
+                uniq_shows=shows // 2, expenses=float(data.randrange(0, 500)), created_at=created,
                 updated_at=created,
             ))
     ctx.update(tunnels=tunnels, leadgentools=leadgentools, sources=sources, blocks=blocks)
 
     offers = []
     for title, price in [("Консультация", 1500), ("Курс «Маркетинг в мессенджерах»", 12900), ("Подписка", 990)]:
-        currency = rng.choice(CURRENCIES)
-        offers.append(data.add(schema.Offer, id=data.oid(), company_id=cid, tunnel_id=rng.choice(tunnels)["id"],
+        currency = data.choice(CURRENCIES)
+        offers.append(data.add(schema.Offer, id=data.oid(), company_id=cid, tunnel_id=data.choice(tunnels)["id"],
                                title=title, description="", price=float(price), currency=currency))
     credits = [data.add(schema.PaymentCredits, id=data.oid(), company_id=cid, name=name, payment_method=method)
                for method, name in PAYMENT_SYSTEMS]
@@ -454,11 +599,7 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
                      message_name=f"{cat_name} {i + 1}", text=line)
     ctx["categories"] = categories
 
-    phones: list[str] = []
-    for _ in range(people):
-        _add_person(data, ctx, phones)
-        data.checkpoint()
-    ctx["phones"] = phones
+    ctx["phones"] = _add_people(data, ctx, people)
 
     _build_neiros(data, ctx)
     _build_dialog(data)
@@ -630,63 +771,110 @@ def _add_doc_order(data: DemoData, cid: str, order_id: str, person_id: str, titl
              payment_date=moment if paid else None, user_comments=None, created_at=moment, updated_at=moment)
 
 
-def _add_person(data: DemoData, ctx: dict[str, Any], phones: list[str]) -> None:
+def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
+    """``count`` people, each with one to three accounts and their chats, tags, a subscription
+    and now and then an order; returns the phones drawn (Neiros' deals call some of them).
+
+    The hottest loop of seeding, about ten rows a person: rows are made as tuples of their
+    layouts straight away, an ObjectId's seconds are counted along with its instant, and
+    every draw is made in the order and the way the seed has always made it, so a seed keeps
+    giving the same people.
+    """
     rng = data.rng
+    random, getrandbits, below = rng.random, rng.getrandbits, data.below
     cid = ctx["company_id"]
-    created = data.past(720)
-    name, gender = data.person_name()
-    phone = data.phone() if rng.random() < 0.8 else None
-    if phone:
-        phones.append(phone)
-    email = None
-    if rng.random() < 0.6:
-        email = f"{_email_local(name, rng)}@{rng.choice(InternetProvider.free_email_domains)}"
-    person_id = data.oid(created)
-    accounts = []
-    last_message: datetime | None = None
-    for messenger in rng.sample(MESSENGERS, rng.choice((1, 1, 1, 2, 2, 3))):
-        account_created = created + timedelta(minutes=rng.randrange(0, 600))
-        account_id = data.oid(account_created)
-        moment = account_created
-        for _ in range(rng.randrange(1, 5)):
-            moment = moment + timedelta(minutes=rng.randrange(1, 3000))
-            kind = rng.choice(("FRIEND_MESSAGE", "BOT_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE"))
-            text = rng.choice(CUSTOMER_LINES) if kind == "FRIEND_MESSAGE" else rng.choice(BOT_LINES)
-            data.add(schema.Message, id=data.oid(moment), company_id=cid, account_id=account_id,
-                     text=text.replace("{name}", name.split()[0]), type=kind, read=True,
-                     created_by=ctx["users"][0]["id"] if kind == "YOUR_MESSAGE" else None, template_id=None,
-                     created_at=moment, updated_at=moment)
-        last_message = max(last_message or moment, moment)
-        accounts.append(data.add(
-            schema.Account, id=account_id, company_id=cid, person_id=person_id,
-            connection_id=ctx["connections"][messenger]["id"], messenger=messenger, name=name,
-            bot_status="BOT" if rng.random() < 0.9 else "ADMIN", connection_status="OK",
-            utm_marks={"utm_source": rng.choice(["google", "yandex", "vk"])} if rng.random() < 0.3 else {},
-            last_message_time=moment, created_at=account_created, updated_at=moment,
-        ))
-    data.add(schema.Person, id=person_id, company_id=cid, name=name, phone=phone, email=email, gender=gender,
-             locale="ru_RU", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=last_message,
-             created_at=created, updated_at=last_message or created)
-    for tag in rng.sample(ctx["tags"], rng.choice((0, 0, 1, 1, 2))):
-        data.add(schema.PersonTag, person_id=person_id, tag_id=tag["id"])
-    if rng.random() < 0.3:
-        data.add(schema.ContactedUser, person_id=person_id, user_id=rng.choice(ctx["users"])["id"])
-    source = rng.choice(ctx["sources"])
-    data.add(schema.Subscription, company_id=cid, person_id=person_id, account_id=accounts[0]["id"],
-             tunnel_id=source["tunnel_id"], leadgentool_id=source["leadgentool_id"],
-             traffic_source_id=source["id"], tunnel_block_id=None, created_at=accounts[0]["created_at"])
-    if rng.random() < 0.15:
-        offer = rng.choice(ctx["offers"])
-        moment = created + timedelta(days=rng.randrange(0, 20))
-        credits = rng.choice(ctx["credits"])
-        status = rng.choice(ORDER_STATUSES[credits["payment_method"] == "MANUAL"])
-        data.add(schema.Order, id=data.oid(moment), company_id=cid, person_id=person_id, offer_id=offer["id"],
-                 tunnel_id=offer["tunnel_id"], title=offer["title"], description="", price=offer["price"],
-                 currency=offer["currency"], status=status, payment_method=credits["payment_method"],
-                 payment_credits_id=credits["id"], manager_id=None, email=email, phone=phone,
-                 is_notify_account=False, transaction_date=moment,
-                 payment_date=moment if status in ("RESOLVED", "SUCCESS") else None, user_comments=None,
-                 created_at=moment, updated_at=moment)
+    owner_id = ctx["users"][0]["id"]
+    user_ids = [user["id"] for user in ctx["users"]]
+    tag_ids = [tag["id"] for tag in ctx["tags"]]
+    connection_ids = {messenger: ctx["connections"][messenger]["id"] for messenger in MESSENGERS}
+    sources = [(source["tunnel_id"], source["leadgentool_id"], source["id"]) for source in ctx["sources"]]
+    offers, credits = ctx["offers"], ctx["credits"]
+    domains = InternetProvider.free_email_domains
+    utm_marks = [json.dumps({"utm_source": source}) for source in ("google", "yandex", "vk")]
+    # A name's email part and its search form, worked out once per name (there are about 100,000).
+    names: dict[str, tuple[str, str]] = {}
+    persons, accounts, messages = data.rows_of(PERSON_ROW), data.rows_of(ACCOUNT_ROW), data.rows_of(MESSAGE_ROW)
+    person_tags, contacted = data.rows_of(PERSON_TAG_ROW), data.rows_of(CONTACTED_ROW)
+    subscriptions, orders = data.rows_of(SUBSCRIPTION_ROW), data.rows_of(ORDER_ROW)
+    phones: list[str] = []
+    for _ in range(count):
+        added = len(messages) + len(accounts) + len(person_tags) + len(contacted) + len(orders)
+        created = data.past(720)
+        created_s = _seconds(created)
+        if random() < 0.5:
+            first, gender = MALE_FIRST[below(len(MALE_FIRST))], "MALE"
+            name = f"{first} {MALE_LAST[below(len(MALE_LAST))]}"
+        else:
+            first, gender = FEMALE_FIRST[below(len(FEMALE_FIRST))], "FEMALE"
+            name = f"{first} {FEMALE_LAST[below(len(FEMALE_LAST))]}"
+        known = names.get(name)
+        if known is None:
+            known = names[name] = (_email_local(name), normalise(name))
+        email_local, search_text = known
+        phone = f"+79{below(10**9):09d}" if random() < 0.8 else None
+        if phone:
+            phones.append(phone)
+        email = None
+        if random() < 0.6:
+            email = f"{email_local}{10 + below(9989)}@{domains[below(len(domains))]}"
+            search_text = f"{search_text} {email}"
+        if phone:
+            search_text = f"{search_text} {phone[1:]}"
+        person_id = _oid(created_s, getrandbits(64))
+        greeting = first.split()[0]
+        first_account: Row | None = None
+        last_message = created
+        for messenger in _sample(below, MESSENGERS, (1, 1, 1, 2, 2, 3)[below(6)]):
+            minutes = below(600)
+            account_created = created + MINUTES[minutes]
+            moment_s = created_s + 60 * minutes
+            account_id = _oid(moment_s, getrandbits(64))
+            moment = account_created
+            for _ in range(1 + below(4)):
+                minutes = 1 + below(2999)
+                moment += MINUTES[minutes]
+                moment_s += 60 * minutes
+                kind = MESSAGE_KINDS[below(4)]
+                if kind == "FRIEND_MESSAGE":
+                    text = CUSTOMER_LINES[below(len(CUSTOMER_LINES))]
+                else:
+                    text = BOT_LINES[below(len(BOT_LINES))].replace("{name}", greeting)
+                at = _iso(moment)
+                messages.append((_oid(moment_s, getrandbits(64)), cid, account_id, text, kind, True,
+                                 owner_id if kind == "YOUR_MESSAGE" else None, None, at, at))
+            last_message = max(last_message, moment)
+            bot_status = "BOT" if random() < 0.9 else "ADMIN"
+            utm = utm_marks[below(3)] if random() < 0.3 else "{}"
+            at = _iso(moment)
+            account = (account_id, cid, person_id, connection_ids[messenger], messenger, name, bot_status, "OK", utm,
+                       at, _iso(account_created), at)
+            accounts.append(account)
+            first_account = first_account or account
+        assert first_account is not None
+        at = _iso(last_message)
+        persons.append((person_id, cid, name, phone, email, gender, "ru_RU", "NOT_DEFINED", "[]", at, _iso(created),
+                        at, search_text))
+        for tag_id in _sample(below, tag_ids, (0, 0, 1, 1, 2)[below(5)]):
+            person_tags.append((person_id, tag_id))
+        if random() < 0.3:
+            contacted.append((person_id, user_ids[below(len(user_ids))]))
+        tunnel_id, leadgentool_id, source_id = sources[below(len(sources))]
+        subscriptions.append((cid, person_id, first_account[0], tunnel_id, leadgentool_id, source_id, None,
+                              first_account[10]))
+        if random() < 0.15:
+            offer = offers[below(len(offers))]
+            days = below(20)
+            at = _iso(created + DAYS[days])
+            paying = credits[below(len(credits))]
+            statuses = ORDER_STATUSES[paying["payment_method"] == "MANUAL"]
+            status = statuses[below(len(statuses))]
+            orders.append((_oid(created_s + 86400 * days, getrandbits(64)), cid, person_id, offer["id"],
+                           offer["tunnel_id"], offer["title"], "", offer["price"], offer["currency"], status,
+                           paying["payment_method"], paying["id"], None, email, phone, False, at,
+                           at if status in ("RESOLVED", "SUCCESS") else None, None, at, at))
+        data.pending += 2 + len(messages) + len(accounts) + len(person_tags) + len(contacted) + len(orders) - added
+        data.checkpoint()
+    return phones
 
 
 def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
@@ -696,7 +884,6 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
     document's curl examples name (1, 8, 100) fall inside the example's window
     (2020-01-01..2023-01-01), so those examples answer with data.
     """
-    rng = data.rng
     t = data.tenant
     demo = t.people_share == 1.0
     for site_id in t.site_ids:
@@ -708,24 +895,27 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
     span = (ANCHOR - start).total_seconds()
     doc_span = (NEIROS_DOC_WINDOW_END - start).total_seconds()
     base_id = 1 if demo else 10_000_000
+    random, getrandbits, below = data.rng.random, data.rng.getrandbits, data.below
+    deals = data.rows_of(DEAL_ROW)
     for n in range(deal_count):
         deal_id = base_id + n
-        site_id = t.site_ids[0] if n < 200 or rng.random() < 0.6 else rng.choice(t.site_ids)
+        site_id = t.site_ids[0] if n < 200 or random() < 0.6 else t.site_ids[below(len(t.site_ids))]
         in_doc_window = demo and deal_id in NEIROS_DOC_DEALS
-        created = start + timedelta(seconds=int(rng.random() * (doc_span if in_doc_window else span)))
-        if phones and rng.random() < 0.35:
-            phone: str | None = rng.choice(phones).lstrip("+")
-        elif rng.random() < 0.9:
-            phone = f"79{rng.randrange(10**9):09d}"
+        created = start + timedelta(0, int(random() * (doc_span if in_doc_window else span)))
+        if phones and random() < 0.35:
+            phone: str | None = phones[below(len(phones))].lstrip("+")
+        elif random() < 0.9:
+            phone = f"79{below(10**9):09d}"
         else:
             phone = None  # a web lead with no phone: flows must cope
-        canal, traffic = rng.choice(NEIROS_CHANNELS)
-        duration = rng.randrange(5, 600) if phone else 0
-        data.add(schema.Deal, id=deal_id, company_id=t.company_id, site_id=site_id,
-                 neiros_visit=f"{rng.getrandbits(96):024x}", neiros_id=str(rng.randrange(10**6, 10**7)),
-                 created_at=created, phone=phone, duration=duration,
-                 record=f"https://audio.neiros.ru/{rng.getrandbits(128):032x}.mp3" if duration else None,
-                 canal=canal, traffic=traffic, summ=0.0, status=rng.choice(NEIROS_STAGES))
+        canal, traffic = NEIROS_CHANNELS[below(len(NEIROS_CHANNELS))]
+        duration = 5 + below(595) if phone else 0
+        visit = f"{getrandbits(96):024x}"
+        neiros_id = str(10**6 + below(9 * 10**6))
+        record = f"https://audio.neiros.ru/{getrandbits(128):032x}.mp3" if duration else None
+        deals.append((deal_id, t.company_id, site_id, visit, neiros_id, _iso(created), phone, duration, record,
+                      canal, traffic, 0.0, NEIROS_STAGES[below(len(NEIROS_STAGES))]))
+        data.pending += 1
         data.checkpoint()
 
 
