@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from itertools import permutations
+from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
@@ -37,7 +38,6 @@ from leadbridge.sandbox.search import normalise, person_search_text
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)
-T = TypeVar("T")
 MESSENGERS = ["TELEGRAM", "VKONTAKTE", "FACEBOOK", "VIBER", "WHATSAPP", "INSTAGRAM"]
 CONNECTION_TYPES = {
     "TELEGRAM": "telegram",
@@ -83,7 +83,6 @@ CUSTOMER_LINES = [
     "А можно оплатить картой?",
     "Когда будет следующий вебинар?",
 ]
-MESSAGE_KINDS = ("FRIEND_MESSAGE", "BOT_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE")  # drawn evenly
 BOT_LINES = [
     "Здравствуйте, {name}! Чем можем помочь?",
     "Спасибо за обращение! Менеджер свяжется с вами в ближайшее время.",
@@ -265,20 +264,6 @@ def _layout(model: type[schema.Base]) -> Layout:
     return layout
 
 
-def _below(getrandbits: Callable[[int], int]) -> Callable[[int], int]:
-    """A random int in [0, n), drawn as ``random.Random`` draws it for ``choice``, ``randrange``
-    and ``sample`` (so a seed keeps giving the same data), without their per-call layers."""
-
-    def below(n: int) -> int:
-        k = n.bit_length()
-        r = getrandbits(k)
-        while r >= n:
-            r = getrandbits(k)
-        return r
-
-    return below
-
-
 class DemoData:
     """Draws one tenant's rows and hands them to a :class:`RowWriter` in chunks.
 
@@ -291,7 +276,6 @@ class DemoData:
     def __init__(self, tenant: Tenant, rng: random.Random, writer: RowWriter | None = None) -> None:
         self.tenant = tenant
         self.rng = rng
-        self.below = _below(rng.getrandbits)
         self.writer = writer
         self.rows: dict[Table, list[Row]] = {}
         self.pending = 0
@@ -327,40 +311,32 @@ class DemoData:
         self.writer.commit()
         self.pending = 0
 
-    def choice(self, items: Sequence[T]) -> T:
-        return items[self.below(len(items))]
-
-    def randrange(self, start: int, stop: int) -> int:
-        return start + self.below(stop - start)
-
-    def sample(self, items: Sequence[T], count: int) -> list[T]:
-        return _sample(self.below, items, count)
-
     def past(self, days: float) -> datetime:
         """A random instant within ``days`` before the anchor, at millisecond precision."""
-        moment = ANCHOR - timedelta(seconds=self.rng.random() * days * 86400)
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return _before_anchor(self.rng.random(), days)
 
     def oid(self, at: datetime | None = None) -> str:
         return _oid(_seconds(at or self.past(720)), self.rng.getrandbits(64))
 
     def person_name(self) -> tuple[str, str]:
         if self.rng.random() < 0.5:
-            return f"{self.choice(MALE_FIRST)} {self.choice(MALE_LAST)}", "MALE"
-        return f"{self.choice(FEMALE_FIRST)} {self.choice(FEMALE_LAST)}", "FEMALE"
+            return f"{self.rng.choice(MALE_FIRST)} {self.rng.choice(MALE_LAST)}", "MALE"
+        return f"{self.rng.choice(FEMALE_FIRST)} {self.rng.choice(FEMALE_LAST)}", "FEMALE"
 
 
-def _sample(below: Callable[[int], int], items: Sequence[T], count: int) -> list[T]:
-    """``random.Random.sample`` of a short sequence (up to 21 items, where it draws this way)."""
-    assert len(items) <= 21
-    pool = list(items)
-    last = len(pool) - 1
-    picked = []
-    for drawn in range(count):
-        index = below(last + 1 - drawn)
-        picked.append(pool[index])
-        pool[index] = pool[last - drawn]
-    return picked
+def _before_anchor(share: float, days: float) -> datetime:
+    """The instant ``share`` of ``days`` before the anchor, at millisecond precision."""
+    moment = ANCHOR - timedelta(seconds=share * days * 86400)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _largest_first(random: Callable[[], float], count: int) -> Iterator[float]:
+    """``count`` uniform draws from [0, 1), drawn largest first, one at a time: the largest of
+    m uniform draws is U ** (1/m), and the others lie uniformly below it."""
+    share = 1.0
+    for left in range(count, 0, -1):
+        share *= random() ** (1 / left)
+        yield share
 
 
 MALE_FIRST: Sequence[str] = PersonProvider.first_names_male
@@ -418,16 +394,18 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
     if conn.dialect.name == "sqlite":
         # PRAGMA foreign_keys is ignored inside a transaction: end the driver's one first.
         driver.commit()
-        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0]
-                  for pragma in ("foreign_keys", "synchronous", "cache_size")}
-        for pragma, value in (("foreign_keys", 0), ("synchronous", 0), ("cache_size", -SEEDING_CACHE_KIB)):
+        seeding: dict[str, Any] = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB}
+        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in (*seeding, "journal_mode")}
+        if before["journal_mode"] == "wal":
+            seeding["journal_mode"] = "truncate"
+        for pragma, value in seeding.items():
             driver.execute(f"PRAGMA {pragma} = {value}")
         try:
             yield
         finally:
             driver.rollback()  # nothing uncommitted may survive an interruption
-            for pragma, value in before.items():
-                driver.execute(f"PRAGMA {pragma} = {value}")
+            for pragma in seeding:
+                driver.execute(f"PRAGMA {pragma} = {before[pragma]}")
     else:
         conn.exec_driver_sql("SET synchronous_commit TO off")
         conn.commit()
@@ -564,27 +542,27 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
         tunnels.append(tunnel)
         for b in range(3):
             blocks.append(data.add(schema.TunnelBlock, id=data.oid(created), company_id=cid,
-                                   tunnel_id=tunnel["id"], name=f"Блок {b + 1}", text=data.choice(BOT_LINES)))
-        for lgt_type in data.sample(LEADGENTOOL_TYPES, 2):
+                                   tunnel_id=tunnel["id"], name=f"Блок {b + 1}", text=rng.choice(BOT_LINES)))
+        for lgt_type in rng.sample(LEADGENTOOL_TYPES, 2):
             lgt = data.add(schema.Leadgentool, id=data.oid(created), company_id=cid, tunnel_id=tunnel["id"],
                            name=f"{lgt_type.title()} {name[:20]}", type=lgt_type)
             leadgentools.append(lgt)
-            visits = data.randrange(100, 5000)
-            shows = data.randrange(visits, visits * 3)
+            visits = rng.randrange(100, 5000)
+            shows = rng.randrange(visits, visits * 3)
             sources.append(data.add(
                 schema.TrafficSource, id=data.oid(created), company_id=cid, leadgentool_id=lgt["id"],
                 tunnel_id=tunnel["id"], name="Default traffic source", description=None, type="normal",
                 hash=f"{rng.getrandbits(24):06x}", resubscribe_button_id=data.oid(created),
                 created_by=users[0]["id"], visits=visits, uniq_visits=visits * 2 // 3, shows=shows,
-                uniq_shows=shows // 2, expenses=float(data.randrange(0, 500)), created_at=created,
+                uniq_shows=shows // 2, expenses=float(rng.randrange(0, 500)), created_at=created,
                 updated_at=created,
             ))
     ctx.update(tunnels=tunnels, leadgentools=leadgentools, sources=sources, blocks=blocks)
 
     offers = []
     for title, price in [("Консультация", 1500), ("Курс «Маркетинг в мессенджерах»", 12900), ("Подписка", 990)]:
-        currency = data.choice(CURRENCIES)
-        offers.append(data.add(schema.Offer, id=data.oid(), company_id=cid, tunnel_id=data.choice(tunnels)["id"],
+        currency = rng.choice(CURRENCIES)
+        offers.append(data.add(schema.Offer, id=data.oid(), company_id=cid, tunnel_id=rng.choice(tunnels)["id"],
                                title=title, description="", price=float(price), currency=currency))
     credits = [data.add(schema.PaymentCredits, id=data.oid(), company_id=cid, name=name, payment_method=method)
                for method, name in PAYMENT_SYSTEMS]
@@ -776,103 +754,122 @@ def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
     and now and then an order; returns the phones drawn (Neiros' deals call some of them).
 
     The hottest loop of seeding, about ten rows a person: rows are made as tuples of their
-    layouts straight away, an ObjectId's seconds are counted along with its instant, and
-    every draw is made in the order and the way the seed has always made it, so a seed keeps
-    giving the same people.
+    layouts straight away, an ObjectId's seconds are counted along with its instant, a pick
+    from n things is ``int(random() * n)`` (one call, where ``Random.choice`` makes several),
+    instants are written as :func:`_iso` writes them, without the call,
+    and what depends on a name only is worked out once per name.
     """
-    rng = data.rng
-    random, getrandbits, below = rng.random, rng.getrandbits, data.below
+    random, getrandbits = data.rng.random, data.rng.getrandbits
     cid = ctx["company_id"]
     owner_id = ctx["users"][0]["id"]
     user_ids = [user["id"] for user in ctx["users"]]
-    tag_ids = [tag["id"] for tag in ctx["tags"]]
     connection_ids = {messenger: ctx["connections"][messenger]["id"] for messenger in MESSENGERS}
     sources = [(source["tunnel_id"], source["leadgentool_id"], source["id"]) for source in ctx["sources"]]
-    offers, credits = ctx["offers"], ctx["credits"]
+    offers = [(offer["id"], offer["tunnel_id"], offer["title"], offer["price"], offer["currency"])
+              for offer in ctx["offers"]]
+    credits = [(paying["id"], paying["payment_method"], ORDER_STATUSES[paying["payment_method"] == "MANUAL"])
+               for paying in ctx["credits"]]
     domains = InternetProvider.free_email_domains
     utm_marks = [json.dumps({"utm_source": source}) for source in ("google", "yandex", "vk")]
-    # A name's email part and its search form, worked out once per name (there are about 100,000).
-    names: dict[str, tuple[str, str]] = {}
+    # A person's messengers and tags: every ordered pick of 1-3 messengers (0-2 tags), so one
+    # draw takes a pick as Random.sample would.
+    messenger_picks = [list(permutations(MESSENGERS, size)) for size in (1, 1, 1, 2, 2, 3)]
+    tag_picks = [list(permutations([tag["id"] for tag in ctx["tags"]], size)) for size in (0, 0, 1, 1, 2)]
+    # Each message's (type, text, author) in one draw: a quarter the customer's lines, half the
+    # bot's, a quarter the owner's (with the bot's lines), each line of a kind as likely.
+    chat_lines = ([("FRIEND_MESSAGE", line, None) for line in CUSTOMER_LINES for _ in range(2)]
+                  + [("BOT_MESSAGE", line, None) for line in BOT_LINES for _ in range(6)]
+                  + [("YOUR_MESSAGE", line, owner_id) for line in BOT_LINES for _ in range(3)])
+    chats: dict[str, list[tuple[str, str, str | None]]] = {}  # by first name, the {name} filled in
+    emails: dict[str, str] = {}  # a name part's email form
+    searched: dict[str, str] = {}  # a name part's search form
     persons, accounts, messages = data.rows_of(PERSON_ROW), data.rows_of(ACCOUNT_ROW), data.rows_of(MESSAGE_ROW)
     person_tags, contacted = data.rows_of(PERSON_TAG_ROW), data.rows_of(CONTACTED_ROW)
     subscriptions, orders = data.rows_of(SUBSCRIPTION_ROW), data.rows_of(ORDER_ROW)
     phones: list[str] = []
-    for _ in range(count):
-        added = len(messages) + len(accounts) + len(person_tags) + len(contacted) + len(orders)
-        created = data.past(720)
+    # People come oldest first, as a real database fills: each id (its instant first) then
+    # lands next to the last ones in the primary keys' indexes, which stay in the page cache
+    # and take appends, where ids in random order would touch pages all over them.
+    for share in _largest_first(random, count):
+        created = _before_anchor(share, 720)
         created_s = _seconds(created)
         if random() < 0.5:
-            first, gender = MALE_FIRST[below(len(MALE_FIRST))], "MALE"
-            name = f"{first} {MALE_LAST[below(len(MALE_LAST))]}"
+            first, last, gender = MALE_FIRST[int(random() * len(MALE_FIRST))], MALE_LAST[
+                int(random() * len(MALE_LAST))], "MALE"
         else:
-            first, gender = FEMALE_FIRST[below(len(FEMALE_FIRST))], "FEMALE"
-            name = f"{first} {FEMALE_LAST[below(len(FEMALE_LAST))]}"
-        known = names.get(name)
-        if known is None:
-            known = names[name] = (_email_local(name), normalise(name))
-        email_local, search_text = known
-        phone = f"+79{below(10**9):09d}" if random() < 0.8 else None
-        if phone:
-            phones.append(phone)
+            first, last, gender = FEMALE_FIRST[int(random() * len(FEMALE_FIRST))], FEMALE_LAST[
+                int(random() * len(FEMALE_LAST))], "FEMALE"
+        name = f"{first} {last}"
+        for part in (first, last):
+            if part not in emails:
+                emails[part], searched[part] = _email_local(part), normalise(part)
+        search_text = f"{searched[first]} {searched[last]}"
+        phone = f"+79{int(random() * 10**9):09d}" if random() < 0.8 else None
         email = None
         if random() < 0.6:
-            email = f"{email_local}{10 + below(9989)}@{domains[below(len(domains))]}"
+            email = (f"{emails[first]}.{emails[last]}{10 + int(random() * 9989)}"
+                     f"@{domains[int(random() * len(domains))]}")
             search_text = f"{search_text} {email}"
         if phone:
+            phones.append(phone)
             search_text = f"{search_text} {phone[1:]}"
-        person_id = _oid(created_s, getrandbits(64))
-        greeting = first.split()[0]
-        first_account: Row | None = None
-        last_message = created
-        for messenger in _sample(below, MESSENGERS, (1, 1, 1, 2, 2, 3)[below(6)]):
-            minutes = below(600)
+        person_id = f"{created_s:08x}{getrandbits(64):016x}"
+        chat = chats.get(first)
+        if chat is None:
+            greeting = name.split()[0]
+            chat = chats[first] = [(kind, line.replace("{name}", greeting), author)
+                                   for kind, line, author in chat_lines]
+        rows = 2  # the person and the subscription
+        last_message, last_at, first_account = created, "", ("", "")
+        pick = messenger_picks[int(random() * 6)]
+        for messenger in pick[int(random() * len(pick))]:
+            minutes = int(random() * 600)
             account_created = created + MINUTES[minutes]
             moment_s = created_s + 60 * minutes
-            account_id = _oid(moment_s, getrandbits(64))
+            account_id = f"{moment_s:08x}{getrandbits(64):016x}"
             moment = account_created
-            for _ in range(1 + below(4)):
-                minutes = 1 + below(2999)
+            for _ in range(1 + int(random() * 4)):
+                minutes = 1 + int(random() * 2999)
                 moment += MINUTES[minutes]
                 moment_s += 60 * minutes
-                kind = MESSAGE_KINDS[below(4)]
-                if kind == "FRIEND_MESSAGE":
-                    text = CUSTOMER_LINES[below(len(CUSTOMER_LINES))]
-                else:
-                    text = BOT_LINES[below(len(BOT_LINES))].replace("{name}", greeting)
-                at = _iso(moment)
-                messages.append((_oid(moment_s, getrandbits(64)), cid, account_id, text, kind, True,
-                                 owner_id if kind == "YOUR_MESSAGE" else None, None, at, at))
-            last_message = max(last_message, moment)
+                kind, text, author = chat[int(random() * 48)]
+                at = moment.isoformat(" ", "microseconds")
+                messages.append((f"{moment_s:08x}{getrandbits(64):016x}", cid, account_id, text, kind, True, author,
+                                 None, at, at))
+                rows += 1
             bot_status = "BOT" if random() < 0.9 else "ADMIN"
-            utm = utm_marks[below(3)] if random() < 0.3 else "{}"
-            at = _iso(moment)
-            account = (account_id, cid, person_id, connection_ids[messenger], messenger, name, bot_status, "OK", utm,
-                       at, _iso(account_created), at)
-            accounts.append(account)
-            first_account = first_account or account
-        assert first_account is not None
-        at = _iso(last_message)
-        persons.append((person_id, cid, name, phone, email, gender, "ru_RU", "NOT_DEFINED", "[]", at, _iso(created),
-                        at, search_text))
-        for tag_id in _sample(below, tag_ids, (0, 0, 1, 1, 2)[below(5)]):
+            utm = utm_marks[int(random() * 3)] if random() < 0.3 else "{}"
+            created_at = account_created.isoformat(" ", "microseconds")
+            accounts.append((account_id, cid, person_id, connection_ids[messenger], messenger, name, bot_status, "OK",
+                             utm, at, created_at, at))
+            rows += 1
+            if moment > last_message:
+                last_message, last_at = moment, at
+            if not first_account[0]:
+                first_account = (account_id, created_at)
+        persons.append((person_id, cid, name, phone, email, gender, "ru_RU", "NOT_DEFINED", "[]", last_at,
+                        created.isoformat(" ", "microseconds"), last_at, search_text))
+        pick = tag_picks[int(random() * 5)]
+        for tag_id in pick[int(random() * len(pick))]:
             person_tags.append((person_id, tag_id))
+            rows += 1
         if random() < 0.3:
-            contacted.append((person_id, user_ids[below(len(user_ids))]))
-        tunnel_id, leadgentool_id, source_id = sources[below(len(sources))]
+            contacted.append((person_id, user_ids[int(random() * len(user_ids))]))
+            rows += 1
+        tunnel_id, leadgentool_id, source_id = sources[int(random() * len(sources))]
         subscriptions.append((cid, person_id, first_account[0], tunnel_id, leadgentool_id, source_id, None,
-                              first_account[10]))
+                              first_account[1]))
         if random() < 0.15:
-            offer = offers[below(len(offers))]
-            days = below(20)
-            at = _iso(created + DAYS[days])
-            paying = credits[below(len(credits))]
-            statuses = ORDER_STATUSES[paying["payment_method"] == "MANUAL"]
-            status = statuses[below(len(statuses))]
-            orders.append((_oid(created_s + 86400 * days, getrandbits(64)), cid, person_id, offer["id"],
-                           offer["tunnel_id"], offer["title"], "", offer["price"], offer["currency"], status,
-                           paying["payment_method"], paying["id"], None, email, phone, False, at,
-                           at if status in ("RESOLVED", "SUCCESS") else None, None, at, at))
-        data.pending += 2 + len(messages) + len(accounts) + len(person_tags) + len(contacted) + len(orders) - added
+            offer_id, offer_tunnel_id, title, price, currency = offers[int(random() * len(offers))]
+            days = int(random() * 20)
+            at = (created + DAYS[days]).isoformat(" ", "microseconds")
+            credits_id, method, statuses = credits[int(random() * len(credits))]
+            status = statuses[int(random() * len(statuses))]
+            orders.append((f"{created_s + 86400 * days:08x}{getrandbits(64):016x}", cid, person_id, offer_id,
+                           offer_tunnel_id, title, "", price, currency, status, method, credits_id, None, email,
+                           phone, False, at, at if status in ("RESOLVED", "SUCCESS") else None, None, at, at))
+            rows += 1
+        data.pending += rows
         data.checkpoint()
     return phones
 
@@ -895,26 +892,26 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
     span = (ANCHOR - start).total_seconds()
     doc_span = (NEIROS_DOC_WINDOW_END - start).total_seconds()
     base_id = 1 if demo else 10_000_000
-    random, getrandbits, below = data.rng.random, data.rng.getrandbits, data.below
+    random, getrandbits = data.rng.random, data.rng.getrandbits
     deals = data.rows_of(DEAL_ROW)
+    sites = t.site_ids
     for n in range(deal_count):
         deal_id = base_id + n
-        site_id = t.site_ids[0] if n < 200 or random() < 0.6 else t.site_ids[below(len(t.site_ids))]
+        site_id = sites[0] if n < 200 or random() < 0.6 else sites[int(random() * len(sites))]
         in_doc_window = demo and deal_id in NEIROS_DOC_DEALS
         created = start + timedelta(0, int(random() * (doc_span if in_doc_window else span)))
         if phones and random() < 0.35:
-            phone: str | None = phones[below(len(phones))].lstrip("+")
+            phone: str | None = phones[int(random() * len(phones))].lstrip("+")
         elif random() < 0.9:
-            phone = f"79{below(10**9):09d}"
+            phone = f"79{int(random() * 10**9):09d}"
         else:
             phone = None  # a web lead with no phone: flows must cope
-        canal, traffic = NEIROS_CHANNELS[below(len(NEIROS_CHANNELS))]
-        duration = 5 + below(595) if phone else 0
-        visit = f"{getrandbits(96):024x}"
-        neiros_id = str(10**6 + below(9 * 10**6))
+        canal, traffic = NEIROS_CHANNELS[int(random() * len(NEIROS_CHANNELS))]
+        duration = 5 + int(random() * 595) if phone else 0
         record = f"https://audio.neiros.ru/{getrandbits(128):032x}.mp3" if duration else None
-        deals.append((deal_id, t.company_id, site_id, visit, neiros_id, _iso(created), phone, duration, record,
-                      canal, traffic, 0.0, NEIROS_STAGES[below(len(NEIROS_STAGES))]))
+        deals.append((deal_id, t.company_id, site_id, f"{getrandbits(96):024x}", str(10**6 + int(random() * 9 * 10**6)),
+                      _iso(created), phone, duration, record, canal, traffic, 0.0,
+                      NEIROS_STAGES[int(random() * len(NEIROS_STAGES))]))
         data.pending += 1
         data.checkpoint()
 
