@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import permutations
@@ -394,18 +395,19 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
     if conn.dialect.name == "sqlite":
         # PRAGMA foreign_keys is ignored inside a transaction: end the driver's one first.
         driver.commit()
-        seeding: dict[str, Any] = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB}
-        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in (*seeding, "journal_mode")}
-        if before["journal_mode"] == "wal":
-            seeding["journal_mode"] = "truncate"
+        seeding = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB}
+        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in seeding}
         for pragma, value in seeding.items():
             driver.execute(f"PRAGMA {pragma} = {value}")
+        wal = _leave_wal(driver)
         try:
             yield
         finally:
             driver.rollback()  # nothing uncommitted may survive an interruption
-            for pragma in seeding:
-                driver.execute(f"PRAGMA {pragma} = {before[pragma]}")
+            for pragma, value in before.items():
+                driver.execute(f"PRAGMA {pragma} = {value}")
+            if wal:
+                _return_to_wal(driver)
     else:
         conn.exec_driver_sql("SET synchronous_commit TO off")
         conn.commit()
@@ -415,6 +417,28 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
             driver.rollback()
             conn.exec_driver_sql("RESET synchronous_commit")
             conn.commit()
+
+
+def _leave_wal(driver: Any) -> bool:
+    """Use a rollback journal instead of the write-ahead log, if the database is in WAL mode and
+    no other connection has it open; whether it was switched.
+
+    Pages added at the end of the file are not journaled, so the rows are written once, where
+    the WAL would take them and the checkpoint write them again.
+    """
+    if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return False
+    try:
+        return bool(driver.execute("PRAGMA journal_mode = truncate").fetchone()[0] == "truncate")
+    except sqlite3.OperationalError:  # another connection is reading it: stay in WAL mode
+        return False
+
+
+def _return_to_wal(driver: Any) -> None:
+    # Should another connection be reading it now, the next connection made switches it back
+    # (state.make_engine).
+    with suppress(sqlite3.OperationalError):
+        driver.execute("PRAGMA journal_mode = wal")
 
 
 # Seeded in-memory databases of this process, by (seed, people), as SQLite's serialized
