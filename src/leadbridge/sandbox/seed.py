@@ -4,9 +4,11 @@ Faker's ru_RU word lists are read once and combined with a seeded ``random.Rando
 calling Faker per field would cost tens of microseconds a value and make a million
 people take minutes. Rows are written in batches of bounded size as they are drawn (see
 :meth:`DemoData.checkpoint`), each batch committed as it goes, so a million people never sit
-in memory at once and the write-ahead log stays small. Batches go straight to the driver:
+in memory at once. Batches go straight to the driver as tuples (:class:`Layout`):
 ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
-cost more per row than drawing the row itself).
+cost more per row than drawing the row itself). People are drawn oldest first, so new ids
+land at the end of the primary keys' indexes, and while the rows go in the database does
+the least it can (:func:`_bulk_loading`); secondary and search indexes are built at the end.
 
 Seeding can be stopped at any point (Ctrl-C stops it between two batches). The database
 then carries the :data:`SEEDING_MARK` row, and the next start drops what was written and
@@ -459,6 +461,11 @@ def keep_image(engine: Engine, *, seed: int, people: int) -> None:
         _SEEDED_IMAGES[(seed, people)] = driver.serialize()
     while len(_SEEDED_IMAGES) > IMAGES_KEPT:
         _SEEDED_IMAGES.popitem(last=False)
+
+
+def forget_images() -> None:
+    """Drop the kept images: the next in-memory sandbox of any seed and size draws its data."""
+    _SEEDED_IMAGES.clear()
 
 
 def copy_image(engine: Engine, *, seed: int, people: int) -> bool:
