@@ -389,8 +389,9 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
 
     SQLite: foreign keys are not checked (the rows are drawn consistent, and checking costs a
     lookup a reference), nothing is synced to disk before the end (an interrupted seeding is
-    redone from the start anyway), and a larger page cache keeps the tables' last pages in
-    memory. PostgreSQL: commits do not wait for the disk.
+    redone from the start anyway), a larger page cache keeps the tables' last pages in memory,
+    and a database in WAL mode takes a rollback journal meanwhile (:func:`_leave_wal`).
+    PostgreSQL: commits do not wait for the disk.
     """
     driver = conn.connection.driver_connection
     assert driver is not None
@@ -456,9 +457,10 @@ def keep_image(engine: Engine, *, seed: int, people: int) -> None:
     if people > IMAGE_PEOPLE_AT_MOST:
         return
     with engine.connect() as conn:
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        _SEEDED_IMAGES[(seed, people)] = driver.serialize()
+        serialize = getattr(conn.connection.driver_connection, "serialize", None)
+        if serialize is None:  # a SQLite built without it
+            return
+        _SEEDED_IMAGES[(seed, people)] = serialize()
     while len(_SEEDED_IMAGES) > IMAGES_KEPT:
         _SEEDED_IMAGES.popitem(last=False)
 
