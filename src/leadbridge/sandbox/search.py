@@ -168,3 +168,29 @@ def backfill(connection: Connection) -> list[dict[str, str]]:
     rows = connection.execute(text("SELECT id, name, email, phone FROM leeloo_person")).all()
     return [{"person_id": person_id, "search_text": person_search_text(name, email, phone)}
             for person_id, name, email, phone in rows]
+
+
+def suspend_index(connection: Connection) -> bool:
+    """Stop indexing each new person, before people are loaded in bulk (see :func:`resume_index`):
+    SQLite's insert trigger goes, PostgreSQL's GIN index too. False where there is no index."""
+    if connection.dialect.name == "sqlite":
+        trigger = f"{FTS_TABLE}_insert"
+        found = connection.scalar(text("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+                                  {"name": trigger})
+        if found:
+            connection.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        return bool(found)
+    found = connection.scalar(text("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() "
+                                   "AND indexname = :name"), {"name": PG_INDEX})
+    if found:
+        connection.exec_driver_sql(f"DROP INDEX {PG_INDEX}")
+    return bool(found)
+
+
+def resume_index(connection: Connection) -> None:
+    """Index every person at once (far cheaper than one at a time) and index each new one again."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        connection.exec_driver_sql(SQLITE_DDL[1])
+    else:
+        create_postgresql_index(connection)

@@ -4,9 +4,11 @@ Faker's ru_RU word lists are read once and combined with a seeded ``random.Rando
 calling Faker per field would cost tens of microseconds a value and make a million
 people take minutes. Rows are written in batches of bounded size as they are drawn (see
 :meth:`DemoData.checkpoint`), each batch committed as it goes, so a million people never sit
-in memory at once and the write-ahead log stays small. Batches go straight to the driver:
+in memory at once. Batches go straight to the driver as tuples (:class:`Layout`):
 ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
-cost more per row than drawing the row itself).
+cost more per row than drawing the row itself). People are drawn oldest first, so new ids
+land at the end of the primary keys' indexes, and while the rows go in the database does
+the least it can (:func:`_bulk_loading`); secondary and search indexes are built at the end.
 
 Seeding can be stopped at any point (Ctrl-C stops it between two batches). The database
 then carries the :data:`SEEDING_MARK` row, and the next start drops what was written and
@@ -19,20 +21,23 @@ the demo tenant; see :data:`DOC_IDS`.
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from operator import itemgetter
+from itertools import permutations
 from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
-from sqlalchemy import Connection, DateTime, Engine, Table, delete, insert, select
+from sqlalchemy import JSON, Connection, DateTime, Engine, Table, delete, insert, select
 
-from leadbridge.sandbox import schema
-from leadbridge.sandbox.search import person_search_text
-from leadbridge.sandbox.wire import seeded_oid
+from leadbridge.sandbox import schema, search
+from leadbridge.sandbox.search import normalise, person_search_text
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)
@@ -147,12 +152,34 @@ DOC_IDS = {
 
 
 _TRANSLITERATION = str.maketrans(dict(InternetProvider.replacements))
+EPOCH = datetime(1970, 1, 1)
+SECOND = timedelta(seconds=1)
+# Offsets the people's rows are drawn with, made once: building a timedelta per row costs more
+# than the rest of the row.
+MINUTES = tuple(timedelta(minutes=n) for n in range(3000))
+DAYS = tuple(timedelta(days=n) for n in range(20))
 
 
-def _email_local(name: str, rng: random.Random) -> str:
+def _email_local(name: str) -> str:
+    """The part of an email address a name gives (the number after it is drawn apart)."""
     latin = name.lower().translate(_TRANSLITERATION)
     latin = "".join(ch for ch in latin if ch.isascii() and (ch.isalnum() or ch == " "))
-    return latin.replace(" ", ".") + str(rng.randrange(10, 9999))
+    return latin.replace(" ", ".")
+
+
+def _oid(seconds: int, bits: int) -> str:
+    """An ObjectId of an instant (whole seconds since the epoch) and 64 drawn bits."""
+    return f"{seconds & 0xFFFFFFFF:08x}{bits:016x}"
+
+
+def _seconds(at: datetime) -> int:
+    """Whole seconds since the epoch of a naive UTC instant."""
+    return (at - EPOCH) // SECOND
+
+
+def _iso(at: datetime) -> str:
+    # SQLAlchemy's SQLite storage format, which PostgreSQL's COPY reads as a timestamp too.
+    return at.isoformat(" ", "microseconds")
 
 
 # Rows drawn before they are written out and committed; small enough to bound memory at any
@@ -164,32 +191,110 @@ SEEDING_CACHE_KIB = 128 * 1024
 REBUILD_INDEXES_FROM = 20_000  # people
 # In sandbox_state while seeding runs: its presence at start means seeding was interrupted.
 SEEDING_MARK = "seeding_incomplete"
+Row = tuple[Any, ...]
+
+
+class Layout:
+    """The columns a table's seeded rows are written with, in order, and a row given by column
+    key made into a tuple of them, as SQLAlchemy would bind it: a missing column gets its
+    Python default, datetimes become SQLAlchemy's SQLite text (which PostgreSQL's ``COPY``
+    reads too), JSON its text. An autoincrement id is left to the database.
+    """
+
+    def __init__(self, model: type[schema.Base], keys: str | None = None) -> None:
+        table = model.__table__
+        assert isinstance(table, Table)
+        columns = {column.key: column for column in table.columns
+                   if not (column.primary_key and column.autoincrement is True)}
+        order = tuple(keys.split()) if keys else tuple(columns)
+        if sorted(order) != sorted(columns):
+            raise ValueError(f"{table.name}: rows are drawn as {order}, the table has {tuple(columns)}")
+        self.table = table
+        self.keys = order
+        names = ", ".join(f'"{columns[key].name}"' for key in order)
+        self.insert_sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(order))})'
+        self.copy_sql = f'COPY "{table.name}" ({names}) FROM STDIN'
+        self._columns = [(key, columns[key].default, _converter(columns[key])) for key in order]
+
+    def row(self, values: dict[str, Any]) -> Row:
+        out = []
+        for key, default, convert in self._columns:
+            if key in values:
+                value = values[key]
+            elif default is None:
+                value = None
+            else:
+                value = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+            out.append(value if convert is None or value is None else convert(value))
+        return tuple(out)
+
+
+def _converter(column: Any) -> Callable[[Any], Any] | None:
+    if isinstance(column.type, DateTime):
+        return _iso
+    if isinstance(column.type, JSON):
+        return json.dumps
+    return None
+
+
+# The hot tables' rows are built as tuples in these orders (checked against the tables here).
+PERSON_ROW = Layout(schema.Person, "id company_id name phone email gender locale profile_image custom_fields "
+                                   "last_message_time created_at updated_at search_text")
+ACCOUNT_ROW = Layout(schema.Account, "id company_id person_id connection_id messenger name bot_status "
+                                     "connection_status utm_marks last_message_time created_at updated_at")
+MESSAGE_ROW = Layout(schema.Message, "id company_id account_id text type read created_by template_id "
+                                     "created_at updated_at")
+PERSON_TAG_ROW = Layout(schema.PersonTag, "person_id tag_id")
+CONTACTED_ROW = Layout(schema.ContactedUser, "person_id user_id")
+SUBSCRIPTION_ROW = Layout(schema.Subscription, "company_id person_id account_id tunnel_id leadgentool_id "
+                                               "traffic_source_id tunnel_block_id created_at")
+ORDER_ROW = Layout(schema.Order, "id company_id person_id offer_id tunnel_id title description price currency "
+                                 "status payment_method payment_credits_id manager_id email phone "
+                                 "is_notify_account transaction_date payment_date user_comments created_at "
+                                 "updated_at")
+DEAL_ROW = Layout(schema.Deal, "id company_id site_id neiros_visit neiros_id created_at phone duration record "
+                               "canal traffic summ status")
+_LAYOUTS = {layout.table: layout for layout in (PERSON_ROW, ACCOUNT_ROW, MESSAGE_ROW, PERSON_TAG_ROW,
+                                                CONTACTED_ROW, SUBSCRIPTION_ROW, ORDER_ROW, DEAL_ROW)}
+
+
+def _layout(model: type[schema.Base]) -> Layout:
+    table = model.__table__
+    assert isinstance(table, Table)
+    layout = _LAYOUTS.get(table)
+    if layout is None:
+        layout = _LAYOUTS[table] = Layout(model)
+    return layout
 
 
 class DemoData:
     """Draws one tenant's rows and hands them to a :class:`RowWriter` in chunks.
 
-    Kept as a class so the helper RNG and clock are shared. Rows wait in ``rows`` until
-    :meth:`checkpoint` finds enough of them; builders call it at points where every
-    pending row's references are pending too or already written (between two people).
+    Kept as a class so the helper RNG and clock are shared. Rows wait in ``rows`` (as tuples
+    of their table's :class:`Layout`) until :meth:`checkpoint` finds enough of them; builders
+    call it at points where every pending row's references are pending too or already
+    written (between two people).
     """
 
     def __init__(self, tenant: Tenant, rng: random.Random, writer: RowWriter | None = None) -> None:
         self.tenant = tenant
         self.rng = rng
         self.writer = writer
-        self.rows: dict[Table, list[dict[str, Any]]] = {}
+        self.rows: dict[Table, list[Row]] = {}
         self.pending = 0
+
+    def rows_of(self, layout: Layout) -> list[Row]:
+        """The pending rows of a table; the list stays the same object across flushes."""
+        rows = self.rows.get(layout.table)
+        if rows is None:
+            rows = self.rows[layout.table] = []
+        return rows
 
     def add(self, model: type[schema.Base], **row: Any) -> dict[str, Any]:
         if model is schema.Person:
             row["search_text"] = person_search_text(row["name"], row.get("email"), row.get("phone"))
-        table = model.__table__
-        assert isinstance(table, Table)
-        rows = self.rows.get(table)
-        if rows is None:
-            rows = self.rows[table] = []
-        rows.append(row)
+        layout = _layout(model)
+        self.rows_of(layout).append(layout.row(row))
         self.pending += 1
         return row
 
@@ -202,31 +307,45 @@ class DemoData:
         if self.writer is None:
             return
         for table in schema.Base.metadata.sorted_tables:
-            rows = self.rows.pop(table, None)
+            rows = self.rows.get(table)
             if rows:
-                self.writer.insert(table, rows)
+                self.writer.insert(_LAYOUTS[table], rows)
+                rows.clear()
         self.writer.commit()
         self.pending = 0
 
     def past(self, days: float) -> datetime:
         """A random instant within ``days`` before the anchor, at millisecond precision."""
-        moment = ANCHOR - timedelta(seconds=self.rng.random() * days * 86400)
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return _before_anchor(self.rng.random(), days)
 
     def oid(self, at: datetime | None = None) -> str:
-        return seeded_oid(self.rng, at or self.past(720))
+        return _oid(_seconds(at or self.past(720)), self.rng.getrandbits(64))
 
     def person_name(self) -> tuple[str, str]:
         if self.rng.random() < 0.5:
-            first = self.rng.choice(PersonProvider.first_names_male)
-            last = self.rng.choice(PersonProvider.last_names_male)
-            return f"{first} {last}", "MALE"
-        first = self.rng.choice(PersonProvider.first_names_female)
-        last = self.rng.choice(PersonProvider.last_names_female)
-        return f"{first} {last}", "FEMALE"
+            return f"{self.rng.choice(MALE_FIRST)} {self.rng.choice(MALE_LAST)}", "MALE"
+        return f"{self.rng.choice(FEMALE_FIRST)} {self.rng.choice(FEMALE_LAST)}", "FEMALE"
 
-    def phone(self) -> str:
-        return f"+79{self.rng.randrange(10**9):09d}"
+
+def _before_anchor(share: float, days: float) -> datetime:
+    """The instant ``share`` of ``days`` before the anchor, at millisecond precision."""
+    moment = ANCHOR - timedelta(seconds=share * days * 86400)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _largest_first(random: Callable[[], float], count: int) -> Iterator[float]:
+    """``count`` uniform draws from [0, 1), drawn largest first, one at a time: the largest of
+    m uniform draws is U ** (1/m), and the others lie uniformly below it."""
+    share = 1.0
+    for left in range(count, 0, -1):
+        share *= random() ** (1 / left)
+        yield share
+
+
+MALE_FIRST: Sequence[str] = PersonProvider.first_names_male
+MALE_LAST: Sequence[str] = PersonProvider.last_names_male
+FEMALE_FIRST: Sequence[str] = PersonProvider.first_names_female
+FEMALE_LAST: Sequence[str] = PersonProvider.last_names_female
 
 
 def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | None = None) -> None:
@@ -235,34 +354,137 @@ def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | Non
     Each batch is committed as it is written; :data:`SEEDING_MARK` stays in the database
     until the last one is, so an interrupted seeding is seen (and redone) at the next start.
     """
-    # Secondary indexes are built once at the end: sorting a column once costs far less than
-    # keeping an index in order through a million inserts in random key order.
-    # (Below REBUILD_INDEXES_FROM people the rebuild costs more than it saves.)
+    # Secondary indexes and the people's search index are built once at the end: sorting a
+    # column once costs far less than keeping an index in order through a million inserts in
+    # random key order. (Below REBUILD_INDEXES_FROM people the rebuild costs more than it saves.)
     indexes = [index for table in schema.Base.metadata.sorted_tables for index in table.indexes
                ] if people >= REBUILD_INDEXES_FROM else []
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         conn.execute(insert(schema.SandboxState).values(key=SEEDING_MARK, value="1"))
         for index in indexes:
             index.drop(conn)
-    for number, tenant in enumerate(TENANTS):
-        rng = random.Random(f"{seed}:{number}")
-        count = people if number == 0 else max(10, int(people * tenant.people_share))
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql(f"PRAGMA cache_size = -{SEEDING_CACHE_KIB}")
-            try:
+        search_index = search.suspend_index(conn)
+        conn.commit()
+        with _bulk_loading(conn):
+            for number, tenant in enumerate(TENANTS):
+                rng = random.Random(f"{seed}:{number}")
+                count = people if number == 0 else max(10, int(people * tenant.people_share))
                 writer = RowWriter(conn, tenant.name, count, progress)
                 data = DemoData(tenant, rng, writer)
                 build_tenant(data, count, demo=number == 0)
                 data.flush()
                 writer.report(count)
-            finally:
-                if conn.dialect.name == "sqlite":
-                    conn.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default again
-    with engine.begin() as conn:
-        for index in indexes:
-            index.create(conn)
+            for index in indexes:
+                index.create(conn)
+            if search_index:
+                search.resume_index(conn)
+            conn.commit()
         conn.execute(delete(schema.SandboxState).where(schema.SandboxState.key == SEEDING_MARK))
+        conn.commit()
+
+
+@contextmanager
+def _bulk_loading(conn: Connection) -> Iterator[None]:
+    """Settings of the seeding connection while the rows go in, restored after.
+
+    SQLite: foreign keys are not checked (the rows are drawn consistent, and checking costs a
+    lookup a reference), nothing is synced to disk before the end (an interrupted seeding is
+    redone from the start anyway), a larger page cache keeps the tables' last pages in memory,
+    and a database in WAL mode takes a rollback journal meanwhile (:func:`_leave_wal`).
+    PostgreSQL: commits do not wait for the disk.
+    """
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if conn.dialect.name == "sqlite":
+        # PRAGMA foreign_keys is ignored inside a transaction: end the driver's one first.
+        driver.commit()
+        seeding = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB}
+        before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in seeding}
+        for pragma, value in seeding.items():
+            driver.execute(f"PRAGMA {pragma} = {value}")
+        wal = _leave_wal(driver)
+        try:
+            yield
+        finally:
+            driver.rollback()  # nothing uncommitted may survive an interruption
+            for pragma, value in before.items():
+                driver.execute(f"PRAGMA {pragma} = {value}")
+            if wal:
+                _return_to_wal(driver)
+    else:
+        conn.exec_driver_sql("SET synchronous_commit TO off")
+        conn.commit()
+        try:
+            yield
+        finally:
+            driver.rollback()
+            conn.exec_driver_sql("RESET synchronous_commit")
+            conn.commit()
+
+
+def _leave_wal(driver: Any) -> bool:
+    """Use a rollback journal instead of the write-ahead log, if the database is in WAL mode and
+    no other connection has it open; whether it was switched.
+
+    Pages added at the end of the file are not journaled, so the rows are written once, where
+    the WAL would take them and the checkpoint write them again.
+    """
+    if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return False
+    try:
+        return bool(driver.execute("PRAGMA journal_mode = truncate").fetchone()[0] == "truncate")
+    except sqlite3.OperationalError:  # another connection is reading it: stay in WAL mode
+        return False
+
+
+def _return_to_wal(driver: Any) -> None:
+    # Should another connection be reading it now, the next connection made switches it back
+    # (state.make_engine).
+    with suppress(sqlite3.OperationalError):
+        driver.execute("PRAGMA journal_mode = wal")
+
+
+# Seeded in-memory databases of this process, by (seed, people), as SQLite's serialized
+# image: a new in-memory sandbox of a seed and size seen before starts from a copy instead of
+# drawing its data again (test suites start one per test). Small ones only, a few at a time.
+_SEEDED_IMAGES: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+IMAGES_KEPT = 4
+IMAGE_PEOPLE_AT_MOST = 5_000
+
+
+def keep_image(engine: Engine, *, seed: int, people: int) -> None:
+    """Keep the image of a freshly seeded in-memory database (see :func:`copy_image`)."""
+    if people > IMAGE_PEOPLE_AT_MOST:
+        return
+    with engine.connect() as conn:
+        serialize = getattr(conn.connection.driver_connection, "serialize", None)
+        if serialize is None:  # a SQLite built without it
+            return
+        _SEEDED_IMAGES[(seed, people)] = serialize()
+    while len(_SEEDED_IMAGES) > IMAGES_KEPT:
+        _SEEDED_IMAGES.popitem(last=False)
+
+
+def forget_images() -> None:
+    """Drop the kept images: the next in-memory sandbox of any seed and size draws its data."""
+    _SEEDED_IMAGES.clear()
+
+
+def copy_image(engine: Engine, *, seed: int, people: int) -> bool:
+    """Fill an empty in-memory database with the kept image of this seed and size, if there is
+    one: the same schema and rows that seeding it would make, in a fraction of the time."""
+    image = _SEEDED_IMAGES.get((seed, people))
+    if image is None:
+        return False
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        if driver.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return False
+        driver.commit()
+        driver.deserialize(image)
+    _SEEDED_IMAGES.move_to_end((seed, people))
+    return True
 
 
 def seeding_interrupted(conn: Connection) -> bool:
@@ -272,110 +494,44 @@ def seeding_interrupted(conn: Connection) -> bool:
 
 
 class RowWriter:
-    """Bulk inserts on one connection, each batch its own transaction: ``executemany`` on
-    SQLite, ``COPY`` on PostgreSQL, SQLAlchemy's ``insert`` on anything else."""
+    """Bulk inserts of :class:`Layout` tuples on one connection, each batch its own transaction:
+    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
+    cost more per row than drawing the row itself)."""
 
     def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None) -> None:
-        self.conn = conn
-        self.dialect = conn.dialect.name
+        if conn.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"demo data is written to SQLite or PostgreSQL, not {conn.dialect.name}")
+        self.driver: Any = conn.connection.driver_connection
+        self.sqlite = conn.dialect.name == "sqlite"
         self.label = label
         self.total = total
         self.progress = progress
         self.people = 0
         self.reported = -1
 
-    def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        if table is schema.Person.__table__:
-            self.people += len(rows)
-        if self.dialect == "sqlite":
-            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.executemany(sql, map(to_tuple, rows))
-            finally:
-                cursor.close()
-        elif self.dialect == "postgresql":
-            sql, to_tuple = _raw_insert(table, rows[0], self.conn.dialect)
-            columns = sql[sql.index("(") + 1 : sql.index(")")]
-            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+    def insert(self, layout: Layout, rows: list[Row]) -> None:
+        cursor = self.driver.cursor()
+        try:
+            if self.sqlite:
+                cursor.executemany(layout.insert_sql, rows)
+            else:
+                with cursor.copy(layout.copy_sql) as copy:
                     for row in rows:
-                        copy.write_row(to_tuple(row))
-            finally:
-                cursor.close()
-        else:
-            self.conn.execute(insert(table), rows)
-        if table is schema.Person.__table__:
+                        copy.write_row(row)
+        finally:
+            cursor.close()
+        if layout is PERSON_ROW:
+            self.people += len(rows)
             self.report(self.people)
 
     def commit(self) -> None:
         """Commit the batch written so far (on the driver's connection, which the rows went through)."""
-        if self.dialect in ("sqlite", "postgresql"):
-            self.conn.connection.driver_connection.commit()  # type: ignore[union-attr]
-        elif self.conn.in_transaction():
-            self.conn.commit()
+        self.driver.commit()
 
     def report(self, people: int) -> None:
         if self.progress is not None and people != self.reported:
             self.reported = people
             self.progress(self.label, people, self.total)
-
-
-def _raw_insert(table: Table, first: dict[str, Any], dialect: Any) -> tuple[str, Callable[[dict[str, Any]], Any]]:
-    """An ``INSERT`` for rows shaped like ``first``, and the function turning a row into its parameters.
-
-    As SQLAlchemy would: a column missing from a row gets its Python default, or is left
-    to the database when it has none; values go through the type's bind processor.
-    """
-    keys: list[str] = []
-    names: list[str] = []
-    defaults: dict[str, Any] = {}
-    processors: list[tuple[int, Callable[[Any], Any]]] = []
-    for column in table.columns:
-        default = column.default
-        if column.key not in first and default is None:
-            continue
-        if default is not None and not (default.is_scalar or default.is_callable):
-            raise TypeError(f"{table.name}.{column.key}: unsupported default {default!r}")
-        if default is not None:
-            defaults[column.key] = default
-        if isinstance(column.type, DateTime):
-            process = _sqlite_datetime if dialect.name == "sqlite" else None
-        else:
-            process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((len(keys), process))
-        keys.append(column.key)
-        names.append(f'"{column.name}"')
-    sql = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'
-    pick = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
-
-    def complete(row: dict[str, Any]) -> dict[str, Any]:
-        filled = dict(row)
-        for key, default in defaults.items():
-            if key not in filled:
-                filled[key] = default.arg if default.is_scalar else default.arg(None)
-        return filled
-
-    def to_tuple(row: dict[str, Any]) -> Any:
-        try:
-            values = pick(row)
-        except KeyError:
-            values = pick(complete(row))
-        if not processors:
-            return values
-        values = list(values)
-        for index, process in processors:
-            values[index] = process(values[index])
-        return values
-
-    return sql, to_tuple
-
-
-def _sqlite_datetime(value: datetime | None) -> str | None:
-    # SQLAlchemy's SQLite storage format, written without its per-value regex machinery.
-    return None if value is None else value.isoformat(" ", "microseconds")
 
 
 def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
@@ -454,11 +610,7 @@ def build_tenant(data: DemoData, people: int, *, demo: bool) -> None:
                      message_name=f"{cat_name} {i + 1}", text=line)
     ctx["categories"] = categories
 
-    phones: list[str] = []
-    for _ in range(people):
-        _add_person(data, ctx, phones)
-        data.checkpoint()
-    ctx["phones"] = phones
+    ctx["phones"] = _add_people(data, ctx, people)
 
     _build_neiros(data, ctx)
     _build_dialog(data)
@@ -630,63 +782,129 @@ def _add_doc_order(data: DemoData, cid: str, order_id: str, person_id: str, titl
              payment_date=moment if paid else None, user_comments=None, created_at=moment, updated_at=moment)
 
 
-def _add_person(data: DemoData, ctx: dict[str, Any], phones: list[str]) -> None:
-    rng = data.rng
+def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
+    """``count`` people, each with one to three accounts and their chats, tags, a subscription
+    and now and then an order; returns the phones drawn (Neiros' deals call some of them).
+
+    The hottest loop of seeding, about ten rows a person: rows are made as tuples of their
+    layouts straight away, an ObjectId's seconds are counted along with its instant, a pick
+    from n things is ``int(random() * n)`` (one call, where ``Random.choice`` makes several),
+    instants are written as :func:`_iso` writes them, without the call,
+    and what depends on a name only is worked out once per name.
+    """
+    random, getrandbits = data.rng.random, data.rng.getrandbits
     cid = ctx["company_id"]
-    created = data.past(720)
-    name, gender = data.person_name()
-    phone = data.phone() if rng.random() < 0.8 else None
-    if phone:
-        phones.append(phone)
-    email = None
-    if rng.random() < 0.6:
-        email = f"{_email_local(name, rng)}@{rng.choice(InternetProvider.free_email_domains)}"
-    person_id = data.oid(created)
-    accounts = []
-    last_message: datetime | None = None
-    for messenger in rng.sample(MESSENGERS, rng.choice((1, 1, 1, 2, 2, 3))):
-        account_created = created + timedelta(minutes=rng.randrange(0, 600))
-        account_id = data.oid(account_created)
-        moment = account_created
-        for _ in range(rng.randrange(1, 5)):
-            moment = moment + timedelta(minutes=rng.randrange(1, 3000))
-            kind = rng.choice(("FRIEND_MESSAGE", "BOT_MESSAGE", "BOT_MESSAGE", "YOUR_MESSAGE"))
-            text = rng.choice(CUSTOMER_LINES) if kind == "FRIEND_MESSAGE" else rng.choice(BOT_LINES)
-            data.add(schema.Message, id=data.oid(moment), company_id=cid, account_id=account_id,
-                     text=text.replace("{name}", name.split()[0]), type=kind, read=True,
-                     created_by=ctx["users"][0]["id"] if kind == "YOUR_MESSAGE" else None, template_id=None,
-                     created_at=moment, updated_at=moment)
-        last_message = max(last_message or moment, moment)
-        accounts.append(data.add(
-            schema.Account, id=account_id, company_id=cid, person_id=person_id,
-            connection_id=ctx["connections"][messenger]["id"], messenger=messenger, name=name,
-            bot_status="BOT" if rng.random() < 0.9 else "ADMIN", connection_status="OK",
-            utm_marks={"utm_source": rng.choice(["google", "yandex", "vk"])} if rng.random() < 0.3 else {},
-            last_message_time=moment, created_at=account_created, updated_at=moment,
-        ))
-    data.add(schema.Person, id=person_id, company_id=cid, name=name, phone=phone, email=email, gender=gender,
-             locale="ru_RU", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=last_message,
-             created_at=created, updated_at=last_message or created)
-    for tag in rng.sample(ctx["tags"], rng.choice((0, 0, 1, 1, 2))):
-        data.add(schema.PersonTag, person_id=person_id, tag_id=tag["id"])
-    if rng.random() < 0.3:
-        data.add(schema.ContactedUser, person_id=person_id, user_id=rng.choice(ctx["users"])["id"])
-    source = rng.choice(ctx["sources"])
-    data.add(schema.Subscription, company_id=cid, person_id=person_id, account_id=accounts[0]["id"],
-             tunnel_id=source["tunnel_id"], leadgentool_id=source["leadgentool_id"],
-             traffic_source_id=source["id"], tunnel_block_id=None, created_at=accounts[0]["created_at"])
-    if rng.random() < 0.15:
-        offer = rng.choice(ctx["offers"])
-        moment = created + timedelta(days=rng.randrange(0, 20))
-        credits = rng.choice(ctx["credits"])
-        status = rng.choice(ORDER_STATUSES[credits["payment_method"] == "MANUAL"])
-        data.add(schema.Order, id=data.oid(moment), company_id=cid, person_id=person_id, offer_id=offer["id"],
-                 tunnel_id=offer["tunnel_id"], title=offer["title"], description="", price=offer["price"],
-                 currency=offer["currency"], status=status, payment_method=credits["payment_method"],
-                 payment_credits_id=credits["id"], manager_id=None, email=email, phone=phone,
-                 is_notify_account=False, transaction_date=moment,
-                 payment_date=moment if status in ("RESOLVED", "SUCCESS") else None, user_comments=None,
-                 created_at=moment, updated_at=moment)
+    owner_id = ctx["users"][0]["id"]
+    user_ids = [user["id"] for user in ctx["users"]]
+    connection_ids = {messenger: ctx["connections"][messenger]["id"] for messenger in MESSENGERS}
+    sources = [(source["tunnel_id"], source["leadgentool_id"], source["id"]) for source in ctx["sources"]]
+    offers = [(offer["id"], offer["tunnel_id"], offer["title"], offer["price"], offer["currency"])
+              for offer in ctx["offers"]]
+    credits = [(paying["id"], paying["payment_method"], ORDER_STATUSES[paying["payment_method"] == "MANUAL"])
+               for paying in ctx["credits"]]
+    domains = InternetProvider.free_email_domains
+    utm_marks = [json.dumps({"utm_source": source}) for source in ("google", "yandex", "vk")]
+    # A person's messengers and tags: every ordered pick of 1-3 messengers (0-2 tags), so one
+    # draw takes a pick as Random.sample would.
+    messenger_picks = [list(permutations(MESSENGERS, size)) for size in (1, 1, 1, 2, 2, 3)]
+    tag_picks = [list(permutations([tag["id"] for tag in ctx["tags"]], size)) for size in (0, 0, 1, 1, 2)]
+    # Each message's (type, text, author) in one draw: a quarter the customer's lines, half the
+    # bot's, a quarter the owner's (with the bot's lines), each line of a kind as likely.
+    chat_lines = ([("FRIEND_MESSAGE", line, None) for line in CUSTOMER_LINES for _ in range(2)]
+                  + [("BOT_MESSAGE", line, None) for line in BOT_LINES for _ in range(6)]
+                  + [("YOUR_MESSAGE", line, owner_id) for line in BOT_LINES for _ in range(3)])
+    chats: dict[str, list[tuple[str, str, str | None]]] = {}  # by first name, the {name} filled in
+    emails: dict[str, str] = {}  # a name part's email form
+    searched: dict[str, str] = {}  # a name part's search form
+    persons, accounts, messages = data.rows_of(PERSON_ROW), data.rows_of(ACCOUNT_ROW), data.rows_of(MESSAGE_ROW)
+    person_tags, contacted = data.rows_of(PERSON_TAG_ROW), data.rows_of(CONTACTED_ROW)
+    subscriptions, orders = data.rows_of(SUBSCRIPTION_ROW), data.rows_of(ORDER_ROW)
+    phones: list[str] = []
+    # People come oldest first, as a real database fills: each id (its instant first) then
+    # lands next to the last ones in the primary keys' indexes, which stay in the page cache
+    # and take appends, where ids in random order would touch pages all over them.
+    for share in _largest_first(random, count):
+        created = _before_anchor(share, 720)
+        created_s = _seconds(created)
+        if random() < 0.5:
+            first, last, gender = MALE_FIRST[int(random() * len(MALE_FIRST))], MALE_LAST[
+                int(random() * len(MALE_LAST))], "MALE"
+        else:
+            first, last, gender = FEMALE_FIRST[int(random() * len(FEMALE_FIRST))], FEMALE_LAST[
+                int(random() * len(FEMALE_LAST))], "FEMALE"
+        name = f"{first} {last}"
+        for part in (first, last):
+            if part not in emails:
+                emails[part], searched[part] = _email_local(part), normalise(part)
+        search_text = f"{searched[first]} {searched[last]}"
+        phone = f"+79{int(random() * 10**9):09d}" if random() < 0.8 else None
+        email = None
+        if random() < 0.6:
+            email = (f"{emails[first]}.{emails[last]}{10 + int(random() * 9989)}"
+                     f"@{domains[int(random() * len(domains))]}")
+            search_text = f"{search_text} {email}"
+        if phone:
+            phones.append(phone)
+            search_text = f"{search_text} {phone[1:]}"
+        person_id = f"{created_s:08x}{getrandbits(64):016x}"
+        chat = chats.get(first)
+        if chat is None:
+            greeting = name.split()[0]
+            chat = chats[first] = [(kind, line.replace("{name}", greeting), author)
+                                   for kind, line, author in chat_lines]
+        rows = 2  # the person and the subscription
+        last_message, last_at, first_account = created, "", ("", "")
+        pick = messenger_picks[int(random() * 6)]
+        for messenger in pick[int(random() * len(pick))]:
+            minutes = int(random() * 600)
+            account_created = created + MINUTES[minutes]
+            moment_s = created_s + 60 * minutes
+            account_id = f"{moment_s:08x}{getrandbits(64):016x}"
+            moment = account_created
+            for _ in range(1 + int(random() * 4)):
+                minutes = 1 + int(random() * 2999)
+                moment += MINUTES[minutes]
+                moment_s += 60 * minutes
+                kind, text, author = chat[int(random() * 48)]
+                at = moment.isoformat(" ", "microseconds")
+                messages.append((f"{moment_s:08x}{getrandbits(64):016x}", cid, account_id, text, kind, True, author,
+                                 None, at, at))
+                rows += 1
+            bot_status = "BOT" if random() < 0.9 else "ADMIN"
+            utm = utm_marks[int(random() * 3)] if random() < 0.3 else "{}"
+            created_at = account_created.isoformat(" ", "microseconds")
+            accounts.append((account_id, cid, person_id, connection_ids[messenger], messenger, name, bot_status, "OK",
+                             utm, at, created_at, at))
+            rows += 1
+            if moment > last_message:
+                last_message, last_at = moment, at
+            if not first_account[0]:
+                first_account = (account_id, created_at)
+        persons.append((person_id, cid, name, phone, email, gender, "ru_RU", "NOT_DEFINED", "[]", last_at,
+                        created.isoformat(" ", "microseconds"), last_at, search_text))
+        pick = tag_picks[int(random() * 5)]
+        for tag_id in pick[int(random() * len(pick))]:
+            person_tags.append((person_id, tag_id))
+            rows += 1
+        if random() < 0.3:
+            contacted.append((person_id, user_ids[int(random() * len(user_ids))]))
+            rows += 1
+        tunnel_id, leadgentool_id, source_id = sources[int(random() * len(sources))]
+        subscriptions.append((cid, person_id, first_account[0], tunnel_id, leadgentool_id, source_id, None,
+                              first_account[1]))
+        if random() < 0.15:
+            offer_id, offer_tunnel_id, title, price, currency = offers[int(random() * len(offers))]
+            days = int(random() * 20)
+            at = (created + DAYS[days]).isoformat(" ", "microseconds")
+            credits_id, method, statuses = credits[int(random() * len(credits))]
+            status = statuses[int(random() * len(statuses))]
+            orders.append((f"{created_s + 86400 * days:08x}{getrandbits(64):016x}", cid, person_id, offer_id,
+                           offer_tunnel_id, title, "", price, currency, status, method, credits_id, None, email,
+                           phone, False, at, at if status in ("RESOLVED", "SUCCESS") else None, None, at, at))
+            rows += 1
+        data.pending += rows
+        data.checkpoint()
+    return phones
 
 
 def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
@@ -696,7 +914,6 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
     document's curl examples name (1, 8, 100) fall inside the example's window
     (2020-01-01..2023-01-01), so those examples answer with data.
     """
-    rng = data.rng
     t = data.tenant
     demo = t.people_share == 1.0
     for site_id in t.site_ids:
@@ -708,24 +925,27 @@ def _build_neiros(data: DemoData, ctx: dict[str, Any]) -> None:
     span = (ANCHOR - start).total_seconds()
     doc_span = (NEIROS_DOC_WINDOW_END - start).total_seconds()
     base_id = 1 if demo else 10_000_000
+    random, getrandbits = data.rng.random, data.rng.getrandbits
+    deals = data.rows_of(DEAL_ROW)
+    sites = t.site_ids
     for n in range(deal_count):
         deal_id = base_id + n
-        site_id = t.site_ids[0] if n < 200 or rng.random() < 0.6 else rng.choice(t.site_ids)
+        site_id = sites[0] if n < 200 or random() < 0.6 else sites[int(random() * len(sites))]
         in_doc_window = demo and deal_id in NEIROS_DOC_DEALS
-        created = start + timedelta(seconds=int(rng.random() * (doc_span if in_doc_window else span)))
-        if phones and rng.random() < 0.35:
-            phone: str | None = rng.choice(phones).lstrip("+")
-        elif rng.random() < 0.9:
-            phone = f"79{rng.randrange(10**9):09d}"
+        created = start + timedelta(0, int(random() * (doc_span if in_doc_window else span)))
+        if phones and random() < 0.35:
+            phone: str | None = phones[int(random() * len(phones))].lstrip("+")
+        elif random() < 0.9:
+            phone = f"79{int(random() * 10**9):09d}"
         else:
             phone = None  # a web lead with no phone: flows must cope
-        canal, traffic = rng.choice(NEIROS_CHANNELS)
-        duration = rng.randrange(5, 600) if phone else 0
-        data.add(schema.Deal, id=deal_id, company_id=t.company_id, site_id=site_id,
-                 neiros_visit=f"{rng.getrandbits(96):024x}", neiros_id=str(rng.randrange(10**6, 10**7)),
-                 created_at=created, phone=phone, duration=duration,
-                 record=f"https://audio.neiros.ru/{rng.getrandbits(128):032x}.mp3" if duration else None,
-                 canal=canal, traffic=traffic, summ=0.0, status=rng.choice(NEIROS_STAGES))
+        canal, traffic = NEIROS_CHANNELS[int(random() * len(NEIROS_CHANNELS))]
+        duration = 5 + int(random() * 595) if phone else 0
+        record = f"https://audio.neiros.ru/{getrandbits(128):032x}.mp3" if duration else None
+        deals.append((deal_id, t.company_id, site_id, f"{getrandbits(96):024x}", str(10**6 + int(random() * 9 * 10**6)),
+                      _iso(created), phone, duration, record, canal, traffic, 0.0,
+                      NEIROS_STAGES[int(random() * len(NEIROS_STAGES))]))
+        data.pending += 1
         data.checkpoint()
 
 

@@ -395,17 +395,21 @@ class Sandbox:
 
         if reset:
             self._drop_all()
-        upgrade(self.engine, memory=self.db_url == MEMORY_URL)
-        with self.engine.connect() as conn:
-            interrupted = seeding.seeding_interrupted(conn)
-        if interrupted:  # a seeding stopped half-way: start it again from nothing
-            self._drop_all()
-            upgrade(self.engine, memory=self.db_url == MEMORY_URL)
+        memory = self.db_url == MEMORY_URL
+        if not (memory and seeding.copy_image(self.engine, seed=self.seed, people=self.people)):
+            upgrade(self.engine, memory=memory)
+            with self.engine.connect() as conn:
+                interrupted = seeding.seeding_interrupted(conn)
+            if interrupted:  # a seeding stopped half-way: start it again from nothing
+                self._drop_all()
+                upgrade(self.engine, memory=memory)
         with self.sessions() as session:
             empty = session.execute(select(schema.Company.id).limit(1)).first() is None
             offset = session.get(schema.SandboxState, CLOCK_KEY)
         if empty:
             seeding.seed_all(self.engine, seed=self.seed, people=self.people, progress=progress)
+            if memory:
+                seeding.keep_image(self.engine, seed=self.seed, people=self.people)
         self.clock_offset = timedelta(seconds=float(offset.value)) if offset else timedelta(0)
         self.invalidate()
         self.webhooks.load()

@@ -33,12 +33,6 @@ def new_oid(at: datetime | None = None) -> str:
     return f"{seconds & 0xFFFFFFFF:08x}{_process_bytes}{next(_counter) & 0xFFFFFF:06x}"
 
 
-def seeded_oid(rng: random.Random, at: datetime) -> str:
-    """An ObjectId drawn from ``rng`` so demo data is the same for the same seed."""
-    seconds = int(at.replace(tzinfo=UTC).timestamp())
-    return f"{seconds & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
-
-
 _OID = re.compile(r"[0-9a-f]{24}")
 
 
