@@ -5,8 +5,9 @@ An :class:`Endpoint` names the call (method, path), the shape of its answer (a *
 with the documented keys, unknown keys forbidden), its envelope and paging, whether it may
 be repeated, which body forms it takes and its documented example (package data in
 ``examples/<platform>.json``; the control API's are written in its entries). The sandbox
-documents its routes from the table (the OpenAPI response schemas and examples), the SDK
-takes method, path and idempotency from it, and the tests derive their endpoint lists from it.
+registers its Leeloo routes at the table's method and path and documents its routes from the
+table (the OpenAPI response schemas and examples), the SDK takes method, path and idempotency
+from it, and the tests derive their endpoint lists from it.
 
 The wire models here are neither the sandbox's request models (strict, with bounds) nor the
 SDK's response models (tolerant, snake_case): each side keeps its own, so a shape bug in one

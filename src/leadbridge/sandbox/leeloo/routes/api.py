@@ -8,14 +8,15 @@ Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
 
 from leadbridge.contract.days import upper_bound
-from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
+from leadbridge.contract.leeloo import DEFAULT_LIMIT, ENDPOINTS, PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
@@ -114,6 +115,22 @@ def body(model: type[BaseModel], example: str) -> dict[str, Any]:
 
 def new_router() -> APIRouter:
     return APIRouter(tags=["Leeloo"])
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[dict[str, Any]]])
+
+
+def route(router: APIRouter, name: str, **documentation: Any) -> Callable[[Handler], Handler]:
+    """Registers the decorated handler on ``router`` as the contract table's endpoint ``name``: the
+    method and path come from :data:`~leadbridge.contract.leeloo.ENDPOINTS`, so the sandbox serves
+    what the table says; ``documentation`` (summary, description, openapi_extra) is the route's own."""
+    endpoint = ENDPOINTS[name]
+
+    def register(handler: Handler) -> Handler:
+        router.add_api_route(endpoint.path, handler, methods=[endpoint.method], **documentation)
+        return handler
+
+    return register
 
 
 def ok(data: Any, **extra: Any) -> dict[str, Any]:

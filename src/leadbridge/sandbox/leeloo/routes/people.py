@@ -14,7 +14,7 @@ from leadbridge.sandbox.wire import parse_body
 router = api.new_router()
 
 
-@router.get("/api/v2/people", summary="People list (filters by tags, last message, phone, email)")
+@api.route(router, "people_list", summary="People list (filters by tags, last message, phone, email)")
 async def list_people(
     request: Request,
     company: api.Company,
@@ -35,53 +35,53 @@ async def list_people(
     return api.page(api.backend(request).list_people(company, flt, *page), page)
 
 
-@router.post("/api/v2/people/sms", summary="Add people reachable by SMS (an SMS account each)",
-             description="Each entry gets an SMS account on the given connection: on the person with that "
-                         "phone if there is one, else on a new person. Every account is subscribed through the "
-                         "leadgentool and the person gets the tags (ids).",
-             openapi_extra=api.body(bodies.PeopleSms, "people_sms"))
+@api.route(router, "people_sms", summary="Add people reachable by SMS (an SMS account each)",
+           description="Each entry gets an SMS account on the given connection: on the person with that "
+                       "phone if there is one, else on a new person. Every account is subscribed through the "
+                       "leadgentool and the person gets the tags (ids).",
+           openapi_extra=api.body(bodies.PeopleSms, "people_sms"))
 async def people_sms(request: Request, company: api.Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.PeopleSms)
     return api.ok({"count_to_process": api.backend(request).people_sms(company, body)})
 
 
-@router.post("/api/v2/people", summary="Add a person (a MANUAL account subscribed through a leadgentool)",
-             openapi_extra=api.body(bodies.CreatePerson, "create_person"))
+@api.route(router, "people_create", summary="Add a person (a MANUAL account subscribed through a leadgentool)",
+           openapi_extra=api.body(bodies.CreatePerson, "create_person"))
 async def create_person(request: Request, company: api.Company) -> dict[str, Any]:
     body = await parse_body(request, bodies.CreatePerson)
     return api.ok(api.backend(request).create_person(company, body))
 
 
-@router.get("/api/v2/people/{person_id}", summary="A person's card (include=contactedUsers,orders)")
+@api.route(router, "people_get", summary="A person's card (include=contactedUsers,orders)")
 async def get_person(request: Request, company: api.Company, person_id: str,
                      include: api.PersonIncludes) -> dict[str, Any]:
     data, included = api.backend(request).person_view(company, person_id, include)
     return api.ok(data, included=included)
 
 
-@router.put("/api/v2/people/{person_id}", summary="Update a person's phone, email and custom fields",
-            description="Answers with the updated card (the document shows no response).",
-            openapi_extra=api.body(bodies.UpdatePerson, "update_person"))
+@api.route(router, "people_update", summary="Update a person's phone, email and custom fields",
+           description="Answers with the updated card (the document shows no response).",
+           openapi_extra=api.body(bodies.UpdatePerson, "update_person"))
 async def update_person(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.UpdatePerson)
     return api.ok(api.backend(request).update_person(company, person_id, body), included={})
 
 
-@router.put("/api/v2/people/{person_id}/add-comment", summary="Comment on a person",
-            openapi_extra=api.body(bodies.AddComment, "add_comment"))
+@api.route(router, "people_add_comment", summary="Comment on a person",
+           openapi_extra=api.body(bodies.AddComment, "add_comment"))
 async def add_comment(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.AddComment)
     return api.ok(api.backend(request).add_comment(company, person_id, body.comment))
 
 
-@router.put("/api/v2/people/{person_id}/add-tag", summary="Tag a person (idempotent)",
-            openapi_extra=api.body(bodies.TagRef, "tag"))
+@api.route(router, "people_add_tag", summary="Tag a person (idempotent)",
+           openapi_extra=api.body(bodies.TagRef, "tag"))
 async def add_tag(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     return await change_tag(request, company, person_id, add=True)
 
 
-@router.put("/api/v2/people/{person_id}/remove-tag", summary="Untag a person (idempotent)",
-            openapi_extra=api.body(bodies.TagRef, "tag"))
+@api.route(router, "people_remove_tag", summary="Untag a person (idempotent)",
+           openapi_extra=api.body(bodies.TagRef, "tag"))
 async def remove_tag(request: Request, company: api.Company, person_id: str) -> dict[str, Any]:
     return await change_tag(request, company, person_id, add=False)
 

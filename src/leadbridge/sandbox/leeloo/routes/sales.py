@@ -20,60 +20,60 @@ STATS_DESCRIPTION = (
 )
 
 
-@router.post("/api/v2/leadgentools/{leadgentool_id}/create-traffic-source",
-             summary="Create a traffic source in a leadgentool",
-             openapi_extra=api.body(bodies.CreateTrafficSource, "create_traffic_source"))
+@api.route(router, "leadgentools_create_traffic_source",
+           summary="Create a traffic source in a leadgentool",
+           openapi_extra=api.body(bodies.CreateTrafficSource, "create_traffic_source"))
 async def create_traffic_source(request: Request, company: api.Company, leadgentool_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.CreateTrafficSource)
     return api.ok(api.backend(request).create_traffic_source(company, leadgentool_id, body))
 
 
-@router.post("/api/v2/orders", summary="Create a manual order (OPENED) for a person from an offer",
-             openapi_extra=api.body(bodies.CreateOrder, "create_order"))
+@api.route(router, "orders_create", summary="Create a manual order (OPENED) for a person from an offer",
+           openapi_extra=api.body(bodies.CreateOrder, "create_order"))
 async def create_order(request: Request, company: api.Company) -> dict[str, Any]:
     return api.ok(api.backend(request).create_order(company, await parse_body(request, bodies.CreateOrder)))
 
 
-@router.get("/api/v2/orders", summary="Orders, newest first")
+@api.route(router, "orders_list", summary="Orders, newest first")
 async def list_orders(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
     return api.page(api.backend(request).list_orders(company, *page), page)
 
 
-@router.get("/api/v2/orders/{order_id}", summary="One order (with its paymentMethod)")
+@api.route(router, "orders_get", summary="One order (with its paymentMethod)")
 async def get_order(request: Request, company: api.Company, order_id: str) -> dict[str, Any]:
     return api.ok(api.backend(request).get_order(company, order_id))
 
 
-@router.post("/api/v2/orders/{order_id}", summary="Resolve or reject a manual order",
-             description="Only an OPENED order with paymentMethod MANUAL can change (409 otherwise).",
-             openapi_extra=api.body(bodies.UpdateManualOrder, "update_order"))
+@api.route(router, "orders_update_manual", summary="Resolve or reject a manual order",
+           description="Only an OPENED order with paymentMethod MANUAL can change (409 otherwise).",
+           openapi_extra=api.body(bodies.UpdateManualOrder, "update_order"))
 async def update_order(request: Request, company: api.Company, order_id: str) -> dict[str, Any]:
     body = await parse_body(request, bodies.UpdateManualOrder)
     api.backend(request).update_manual_order(company, order_id, body)
     return api.ok({"id": order_id})
 
 
-@router.get("/api/v2/tunnels", summary="Tunnels")
+@api.route(router, "tunnels_list", summary="Tunnels")
 async def list_tunnels(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
     return api.page(api.backend(request).list_tunnels(company, *page), page)
 
 
-@router.get("/api/v2/tunnels/stats", summary="Stats of all tunnels together", description=STATS_DESCRIPTION)
+@api.route(router, "tunnels_stats", summary="Stats of all tunnels together", description=STATS_DESCRIPTION)
 async def all_tunnel_stats(request: Request, company: api.Company) -> dict[str, Any]:
     return api.ok([api.backend(request).tunnel_stats(company, None)])
 
 
-@router.get("/api/v2/tunnels/{tunnel_id}", summary="A tunnel (include=leadgentools; blocks: sandbox extension)",
-            description="`include=leadgentools` side-loads the tunnel's leadgentools under `linked`. "
-                        "Extension, not in Leeloo's document: `include=blocks` side-loads the tunnel's blocks "
-                        "(id, name, text), since no documented call lists the block ids that "
-                        "manual-subscribe needs.")
+@api.route(router, "tunnels_get", summary="A tunnel (include=leadgentools; blocks: sandbox extension)",
+           description="`include=leadgentools` side-loads the tunnel's leadgentools under `linked`. "
+                       "Extension, not in Leeloo's document: `include=blocks` side-loads the tunnel's blocks "
+                       "(id, name, text), since no documented call lists the block ids that "
+                       "manual-subscribe needs.")
 async def get_tunnel(request: Request, company: api.Company, tunnel_id: str,
                      include: api.TunnelIncludes) -> dict[str, Any]:
     data, linked = api.backend(request).tunnel_view(company, tunnel_id, include)
     return api.ok(data, linked=linked)
 
 
-@router.get("/api/v2/tunnels/{tunnel_id}/stats", summary="Stats of one tunnel", description=STATS_DESCRIPTION)
+@api.route(router, "tunnels_get_stats", summary="Stats of one tunnel", description=STATS_DESCRIPTION)
 async def tunnel_stats(request: Request, company: api.Company, tunnel_id: str) -> dict[str, Any]:
     return api.ok([api.backend(request).tunnel_stats(company, tunnel_id)])
