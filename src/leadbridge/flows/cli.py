@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,14 @@ class _StopRequest(threading.Event):
     """Set by the first SIGTERM or Ctrl-C; remembers which, for the exit status."""
 
     signum: int = signal.SIGTERM
+
+    def sleep(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for the stop, in short sleeps. Not ``wait()``: the signal handler runs on
+        this (the main) thread and sets the event, which takes the event's lock; had the signal come while
+        ``wait()`` held that lock, the handler would wait for it forever."""
+        deadline = time.monotonic() + seconds
+        while not self.is_set() and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.25))
 
 
 @contextlib.contextmanager
@@ -193,7 +202,7 @@ def watch(
                                 type(exc).__name__, wait)
                     console.print(f"[yellow]run {done + 1} failed on the ledger ({type(exc).__name__}: "
                                   f"{str(exc).splitlines()[0][:200]}); retrying in {wait:.0f}s[/]", highlight=False)
-                    stop.wait(wait)
+                    stop.sleep(wait)
                     continue
                 failed_rounds = 0
                 render_reports(console, reports)
@@ -203,7 +212,7 @@ def watch(
                 wake = started + pause
                 console.print(f"next run at {wake:%H:%M:%S} UTC (every {every or settings.schedule.every}); "
                               "Ctrl-C to stop", style="dim")
-                stop.wait(max(0.0, (wake - datetime.now(UTC)) / timedelta(seconds=1)))
+                stop.sleep((wake - datetime.now(UTC)) / timedelta(seconds=1))
         except KeyboardInterrupt:
             pass
     console.print("stopped")
