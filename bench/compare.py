@@ -81,7 +81,7 @@ def main() -> int:
     parser.add_argument("--sdk-args", default=BENCHES["sdk"].default_args)
     options = parser.parse_args()
     extra = {"sandbox": options.sandbox_args, "sdk": options.sdk_args}
-    worst = 0.0
+    worst = -1.0  # the largest worsening seen (negative: every figure better)
     with tempfile.TemporaryDirectory(prefix="leadbridge-before-") as folder:
         before = Path(folder) / "before"
         subprocess.run(["git", "worktree", "add", "--detach", "-q", str(before), options.before], cwd=TREE, check=True)
