@@ -48,8 +48,7 @@ async def people_sms(request: Request, company: api.Company) -> dict[str, Any]:
 @api.route(router, "people_create", summary="Add a person (a MANUAL account subscribed through a leadgentool)",
            openapi_extra=api.body(bodies.CreatePerson, "create_person"))
 async def create_person(request: Request, company: api.Company) -> dict[str, Any]:
-    body = await parse_body(request, bodies.CreatePerson)
-    return api.ok(api.backend(request).create_person(company, body))
+    return api.ok(api.backend(request).create_person(company, await parse_body(request, bodies.CreatePerson)))
 
 
 @api.route(router, "people_get", summary="A person's card (include=contactedUsers,orders)")

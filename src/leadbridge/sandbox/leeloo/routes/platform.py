@@ -16,8 +16,7 @@ router = api.new_router()
 @api.route(router, "calls_create", summary="Add a call to a communication channel (form-data, all fields required)",
            openapi_extra=api.body(bodies.CreateCall, "create_call"))
 async def create_call(request: Request, company: api.Company) -> dict[str, Any]:
-    body = await parse_body(request, bodies.CreateCall)
-    return api.ok(api.backend(request).create_call(company, body))
+    return api.ok(api.backend(request).create_call(company, await parse_body(request, bodies.CreateCall)))
 
 
 @api.route(router, "tags_list", summary="Tags")
