@@ -68,7 +68,8 @@ def run(bench: Bench, args: str, source: Path, echo: Callable[[str], None]) -> d
         match = bench.line.match(line)
         if match:
             figures[match["name"]] = float(match["value"])  # the last printing of a name wins: the summary
-    echo(f"  {bench.script} on {source.name}: {len(figures)} figures")
+    # Each run's figures as they come, so that a stopped comparison still shows what it measured.
+    echo(f"  {bench.script} on {source.name}: " + "; ".join(f"{name} {value:.3f}" for name, value in figures.items()))
     return figures
 
 
