@@ -8,6 +8,8 @@ Envelope: ``{"status": 1, "data": …}``, plus ``meta`` on lists and ``included`
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, NamedTuple, TypeVar
@@ -28,6 +30,7 @@ from leadbridge.sandbox.wire import ApiError, parse_datetime
 TOKEN_QUERY = "authToken"
 MAX_LIMIT = 999_999_999  # the largest limit accepted at all (then served PAGE_CAP)
 MAX_OFFSET = 10**9  # beyond any page a client can reach; 2**63 and up overflow the databases
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 MAX_FILTER_VALUES = 1000  # names or ids in one filter (a bound for the SQL IN list)
 
 
@@ -117,6 +120,7 @@ def new_router() -> APIRouter:
     return APIRouter(tags=["Leeloo"])
 
 
+Found = tuple[list[dict[str, Any]], int]  # a page of records and how many match in all
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[dict[str, Any]]])
 
 
@@ -133,11 +137,46 @@ def route(router: APIRouter, name: str, **documentation: Any) -> Callable[[Handl
     return register
 
 
+def list_route(router: APIRouter, name: str, read: Callable[[LeelooBackend, str, int, int], Found],
+               **documentation: Any) -> None:
+    """Registers endpoint ``name`` as a plain paged list: the company's records from ``read(backend,
+    company, limit, offset)`` in a list envelope. Such a route has nothing of its own to parse.
+    ``read`` is called by name on the request's backend, so a subclass's (or a patched) method serves."""
+    method = read.__name__
+
+    async def handler(request: Request, company: Company, paged: Page) -> dict[str, Any]:
+        return page(getattr(backend(request), method)(company, *paged), paged)
+
+    handler.__name__ = method  # the OpenAPI operationId
+    route(router, name, **documentation)(handler)
+
+
+def get_route(router: APIRouter, name: str, read: Callable[[LeelooBackend, str, str], Any],
+              **documentation: Any) -> None:
+    """Registers endpoint ``name`` as a plain read of one record: ``read(backend, company, id)`` with
+    the id from the path parameter the contract's path names, in an ``ok`` envelope (called by name, as
+    in :func:`list_route`)."""
+    (id_name,) = _PATH_PARAMETER.findall(ENDPOINTS[name].path)
+    method = read.__name__
+
+    async def handler(request: Request, company: str, **path: str) -> dict[str, Any]:
+        return ok(getattr(backend(request), method)(company, path[id_name]))
+
+    # FastAPI reads the parameters from the signature: the path parameter takes the contract's name.
+    handler.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        inspect.Parameter("company", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Company),
+        inspect.Parameter(id_name, inspect.Parameter.KEYWORD_ONLY, annotation=str),
+    ], return_annotation=dict[str, Any])
+    handler.__name__ = method
+    route(router, name, **documentation)(handler)
+
+
 def ok(data: Any, **extra: Any) -> dict[str, Any]:
     return {"status": 1, "data": data, **extra}
 
 
-def page(found: tuple[list[dict[str, Any]], int], paged: Paging) -> dict[str, Any]:
+def page(found: Found, paged: Paging) -> dict[str, Any]:
     """A list envelope of ``found``: a page of records and how many match in all. filteredCount is
     the number of records in this response and totalCount the number matching the filter, as the
     v1 document defines them."""

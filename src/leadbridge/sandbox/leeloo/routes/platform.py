@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
 
@@ -24,14 +25,8 @@ async def list_tags(request: Request, company: api.Company) -> dict[str, Any]:
     return api.ok(api.backend(request).list_tags(company))
 
 
-@api.route(router, "users_list", summary="Platform users")
-async def list_users(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
-    return api.page(api.backend(request).list_users(company, *page), page)
-
-
-@api.route(router, "users_get", summary="One platform user")
-async def get_user(request: Request, company: api.Company, user_id: str) -> dict[str, Any]:
-    return api.ok(api.backend(request).get_user(company, user_id))
+api.list_route(router, "users_list", LeelooBackend.list_users, summary="Platform users")
+api.get_route(router, "users_get", LeelooBackend.get_user, summary="One platform user")
 
 
 @api.route(router, "connections_list", summary="Connections (channels the company's bots talk through)")

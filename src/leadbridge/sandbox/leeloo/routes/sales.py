@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from leadbridge.sandbox.leeloo import bodies
+from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.leeloo.backend.sales import USD_RATES
 from leadbridge.sandbox.leeloo.routes import api
 from leadbridge.sandbox.wire import parse_body
@@ -34,14 +35,8 @@ async def create_order(request: Request, company: api.Company) -> dict[str, Any]
     return api.ok(api.backend(request).create_order(company, await parse_body(request, bodies.CreateOrder)))
 
 
-@api.route(router, "orders_list", summary="Orders, newest first")
-async def list_orders(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
-    return api.page(api.backend(request).list_orders(company, *page), page)
-
-
-@api.route(router, "orders_get", summary="One order (with its paymentMethod)")
-async def get_order(request: Request, company: api.Company, order_id: str) -> dict[str, Any]:
-    return api.ok(api.backend(request).get_order(company, order_id))
+api.list_route(router, "orders_list", LeelooBackend.list_orders, summary="Orders, newest first")
+api.get_route(router, "orders_get", LeelooBackend.get_order, summary="One order (with its paymentMethod)")
 
 
 @api.route(router, "orders_update_manual", summary="Resolve or reject a manual order",
@@ -53,9 +48,7 @@ async def update_order(request: Request, company: api.Company, order_id: str) ->
     return api.ok({"id": order_id})
 
 
-@api.route(router, "tunnels_list", summary="Tunnels")
-async def list_tunnels(request: Request, company: api.Company, page: api.Page) -> dict[str, Any]:
-    return api.page(api.backend(request).list_tunnels(company, *page), page)
+api.list_route(router, "tunnels_list", LeelooBackend.list_tunnels, summary="Tunnels")
 
 
 @api.route(router, "tunnels_stats", summary="Stats of all tunnels together", description=STATS_DESCRIPTION)
