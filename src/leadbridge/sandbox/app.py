@@ -26,10 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadbridge.sandbox.answerdoc import document_answers
 from leadbridge.sandbox.dependencies import EXTRA_SCHEMAS
+from leadbridge.sandbox.dialog.backend import DialogBackend
 from leadbridge.sandbox.errordoc import document_errors
 from leadbridge.sandbox.guard import LastResort
 from leadbridge.sandbox.hotpath import FastLane
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
+from leadbridge.sandbox.neiros.backend import NeirosBackend
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError, api_of, error_body, errors_from
 
@@ -93,6 +95,8 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
                   docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sandbox = sandbox
     app.state.leeloo = LeelooBackend(sandbox)
+    app.state.neiros = NeirosBackend(sandbox)
+    app.state.dialog = DialogBackend(sandbox)
     app.include_router(leeloo_router)
     app.include_router(neiros_router)
     app.include_router(dialog_router)

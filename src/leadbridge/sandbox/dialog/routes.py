@@ -19,7 +19,7 @@ from pydantic import (
 
 from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
+from leadbridge.sandbox.dependencies import bearer_company, body_doc
 from leadbridge.sandbox.dialog import backend, report
 from leadbridge.sandbox.dialog.backend import DialogBackend, NewCampaign, ReportFilter
 from leadbridge.sandbox.wire import (
@@ -46,12 +46,13 @@ dialog_company = bearer_company(schema.DialogToken, "Bearer <token from POST /ap
 Company = Annotated[str, Depends(dialog_company)]
 
 
-async def dialog_backend(request: Request) -> DialogBackend:
-    """The backend of the sandbox serving the request (asynchronous: FastAPI then calls it on the loop)."""
-    return DialogBackend(sandbox_of(request))
+def dialog_backend(request: Request) -> DialogBackend:
+    """The Dialog backend of the sandbox serving this request (``app.state.dialog``): a plain call,
+    not a FastAPI dependency, which would cost every request a dependency resolution."""
+    bound: DialogBackend = request.app.state.dialog
+    return bound
 
 
-Backend = Annotated[DialogBackend, Depends(dialog_backend)]
 
 
 def _not_bool(value: Any) -> Any:
@@ -242,7 +243,7 @@ Either path takes either body and either field name. The answer carries `access_
 """
 
 
-async def login(request: Request, dialog: Backend) -> dict[str, Any]:
+async def login(request: Request) -> dict[str, Any]:
     data = await read_body(request)
     if "login" not in data and "username" in data:
         data = {**data, "login": data.pop("username")}
@@ -250,7 +251,7 @@ async def login(request: Request, dialog: Backend) -> dict[str, Any]:
         body = LoginBody.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-    company_id, token = dialog.login(body.login, body.password)
+    company_id, token = dialog_backend(request).login(body.login, body.password)
     request.state.company_id = company_id
     return {"access_token": token, "token_type": "bearer", "token": token}
 
@@ -269,10 +270,10 @@ router.add_api_route("/api/login/", login, methods=["POST"], include_in_schema=F
     description=backend.__doc__,
     openapi_extra=body_doc(CreateCampaignBody, example=CAMPAIGN_EXAMPLE),
 )
-async def create_campaign(request: Request, company: Company, dialog: Backend) -> dict[str, Any]:
+async def create_campaign(request: Request, company: Company) -> dict[str, Any]:
     body = await parse_body(request, CreateCampaignBody)
     spec, schedule = body.campaign, body.campaign.schedule
-    campaign_id = dialog.create_campaign(company, NewCampaign(
+    campaign_id = dialog_backend(request).create_campaign(company, NewCampaign(
         project_id=spec.project_id, name=spec.name, description=spec.description,
         start_block_id=spec.start_block_id, phone_id=spec.phone_id, date=schedule.date,
         start_time=schedule.start_time, end_time=schedule.end_time, attempts=schedule.attempts.id,
@@ -284,9 +285,9 @@ async def create_campaign(request: Request, company: Company, dialog: Backend) -
 @router.get("/api/campaigns/{campaign_id}",
             summary="A campaign's schedule, state and progress (sandbox extension: not in the document)")
 async def get_campaign(
-    company: Company, dialog: Backend, campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    request: Request, company: Company, campaign_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
-    return {"campaign": dialog.campaign(company, campaign_id)}
+    return {"campaign": dialog_backend(request).campaign(company, campaign_id)}
 
 
 def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
@@ -308,7 +309,7 @@ def _column_requests(columns: list[ColumnSpec]) -> list[report.ColumnRequest]:
     openapi_extra=body_doc(ReportBody, example=REPORT_EXAMPLE),
 )
 async def analytics_report(
-    request: Request, company: Company, dialog: Backend, project_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    request: Request, company: Company, project_id: Annotated[int, Path(ge=1, le=MAX_ID)]
 ) -> dict[str, Any]:
     body = await parse_body(request, ReportBody)
     flt = body.analytics_filter
@@ -318,4 +319,4 @@ async def analytics_report(
         raise ApiError(422, "analytics_filter.date_end must not be before date_start",
                        field="analytics_filter.date_end")
     wanted = ReportFilter(project_id, flt.scenario_id, flt.start_block_id, flt.outgoing_campaign_id, start, end)
-    return dialog.report(company, wanted, _column_requests(body.columns))
+    return dialog_backend(request).report(company, wanted, _column_requests(body.columns))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from leadbridge.contract.days import upper_bound
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.dependencies import bearer_company, body_doc, sandbox_of
+from leadbridge.sandbox.dependencies import bearer_company, body_doc
 from leadbridge.sandbox.neiros import backend
 from leadbridge.sandbox.neiros.backend import NeirosBackend
 from leadbridge.sandbox.wire import ApiError, check_value, parse_body, parse_datetime, read_body, validation_error
@@ -29,12 +29,13 @@ neiros_company = bearer_company(schema.NeirosToken, "Bearer <token from auth/log
 Company = Annotated[str, Depends(neiros_company)]
 
 
-async def neiros_backend(request: Request) -> NeirosBackend:
-    """The backend of the sandbox serving the request (asynchronous: FastAPI then calls it on the loop)."""
-    return NeirosBackend(sandbox_of(request))
+def neiros_backend(request: Request) -> NeirosBackend:
+    """The Neiros backend of the sandbox serving this request (``app.state.neiros``): a plain call,
+    not a FastAPI dependency, which would cost every request a dependency resolution."""
+    bound: NeirosBackend = request.app.state.neiros
+    return bound
 
 
-Backend = Annotated[NeirosBackend, Depends(neiros_backend)]
 DealId = Annotated[int, Path(ge=1, le=MAX_ID, description="Deal id (the document's \"project\")")]
 SiteId = Annotated[int, Field(ge=1, le=MAX_SITE_ID)]
 
@@ -76,9 +77,9 @@ UPDATE_EXAMPLE = {"site_id": 100, "summ": 1500}
 @router.post("/auth/login", summary="Log in with e-mail and password; returns a Sanctum-style Bearer token "
              "(the document's example credentials test@test.ru / 123456 open the demo account)",
              openapi_extra=body_doc(LoginBody, form=True, example=LOGIN_EXAMPLE))
-async def login(request: Request, neiros: Backend) -> dict[str, Any]:
+async def login(request: Request) -> dict[str, Any]:
     body = await parse_body(request, LoginBody)
-    company_id, user, token = neiros.login(body.email, body.password)
+    company_id, user, token = neiros_backend(request).login(body.email, body.password)
     request.state.company_id = company_id
     return {"user": user, "token": token}
 
@@ -126,7 +127,6 @@ def _window_bound(value: str | None, field: str, *, end: bool) -> datetime | Non
 async def list_deals(
     request: Request,
     company: Company,
-    neiros: Backend,
     site_id: Annotated[str | None, Query(description="Site id (required, here or in the body)")] = None,
     date_start: Annotated[str | None, Query(description="From (YYYY-MM-DD or datetime, UTC)")] = None,
     date_end: Annotated[str | None, Query(description="Until, inclusive (YYYY-MM-DD or datetime, UTC)")] = None,
@@ -145,27 +145,27 @@ async def list_deals(
     end = _window_bound(query.date_end, "date_end", end=True)
     if start is not None and end is not None and start > end:
         raise ApiError(422, "date_end must not be before date_start", field="date_end")
-    return neiros.deals(company, backend.DealWindow(query.site_id, start, end, query.page))
+    return neiros_backend(request).deals(company, backend.DealWindow(query.site_id, start, end, query.page))
 
 
 @router.get("/project/{deal_id}", summary="One deal of a site (the URL's \"project\")")
 async def get_deal(
+    request: Request,
     company: Company,
-    neiros: Backend,
     deal_id: DealId,
     site_id: Annotated[int, Query(ge=1, le=MAX_SITE_ID, description="The deal's site id")],
 ) -> dict[str, Any]:
-    return {"data": neiros.deal(company, deal_id, site_id)}
+    return {"data": neiros_backend(request).deal(company, deal_id, site_id)}
 
 
 @router.get("/sites", summary="The account's sites (the document's \"projects\")")
-async def list_sites(company: Company, neiros: Backend) -> dict[str, Any]:
-    return {"data": neiros.sites(company)}
+async def list_sites(request: Request, company: Company) -> dict[str, Any]:
+    return {"data": neiros_backend(request).sites(company)}
 
 
 @router.post("/project/{deal_id}/update", summary="Set a deal's sum",
              openapi_extra=body_doc(UpdateDealBody, form=True, example=UPDATE_EXAMPLE))
-async def update_deal(request: Request, company: Company, neiros: Backend, deal_id: DealId) -> dict[str, Any]:
+async def update_deal(request: Request, company: Company, deal_id: DealId) -> dict[str, Any]:
     body = await parse_body(request, UpdateDealBody)
-    neiros.set_deal_sum(company, deal_id, body.site_id, body.summ)
+    neiros_backend(request).set_deal_sum(company, deal_id, body.site_id, body.summ)
     return {"success": True}
