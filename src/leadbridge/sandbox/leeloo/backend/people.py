@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import NOT_DEFINED
-from leadbridge.sandbox import fastsql
+from leadbridge.sandbox import fastsql, tunnel_stats
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
@@ -257,6 +257,7 @@ def _new_account(session: Session, company_id: str, person_id: str, connection_i
         messenger=messenger, name=name, bot_status="BOT", connection_status="OK", utm_marks={},
         last_message_time=None, created_at=now, updated_at=now,
     ))
+    tunnel_stats.count_new_subscription(session, company_id, person_id, source.tunnel_id)
     session.execute(insert(s.Subscription).values(
         company_id=company_id, person_id=person_id, account_id=account_id, tunnel_id=source.tunnel_id,
         leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
