@@ -11,7 +11,9 @@ load from other processes on the machine falls on both sizes alike:
   does for every deal);
 - people create (``POST /api/v2/people``);
 - the first deep page after a write: a message sent (which changes no person's place in
-  the list), then ``GET people`` at a random offset deep in the list.
+  the list), then ``GET people`` at a random offset deep in the list;
+- the stats of all the company's tunnels together (``GET /api/v2/tunnels/stats``), kept by
+  the writes rather than added up from every subscription and order.
 
 Each figure is the median latency of ``--requests`` calls, over ``--rounds`` rounds
 (min–max shown); the last column is the largest size's median over the smallest's
@@ -93,8 +95,11 @@ def calls(sandbox: Any, rng: random.Random) -> dict[str, Call]:
         offset = rng.randrange(people // 2, people - 20)
         return timed(lambda: client.get(f"/api/v2/people?limit=20&offset={offset}"))
 
+    def tunnel_stats(client: httpx.Client) -> float:
+        return timed(lambda: client.get("/api/v2/tunnels/stats"))
+
     return {"phone lookup": phone_lookup, "people create": people_create,
-            "deep page after a write": deep_page_after_write}
+            "deep page after a write": deep_page_after_write, "all tunnels' stats": tunnel_stats}
 
 
 def main() -> int:
