@@ -11,7 +11,11 @@ load from other processes on the machine falls on both sizes alike:
   does for every deal);
 - people create (``POST /api/v2/people``);
 - the first deep page after a write: a message sent (which changes no person's place in
-  the list), then ``GET people`` at a random offset deep in the list.
+  the list), then ``GET people`` at a random offset deep in the list;
+- the first deep page after a person added (``POST people``, which adds to the people count
+  and keeps the anchors), likewise;
+- the stats of all the company's tunnels together (``GET /api/v2/tunnels/stats``), kept by
+  the writes rather than added up from every subscription and order.
 
 Each figure is the median latency of ``--requests`` calls, over ``--rounds`` rounds
 (min–max shown); the last column is the largest size's median over the smallest's
@@ -81,20 +85,33 @@ def calls(sandbox: Any, rng: random.Random) -> dict[str, Call]:
         phone = rng.choice(phones)
         return timed(lambda: client.get("/api/v2/people", params={"filter[phone]": phone, "limit": 1}))
 
-    def people_create(client: httpx.Client) -> float:
-        body = {"name": "Рост", "phone": f"+7998{rng.randrange(10**7):07d}",
+    def person_body() -> dict[str, str]:
+        return {"name": "Рост", "phone": f"+7998{rng.randrange(10**7):07d}",
                 "leadgentool_id": DOC_IDS["person_leadgentool"]}
+
+    def people_create(client: httpx.Client) -> float:
+        body = person_body()
         return timed(lambda: client.post("/api/v2/people", json=body))
 
-    def deep_page_after_write(client: httpx.Client) -> float:
-        sent = client.post("/api/v2/messages/send-message", json={"account_id": account, "text": "рост"})
-        if sent.status_code != 200:
-            raise SystemExit(f"send-message: {sent.status_code} {sent.text[:200]}")
-        offset = rng.randrange(people // 2, people - 20)
-        return timed(lambda: client.get(f"/api/v2/people?limit=20&offset={offset}"))
+    def deep_page_after(write: Callable[[httpx.Client], httpx.Response]) -> Call:
+        def call(client: httpx.Client) -> float:
+            written = write(client)
+            if written.status_code != 200:
+                raise SystemExit(f"{written.request.url}: {written.status_code} {written.text[:200]}")
+            offset = rng.randrange(people // 2, people - 20)
+            return timed(lambda: client.get(f"/api/v2/people?limit=20&offset={offset}"))
+        return call
+
+    deep_page_after_write = deep_page_after(lambda client: client.post(
+        "/api/v2/messages/send-message", json={"account_id": account, "text": "рост"}))
+    deep_page_after_person_added = deep_page_after(lambda client: client.post("/api/v2/people", json=person_body()))
+
+    def tunnel_stats(client: httpx.Client) -> float:
+        return timed(lambda: client.get("/api/v2/tunnels/stats"))
 
     return {"phone lookup": phone_lookup, "people create": people_create,
-            "deep page after a write": deep_page_after_write}
+            "deep page after a write": deep_page_after_write,
+            "deep page after a person": deep_page_after_person_added, "all tunnels' stats": tunnel_stats}
 
 
 def main() -> int:

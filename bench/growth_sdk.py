@@ -1,9 +1,12 @@
 """The SDK's walk as the list grows: records a second and the walking process's peak memory.
 
     .venv/bin/python bench/growth_sdk.py [--sizes 100000,1000000] [--concurrency 8] [--page-size 100]
+                                         [--rounds 1] [--keep DIR]
 
 For each size a sandbox with that many demo people runs in a child process on 127.0.0.1
-(seeding prints its progress), and a second child walks every person with
+(seeding prints its progress; in memory, or with ``--keep DIR`` on the SQLite file
+bench/growth.py keeps there, ``growth-<people>.sqlite3``, seeded only if it is not yet), and
+a second child walks every person ``--rounds`` times (min-max shown) with
 ``Leeloo.people.iter()`` (no rate limit, no added latency), so that its peak resident memory
 (``ru_maxrss``) is the walk's alone. The walk yields each person once while remembering only
 the keys of its last pages, so its memory should stay flat: the last line compares each
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 from sdk import TOKEN, start_sandbox  # bench/sdk.py: the same child-process sandbox
 
@@ -57,30 +62,40 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated numbers of people")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=1, help="walks of each size")
+    parser.add_argument("--keep", help="folder of bench/growth.py's seeded databases (seeded there if missing)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    rows: list[tuple[int, dict[str, float]]] = []
+    rows: list[tuple[int, list[float], list[float]]] = []  # size, records/s and peak MiB of each walk
     for size in sizes:
         print(f"starting a sandbox with {size:,} people on 127.0.0.1 …", flush=True)
-        process, url = start_sandbox(size)
+        database = f"sqlite:///{Path(args.keep) / f'growth-{size}.sqlite3'}" if args.keep else None
+        process, url = start_sandbox(size, database)
+        paces: list[float] = []
+        peaks: list[float] = []
         try:
-            result = walk(url, args.page_size, args.concurrency)
+            for _ in range(args.rounds):
+                result = walk(url, args.page_size, args.concurrency)
+                if result["count"] != result["total"]:
+                    raise SystemExit(f"walked {result['count']:,} of {result['total']:,} people")
+                paces.append(result["count"] / result["seconds"])
+                peaks.append(result["peak_kib"] / 1024)
+                print(f"  walked {result['count']:,.0f} people in {result['seconds']:.1f} s: {paces[-1]:,.0f} "
+                      f"records/s; peak memory {peaks[-1]:.0f} MiB ({result['before_kib'] / 1024:.0f} MiB before "
+                      "the walk)", flush=True)
         finally:
             process.terminate()
             process.wait(timeout=30)
-        if result["count"] != result["total"]:
-            raise SystemExit(f"walked {result['count']:,} of {result['total']:,} people")
-        rows.append((size, result))
-        print(f"  walked {result['count']:,.0f} people in {result['seconds']:.1f} s: "
-              f"{result['count'] / result['seconds']:,.0f} records/s; peak memory {result['peak_kib'] / 1024:.0f} MiB "
-              f"({result['before_kib'] / 1024:.0f} MiB before the walk)", flush=True)
-    print(f"\nthe walk (concurrency {args.concurrency}, pages of {args.page_size}) as the list grows")
-    print(f"  {'people':>10} {'records/s':>10} {'peak MiB':>9} {'peak / first':>13}")
-    first_peak = rows[0][1]["peak_kib"]
-    for size, result in rows:
-        print(f"  {size:>10,} {result['count'] / result['seconds']:>10,.0f} {result['peak_kib'] / 1024:>9.0f} "
-              f"{result['peak_kib'] / first_peak:>12.2f}x")
-    growth = max(result["peak_kib"] for _, result in rows) / first_peak
+        rows.append((size, paces, peaks))
+    print(f"\nthe walk (concurrency {args.concurrency}, pages of {args.page_size}) as the list grows, "
+          f"median (min-max) of {args.rounds} walks")
+    print(f"  {'people':>10} {'records/s':>24} {'peak MiB':>18} {'peak / first':>13}")
+    first_peak = statistics.median(rows[0][2])
+    for size, paces, peaks in rows:
+        print(f"  {size:>10,} {statistics.median(paces):>9,.0f} ({min(paces):,.0f}-{max(paces):,.0f})".ljust(37)
+              + f"{statistics.median(peaks):>6.0f} ({min(peaks):.0f}-{max(peaks):.0f})".rjust(18)
+              + f"{statistics.median(peaks) / first_peak:>13.2f}x")
+    growth = max(statistics.median(peaks) for _, _, peaks in rows) / first_peak
     verdict = "ok" if growth <= MEMORY_TARGET else "over target"
     print(f"  peak memory, largest / smallest size: {growth:.2f}x (target <= {MEMORY_TARGET}x: {verdict})")
 

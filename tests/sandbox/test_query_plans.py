@@ -115,6 +115,9 @@ def demo_ids(live: RunningSandbox) -> dict[str, Any]:
     return {"person": person, "account": account, "deal": deal, "site": site, "user": user, "tag": tag}
 
 
+ORDER = {"personId": PLACEHOLDER, "offerId": "5e3c357bf04b1f000c27b83a", "paymentCreditsId": "5e3c3533f04b1f000c27b534"}
+
+
 def leeloo_calls(ids: dict[str, Any]) -> dict[str, Callable[[httpx.Client], httpx.Response]]:
     person, account = ids["person"], ids["account"]
     return {
@@ -132,9 +135,7 @@ def leeloo_calls(ids: dict[str, Any]) -> dict[str, Callable[[httpx.Client], http
             "user_id": ids["user"], "account_id": account, "from": "+79990000001", "to": "+79990000002",
             "date": "2026-11-01T10:00:00.000Z", "record_link": "https://example.com/r.mp3", "status": "SUCCESS",
             "duration": 10, "type": "OUTBOUND"}),
-        "order create": lambda c: c.post("/api/v2/orders", json={
-            "personId": PLACEHOLDER, "offerId": "5e3c357bf04b1f000c27b83a",
-            "paymentCreditsId": "5e3c3533f04b1f000c27b534"}),
+        "order create": lambda c: c.post("/api/v2/orders", json=ORDER),
     }
 
 
@@ -144,6 +145,27 @@ def test_leeloo_per_record_calls_use_indexes(live: RunningSandbox, leeloo: httpx
     with recording(live) as statements:
         response = call(leeloo)
     assert response.status_code < 300, response.text
+    assert_indexed(live, statements)
+
+
+@pytest.mark.parametrize("path", [f"/api/v2/tunnels/{PLACEHOLDER}/stats", "/api/v2/tunnels/stats"])
+def test_tunnel_stats_read_their_kept_row(live: RunningSandbox, leeloo: httpx.Client, path: str) -> None:
+    """Kept by the writes: the stats read a row by its key, and none of the subscriptions and
+    orders they count (an index search on the tunnel would still read every one of its rows)."""
+    with recording(live) as statements:
+        response = leeloo.get(path)
+    assert response.status_code == 200, response.text
+    assert_indexed(live, statements)
+    read = {table for sql, _ in statements for table in re.findall(r"\b(?:FROM|JOIN) (\w+)", sql)}
+    assert "leeloo_tunnel_stats" in read and not read & GROWING, read
+
+
+def test_an_order_paid_counts_its_sale_through_indexes(live: RunningSandbox, leeloo: httpx.Client) -> None:
+    order = leeloo.post("/api/v2/orders", json=ORDER).json()["data"]
+    with recording(live) as statements:
+        response = leeloo.post(f"/api/v2/orders/{order['id']}", json={"status": "RESOLVED"})
+    assert response.status_code == 200, response.text
+    assert any("leeloo_tunnel_stats" in sql for sql, _ in statements)
     assert_indexed(live, statements)
 
 

@@ -7,14 +7,16 @@ what it changed as a :class:`Change` — the tables whose rows were inserted or 
 and those whose rows were updated — and the cache drops only what was read from those:
 a message sent (a row added to ``leeloo_message``, two rows updated) leaves the people
 count and the people list's anchors in place, since neither the set nor the order of
-people changed.
+people changed. A write may also name the rows it added (:meth:`Change.note_added`); a value
+that can take them in (``on_append``: the people count adds them, the anchors stay while the
+new ids come after the last anchor) is then kept, updated, instead of read again.
 
 Rendered pages are dropped on every write of their company: they show almost every column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +30,31 @@ class Change:
 
     rows: set[str] = field(default_factory=set)  # rows inserted or deleted
     values: set[str] = field(default_factory=set)  # rows updated
+    inserts: dict[str, int] = field(default_factory=dict)  # INSERT statements (or objects added) per table
+    removed: set[str] = field(default_factory=set)  # rows deleted
+    added_ids: dict[str, list[str]] = field(default_factory=dict)  # the rows added that the writer named
 
     def add(self, verb: str, table: str) -> None:
-        (self.values if verb == "UPDATE" else self.rows).add(table)
+        if verb == "UPDATE":
+            self.values.add(table)
+            return
+        self.rows.add(table)
+        if verb == "INSERT":
+            self.inserts[table] = self.inserts.get(table, 0) + 1
+        else:
+            self.removed.add(table)
+
+    def note_added(self, table: str, row_id: str) -> None:
+        """The write inserted this row (one INSERT of one row) into ``table``."""
+        self.added_ids.setdefault(table, []).append(row_id)
+
+    def appended(self, table: str) -> list[str] | None:
+        """The ids of the rows added to ``table``, if the writer named every one (as many as its
+        INSERTs there: a statement of several rows makes a mismatch) and removed none."""
+        ids = self.added_ids.get(table)
+        if ids is None or table in self.removed or len(ids) != self.inserts.get(table, 0):
+            return None
+        return ids
 
     def __bool__(self) -> bool:
         return bool(self.rows or self.values)
@@ -41,6 +65,12 @@ class _Entry:
     value: Any
     rows_of: frozenset[str]  # its value changes when rows are added to or removed from these
     values_of: frozenset[str]  # ... or when any row of these changes
+    on_append: OnAppend | None = None  # the value after rows were added to its one table of rows_of
+
+
+# A kept value and the ids of rows added to the table it was read from -> the value now, or
+# None when it has to be read again.
+OnAppend = Callable[[Any, list[str]], Any]
 
 
 class CompanyCache:
@@ -54,12 +84,14 @@ class CompanyCache:
         entry = self._values.get(key)
         return None if entry is None else entry.value
 
-    def put(self, key: Hashable, value: Any, *, rows_of: Iterable[str] = (), values_of: Iterable[str] = ()) -> Any:
+    def put(self, key: Hashable, value: Any, *, rows_of: Iterable[str] = (), values_of: Iterable[str] = (),
+            on_append: OnAppend | None = None) -> Any:
         """Keep ``value`` until a write adds or removes rows of ``rows_of`` or changes any row of
-        ``values_of``; returns it."""
+        ``values_of``; returns it. With ``on_append`` (and one table in ``rows_of``), a write that
+        named every row it added there updates the value instead."""
         if len(self._values) >= MAX_VALUES:
             self._values.clear()
-        self._values[key] = _Entry(value, frozenset(rows_of), frozenset(values_of))
+        self._values[key] = _Entry(value, frozenset(rows_of), frozenset(values_of), on_append)
         return value
 
     def page(self, key: Hashable) -> bytes | None:
@@ -80,13 +112,27 @@ class CompanyCache:
             return
         self.pages.clear()
         changed = change.rows | change.values
-        stale = [key for key, entry in self._values.items()
-                 if entry.rows_of & change.rows or entry.values_of & changed]
-        for key in stale:
-            del self._values[key]
+        for key, entry in list(self._values.items()):
+            if entry.values_of & changed:
+                del self._values[key]
+            elif entry.rows_of & change.rows:
+                value = _appended(entry, change)
+                if value is None:
+                    del self._values[key]
+                else:
+                    self._values[key] = _Entry(value, entry.rows_of, entry.values_of, entry.on_append)
 
     def __len__(self) -> int:
         return len(self._values) + len(self.pages)
+
+
+def _appended(entry: _Entry, change: Change) -> Any:
+    """The entry's value with the rows ``change`` added taken in, or None."""
+    if entry.on_append is None or len(entry.rows_of) != 1:
+        return None
+    (table,) = entry.rows_of
+    ids = change.appended(table)
+    return None if ids is None else entry.on_append(entry.value, ids)
 
 
 GLOBAL = ""  # the key of values read across companies (the console's list of companies)

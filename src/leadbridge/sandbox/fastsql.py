@@ -26,6 +26,11 @@ PEOPLE_ANCHORS = (
     "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS place FROM leeloo_person"
     " WHERE company_id = :company) AS ranked WHERE (place - 1) / :step * :step = place - 1 ORDER BY id"
 )
+# The anchor :step places after a known one: the anchors of people added after the last, as a
+# deep page first asks for them.
+PEOPLE_NEXT_ANCHOR = (
+    "SELECT id FROM leeloo_person WHERE company_id = :company AND id >= :anchor ORDER BY id LIMIT 1 OFFSET :step"
+)
 PEOPLE_FROM_ANCHOR = (
     "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
     " WHERE company_id = :company AND id >= :anchor ORDER BY id LIMIT :limit OFFSET :offset"

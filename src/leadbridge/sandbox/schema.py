@@ -248,6 +248,34 @@ class Subscription(CountedRow, Base):
     created_at: Mapped[datetime]
 
 
+class TunnelStats(Base):
+    """A tunnel's funnel figures (GET /api/v2/tunnels/{id}/stats), and with ``tunnel_id``
+    :data:`ALL_TUNNELS` those of the company's tunnels together (GET /api/v2/tunnels/stats),
+    kept up to date by the writes that change them, in the same transaction, so a stats call
+    reads one row instead of adding up the company's subscriptions and orders
+    (``sandbox/tunnel_stats.py``)."""
+
+    __tablename__ = "leeloo_tunnel_stats"
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id"), primary_key=True)
+    # Not a foreign key: the company's row holds a key that is no tunnel's.
+    tunnel_id: Mapped[str] = mapped_column(Oid, primary_key=True)
+    subscribers: Mapped[int] = mapped_column(Integer)  # subscriptions
+    uniq_subscribers: Mapped[int] = mapped_column(Integer)  # people with a subscription
+    orders: Mapped[int] = mapped_column(Integer)
+    sales: Mapped[int] = mapped_column(Integer)  # paid orders
+    uniq_sales: Mapped[int] = mapped_column(Integer)  # people with a paid order
+    total_sale: Mapped[float] = mapped_column(Float)  # the paid orders' prices in USD
+    # The traffic sources' counters, added up.
+    visits: Mapped[int] = mapped_column(Integer)
+    uniq_visits: Mapped[int] = mapped_column(Integer)
+    shows: Mapped[int] = mapped_column(Integer)
+    uniq_shows: Mapped[int] = mapped_column(Integer)
+    expenses: Mapped[float] = mapped_column(Float)
+
+
+ALL_TUNNELS = "*"  # the ``tunnel_id`` of a company's row of TunnelStats: all its tunnels together
+
+
 class Offer(ListedLeelooRow, Base):
     __tablename__ = "leeloo_offer"
     tunnel_id: Mapped[str | None] = mapped_column(ForeignKey("leeloo_tunnel.id"), nullable=True)

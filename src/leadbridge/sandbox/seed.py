@@ -36,7 +36,7 @@ from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
 from sqlalchemy import JSON, Connection, DateTime, Engine, Table, delete, insert, select
 
-from leadbridge.sandbox import schema, search
+from leadbridge.sandbox import schema, search, tunnel_stats
 from leadbridge.sandbox.search import normalise, person_search_text
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
@@ -378,6 +378,7 @@ def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | Non
                 index.create(conn)
             if search_index:
                 search.resume_index(conn)
+            tunnel_stats.recount(conn)  # the rows went in without the writes that keep them
             conn.commit()
         conn.execute(delete(schema.SandboxState).where(schema.SandboxState.key == SEEDING_MARK))
         conn.commit()

@@ -102,6 +102,14 @@ def _record_sql(change: Change | None, sql: str) -> None:
         change.add(*written)  # type: ignore[misc]
 
 
+def note_added(session: Session, table: str, row_id: str) -> None:
+    """Name a row the write session just inserted (one INSERT of one row) into ``table``, so that
+    the values kept across such rows take it in (cache.Change.note_added)."""
+    change: Change | None = session.info.get(CHANGE)
+    if change is not None:
+        change.note_added(table, row_id)
+
+
 def _record_statement(state: ORMExecuteState) -> None:
     """Session event: note the table of an INSERT, UPDATE or DELETE run through the session."""
     change: Change | None = state.session.info.get(CHANGE)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.cache import OnAppend
 from leadbridge.sandbox.state import RawTransaction, Sandbox, db_time, run_sql
 from leadbridge.sandbox.wire import ApiError, is_oid, iso, new_oid
 
@@ -43,15 +44,16 @@ def find(session: Session, model: Any, company_id: str, oid: str, *columns: Any,
 
 
 def count(sandbox: Sandbox, company_id: str, key: tuple[Any, ...], query: Any, *, rows_of: Iterable[str] = (),
-          values_of: Iterable[str] = ()) -> int:
+          values_of: Iterable[str] = (), on_append: OnAppend | None = None) -> int:
     """COUNT(*) of ``query``, kept in the company's cache until a write changes what it reads
-    (``rows_of``: tables whose rows it counts; ``values_of``: tables whose columns it filters on)."""
+    (``rows_of``: tables whose rows it counts; ``values_of``: tables whose columns it filters on;
+    ``on_append``: see cache.CompanyCache.put)."""
     cache = sandbox.cache(company_id)
     cached: int | None = cache.get(key)
     if cached is None:
         with sandbox.read() as session:
             cached = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        cache.put(key, cached, rows_of=rows_of, values_of=values_of)
+        cache.put(key, cached, rows_of=rows_of, values_of=values_of, on_append=on_append)
     return cached
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
-from leadbridge.sandbox import fastsql
+from leadbridge.sandbox import fastsql, tunnel_stats
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
@@ -142,6 +142,7 @@ class MessagingBackend(Backend):
             if block is None:
                 raise ApiError(404, "Tunnel block not found in this tunnel", field="tunnel_block_id")
             source = first_source(session, s.TrafficSource.tunnel_id == body.tunnel_id, "The tunnel")
+            tunnel_stats.count_new_subscription(session, company_id, account.person_id, body.tunnel_id)
             session.execute(insert(s.Subscription).values(
                 company_id=company_id, person_id=account.person_id, account_id=account.id, tunnel_id=body.tunnel_id,
                 leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=body.tunnel_block_id,

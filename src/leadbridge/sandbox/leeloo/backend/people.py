@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import NOT_DEFINED
-from leadbridge.sandbox import fastsql
+from leadbridge.sandbox import fastsql, tunnel_stats
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
@@ -31,7 +31,7 @@ from leadbridge.sandbox.leeloo.backend.core import (
     user_dict,
 )
 from leadbridge.sandbox.search import person_search_text
-from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.state import Sandbox, note_added
 from leadbridge.sandbox.webhooks import emit
 from leadbridge.sandbox.wire import ApiError, iso, iso_stored, new_oid
 
@@ -116,24 +116,41 @@ NO_FILTER = PeopleFilter()
 # The unfiltered people page is the hottest read: by hand (fastsql), in three small indexed
 # queries on the sandbox's read connection (same order as tag_names and account_links).
 # A deep OFFSET makes the database walk every index entry before it; an anchor (the id at
-# every ANCHOR_STEP-th place, kept until the company's next write) lets a page start near
-# its place instead, so a client walking 100,000 people pays the same for every page.
+# every ANCHOR_STEP-th place, kept until people are added before the last of them or
+# removed) lets a page start near its place instead, so a client walking 1,000,000 people
+# pays the same for every page.
 ANCHOR_STEP = 1000
+
+
+def _anchors_after(anchors: list[str], added: list[str]) -> list[str] | None:
+    """The anchors after people were added: the same while every new id comes after the last
+    anchor (the new people's ids come from the clock, so they do), since no one moved; those
+    past it are found as pages ask (:func:`_people_rows`)."""
+    return anchors if anchors and min(added) > anchors[-1] else None
+
+
+def _people_count_after(total: int, added: list[str]) -> int:
+    return total + len(added)
 
 
 def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[Any]:
     if offset < ANCHOR_STEP:
         return sandbox.query(fastsql.PEOPLE_PAGE, {"company": company_id, "limit": limit, "offset": offset})
-    # Kept until people are added or removed: no other change moves a person in id order.
+    # Kept until people are removed or added before the last anchor: no other change moves a
+    # person in id order.
     cache = sandbox.cache(company_id)
     anchors: list[str] | None = cache.get("people-anchors")
     if anchors is None:
         anchors = [row[0] for row in
                    sandbox.query(fastsql.PEOPLE_ANCHORS, {"company": company_id, "step": ANCHOR_STEP})]
-        cache.put("people-anchors", anchors, rows_of=("leeloo_person",))
+        cache.put("people-anchors", anchors, rows_of=("leeloo_person",), on_append=_anchors_after)
     place = offset // ANCHOR_STEP
-    if place >= len(anchors):
-        return []
+    while place >= len(anchors):  # people added since the anchors were read: a step's walk each
+        following = sandbox.query(fastsql.PEOPLE_NEXT_ANCHOR,
+                                  {"company": company_id, "anchor": anchors[-1], "step": ANCHOR_STEP})
+        if not following:
+            return []
+        anchors.append(following[0][0])
     return sandbox.query(fastsql.PEOPLE_FROM_ANCHOR, {"company": company_id, "anchor": anchors[place],
                                                       "limit": limit, "offset": offset - place * ANCHOR_STEP})
 
@@ -257,6 +274,7 @@ def _new_account(session: Session, company_id: str, person_id: str, connection_i
         messenger=messenger, name=name, bot_status="BOT", connection_status="OK", utm_marks={},
         last_message_time=None, created_at=now, updated_at=now,
     ))
+    tunnel_stats.count_new_subscription(session, company_id, person_id, source.tunnel_id)
     session.execute(insert(s.Subscription).values(
         company_id=company_id, person_id=person_id, account_id=account_id, tunnel_id=source.tunnel_id,
         leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
@@ -276,6 +294,7 @@ def _new_person(session: Session, company_id: str, name: str, phone: str | None,
         locale="", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=None,
         created_at=now, updated_at=now, search_text=person_search_text(name, email, phone),
     ))
+    note_added(session, "leeloo_person", person_id)
     return person_id
 
 
@@ -306,7 +325,8 @@ class PeopleBackend(Backend):
         if total is None:
             total = count(self.sandbox, company_id, ("people", flt), _people_query(company_id, flt),
                           rows_of=("leeloo_person",),
-                          values_of=() if flt == NO_FILTER else ("leeloo_person", "leeloo_person_tag"))
+                          values_of=() if flt == NO_FILTER else ("leeloo_person", "leeloo_person_tag"),
+                          on_append=_people_count_after if flt == NO_FILTER else None)
         if flt == NO_FILTER:
             return _unfiltered_people(self.sandbox, company_id, limit, offset), total
         ids_query = _people_query(company_id, flt)

@@ -6,10 +6,11 @@ import secrets
 import string
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from leadbridge.sandbox import schema as s
+from leadbridge.sandbox import tunnel_stats
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
@@ -24,10 +25,6 @@ from leadbridge.sandbox.leeloo.backend.core import (
 from leadbridge.sandbox.webhooks import emit
 from leadbridge.sandbox.wire import ApiError, iso, new_oid
 
-# Tunnel stats report totalSale in USD; orders in other currencies are converted with
-# this fixed table (USD per unit), so the figures are reproducible.
-USD_RATES = {"USD": 1.0, "EUR": 1.08, "UAH": 0.024, "RUB": 0.011}
-PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale: a resolved manual order or a successful payment
 MANUAL = "MANUAL"
 
 
@@ -101,6 +98,7 @@ class SalesBackend(Backend):
             if body.managerId is not None:
                 find(session, s.User, company_id, body.managerId, what="User", field="managerId")
             order_id = new_oid(now)
+            tunnel_stats.count_new_order(session, company_id, offer.tunnel_id)
             session.execute(insert(s.Order).values(
                 id=order_id, company_id=company_id, person_id=person.id, offer_id=offer.id, tunnel_id=offer.tunnel_id,
                 title=offer.title, description=offer.description, price=offer.price, currency=offer.currency,
@@ -143,7 +141,7 @@ class SalesBackend(Backend):
         with self._write(company_id) as session:
             order = find(session, s.Order, company_id, order_id, s.Order.id, s.Order.status, s.Order.payment_method,
                          s.Order.person_id, s.Order.title, s.Order.price, s.Order.currency, s.Order.email,
-                         s.Order.phone, s.Order.payment_credits_id, what="Order")
+                         s.Order.phone, s.Order.payment_credits_id, s.Order.tunnel_id, what="Order")
             if order.payment_method != MANUAL:
                 raise ApiError(409, f"Order is not a manual order (paymentMethod {order.payment_method})")
             if order.status != "OPENED":
@@ -155,6 +153,9 @@ class SalesBackend(Backend):
                 values["currency"] = body.currency
             if body.price is not None:
                 values["price"] = body.price
+            if body.status == "RESOLVED":
+                tunnel_stats.count_sale(session, company_id, order.person_id, order.tunnel_id,
+                                        values.get("price", order.price), values.get("currency", order.currency))
             session.execute(update(s.Order).where(s.Order.id == order.id).values(**values)
                             .execution_options(synchronize_session=False))
             account_id = _latest_account(session, order.person_id)
@@ -195,39 +196,22 @@ class SalesBackend(Backend):
             return data, linked
 
     def tunnel_stats(self, company_id: str, tunnel_id: str | None) -> dict[str, Any]:
-        """Funnel figures of one tunnel, or of all the company's tunnels together."""
+        """Funnel figures of one tunnel, or of all the company's tunnels together: one row, kept
+        by the writes (see sandbox/tunnel_stats.py)."""
         with self.sandbox.read() as session:
             if tunnel_id is not None:
                 find(session, s.Tunnel, company_id, tunnel_id, what="Tunnel")
-
-            def scoped(model: Any) -> ColumnElement[bool]:
-                where: ColumnElement[bool] = model.company_id == company_id
-                return where & (model.tunnel_id == tunnel_id) if tunnel_id is not None else where
-
-            subs = session.execute(
-                select(func.count(), func.count(distinct(s.Subscription.person_id))).where(scoped(s.Subscription))
-            ).one()
-            orders = session.scalar(select(func.count()).select_from(s.Order).where(scoped(s.Order))) or 0
-            sales = session.execute(
-                select(s.Order.person_id, s.Order.price, s.Order.currency)
-                .where(scoped(s.Order), s.Order.status.in_(PAID_STATUSES))
-            ).all()
-            counters = (s.TrafficSource.visits, s.TrafficSource.uniq_visits, s.TrafficSource.shows,
-                        s.TrafficSource.uniq_shows, s.TrafficSource.expenses)
-            traffic = session.execute(
-                select(*(func.coalesce(func.sum(column), 0) for column in counters)).where(scoped(s.TrafficSource))
-            ).one()
-            total_sale = sum(row.price * USD_RATES.get(row.currency, 1.0) for row in sales)
+            figures = tunnel_stats.read(session, company_id, s.ALL_TUNNELS if tunnel_id is None else tunnel_id)
             return {
-                "subscribers": subs[0],
-                "uniqSubscribers": subs[1],
-                "orders": orders,
-                "sales": len(sales),
-                "uniqSales": len({row.person_id for row in sales}),
-                "visits": int(traffic[0]),
-                "uniqVisits": int(traffic[1]),
-                "shows": int(traffic[2]),
-                "uniqShows": int(traffic[3]),
-                "totalSale": money(round(total_sale, 2)),
-                "totalExpenses": money(float(traffic[4])),
+                "subscribers": figures["subscribers"],
+                "uniqSubscribers": figures["uniq_subscribers"],
+                "orders": figures["orders"],
+                "sales": figures["sales"],
+                "uniqSales": figures["uniq_sales"],
+                "visits": int(figures["visits"]),
+                "uniqVisits": int(figures["uniq_visits"]),
+                "shows": int(figures["shows"]),
+                "uniqShows": int(figures["uniq_shows"]),
+                "totalSale": money(round(figures["total_sale"], 2)),
+                "totalExpenses": money(float(figures["expenses"])),
             }

@@ -8,8 +8,8 @@ from fastapi import Request
 
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
-from leadbridge.sandbox.leeloo.backend.sales import USD_RATES
 from leadbridge.sandbox.leeloo.routes import api
+from leadbridge.sandbox.tunnel_stats import USD_RATES
 from leadbridge.sandbox.wire import parse_body
 
 router = api.new_router()

@@ -1,0 +1,143 @@
+"""Leeloo's tunnel stats, kept by the writes: one row a tunnel and one a company (``schema.TunnelStats``).
+
+A stats call reads one row by its primary key, however many subscriptions and orders the
+company has. Each write that changes a figure moves the rows in its own transaction: a
+subscription added (:func:`count_new_subscription`), an order added (:func:`count_new_order`),
+an order paid (:func:`count_sale`). Traffic sources' counters change only when seeded, and a
+source added through the API starts at zero. :func:`recount` computes every row from the
+tables: once when a seeding ends (the rows went in without these functions) and when the
+migration that made the table fills it.
+
+Distinct people (uniqSubscribers, uniqSales): a write first adds to the counts, which on
+PostgreSQL locks the rows until it commits, and only then asks whether the person already had a
+subscription (a paid order) there. A concurrent write of the same tunnel waits on that lock and
+asks after this one committed, seeing its row (READ COMMITTED reads afresh each statement), so
+no person is counted twice. SQLite serializes writes anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, delete, distinct, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from leadbridge.sandbox import schema as s
+
+# Tunnel stats report totalSale in USD; orders in other currencies are converted with
+# this fixed table (USD per unit), so the figures are reproducible.
+USD_RATES = {"USD": 1.0, "EUR": 1.08, "UAH": 0.024, "RUB": 0.011}
+PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale: a resolved manual order or a successful payment
+
+FIGURES = ("subscribers", "uniq_subscribers", "orders", "sales", "uniq_sales", "total_sale",
+           "visits", "uniq_visits", "shows", "uniq_shows", "expenses")
+TRAFFIC = ("visits", "uniq_visits", "shows", "uniq_shows", "expenses")
+
+
+def usd(price: float, currency: str) -> float:
+    return price * USD_RATES.get(currency, 1.0)
+
+
+def _rows_of(tunnel_id: str | None) -> list[str]:
+    """The rows an object of this tunnel counts in: the company's, and its tunnel's if it has one."""
+    return [s.ALL_TUNNELS] if tunnel_id is None else [s.ALL_TUNNELS, tunnel_id]
+
+
+def _add(session: Session, company_id: str, tunnel_ids: list[str], **amounts: float) -> None:
+    if not tunnel_ids:
+        return
+    stats = s.TunnelStats
+    session.execute(update(stats).where(stats.company_id == company_id, stats.tunnel_id.in_(tunnel_ids))
+                    .values({getattr(stats, name): getattr(stats, name) + amount for name, amount in amounts.items()})
+                    .execution_options(synchronize_session=False))
+
+
+def _firsts(tunnel_id: str | None, had: Collection[str | None]) -> list[str]:
+    """Of the rows an object of ``tunnel_id`` counts in, those where the person had none before
+    (``had``: the tunnels of the person's earlier objects)."""
+    return [row for row in _rows_of(tunnel_id) if not had or (row != s.ALL_TUNNELS and row not in had)]
+
+
+def count_new_subscription(session: Session, company_id: str, person_id: str, tunnel_id: str) -> None:
+    """A subscription of the person to the tunnel is about to be inserted."""
+    _add(session, company_id, _rows_of(tunnel_id), subscribers=1)
+    had = set(session.scalars(select(s.Subscription.tunnel_id).where(s.Subscription.person_id == person_id)))
+    _add(session, company_id, _firsts(tunnel_id, had), uniq_subscribers=1)
+
+
+def count_new_order(session: Session, company_id: str, tunnel_id: str | None) -> None:
+    _add(session, company_id, _rows_of(tunnel_id), orders=1)
+
+
+def count_sale(session: Session, company_id: str, person_id: str | None, tunnel_id: str | None,
+               price: float, currency: str) -> None:
+    """An order of the person is about to become paid, at this price."""
+    _add(session, company_id, _rows_of(tunnel_id), sales=1, total_sale=usd(price, currency))
+    if person_id is None:
+        return  # counted among the sales, but no one's
+    had = set(session.scalars(select(s.Order.tunnel_id)
+                              .where(s.Order.person_id == person_id, s.Order.status.in_(PAID_STATUSES))))
+    _add(session, company_id, _firsts(tunnel_id, had), uniq_sales=1)
+
+
+def read(session: Session, company_id: str, tunnel_id: str) -> dict[str, Any]:
+    """The figures of the tunnel (or of :data:`schema.ALL_TUNNELS`), by the table's names."""
+    stats = s.TunnelStats
+    row = session.execute(select(*(getattr(stats, name) for name in FIGURES))
+                          .where(stats.company_id == company_id, stats.tunnel_id == tunnel_id)).one()
+    return dict(zip(FIGURES, row, strict=True))
+
+
+def recount(conn: Connection) -> None:
+    """Every company's rows, computed afresh from the tables: a row for each tunnel and the
+    company's, zero where nothing is counted. Sums of amounts are taken exactly (``math.fsum``),
+    so one seed gives the same rows on SQLite and PostgreSQL, whatever order each adds in."""
+    figures: dict[tuple[str, str], dict[str, float]] = {
+        (company_id, s.ALL_TUNNELS): dict.fromkeys(FIGURES, 0) for company_id in conn.scalars(select(s.Company.id))}
+    for company_id, tunnel_id in conn.execute(select(s.Tunnel.company_id, s.Tunnel.id)):
+        figures[company_id, tunnel_id] = dict.fromkeys(FIGURES, 0)
+
+    def rows_of(company_id: str, tunnel_id: str | None) -> list[tuple[str, str]]:
+        # An object of no tunnel (or of one no longer there) counts in its company's row only.
+        return [key for row in _rows_of(tunnel_id) if (key := (company_id, row)) in figures]
+
+    paid = s.Order.status.in_(PAID_STATUSES)
+    counts: list[tuple[Any, str, Any, list[Any]]] = [
+        (s.Subscription, "subscribers", func.count(), []),
+        (s.Subscription, "uniq_subscribers", func.count(distinct(s.Subscription.person_id)), []),
+        (s.Order, "orders", func.count(), []),
+        (s.Order, "sales", func.count(), [paid]),
+        (s.Order, "uniq_sales", func.count(distinct(s.Order.person_id)), [paid]),
+    ]
+    for model, name, counted, where in counts:
+        by_tunnel = select(model.company_id, model.tunnel_id, counted).where(*where) \
+            .group_by(model.company_id, model.tunnel_id)
+        for company_id, tunnel_id, number in conn.execute(by_tunnel):
+            if (company_id, tunnel_id) in figures:
+                figures[company_id, tunnel_id][name] = number
+        by_company = select(model.company_id, counted).where(*where).group_by(model.company_id)
+        for company_id, number in conn.execute(by_company):
+            figures[company_id, s.ALL_TUNNELS][name] = number
+    amounts: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for company_id, order_tunnel, price, currency in conn.execute(
+            select(s.Order.company_id, s.Order.tunnel_id, s.Order.price, s.Order.currency).where(paid)):
+        for key in rows_of(company_id, order_tunnel):
+            amounts[key].append(usd(price, currency))
+    expenses: dict[tuple[str, str], list[float]] = defaultdict(list)
+    traffic = select(s.TrafficSource.company_id, s.TrafficSource.tunnel_id,
+                     *(getattr(s.TrafficSource, name) for name in TRAFFIC))
+    for company_id, source_tunnel, *values in conn.execute(traffic):
+        for key in rows_of(company_id, source_tunnel):
+            for name, value in zip(TRAFFIC[:-1], values[:-1], strict=True):
+                figures[key][name] += value
+            expenses[key].append(values[-1])
+    for key, row in figures.items():
+        row["total_sale"] = math.fsum(amounts[key])
+        row["expenses"] = math.fsum(expenses[key])
+    conn.execute(delete(s.TunnelStats))
+    if figures:  # none in a database not seeded yet
+        conn.execute(insert(s.TunnelStats), [{"company_id": company_id, "tunnel_id": tunnel_id, **values}
+                                              for (company_id, tunnel_id), values in figures.items()])
