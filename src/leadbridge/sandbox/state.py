@@ -7,8 +7,9 @@ write is a single short transaction and the sandbox needs no locking of its own.
 Several processes may serve one database (``leadbridge sandbox --workers N``): each has its
 own :class:`Sandbox` built with ``shared=True``. The database is then where they meet: the
 clock offset and the injected faults live in ``sandbox_state`` and every request starts by
-reading them (:meth:`Sandbox.refresh`, one small query), and the caches of data last one
-request, so a write answered by one process is read by the next request to any other. The
+reading them (:meth:`Sandbox.refresh`, one small query), and the caches of data (but for
+what only seeding writes, ``cache.SEEDED_ONLY``) last one request, so a write answered by one
+process is read by the next request to any other. The
 request log and each fault's random draws stay per process; realistic mode (whose counts
 would be per process) needs a single one.
 """
@@ -563,7 +564,8 @@ class Sandbox:
         """Take up what the other processes of a shared sandbox changed (nothing if not shared).
 
         Called as each request starts. The caches of data are dropped (another process may
-        have written since), and the clock offset and the faults are read again from
+        have written since), but for what only seeding writes (``cache.SEEDED_ONLY``), and the
+        clock offset and the faults are read again from
         ``sandbox_state``, in one query of at most three rows; a change of the webhook settings
         (``WEBHOOKS_KEY``) reloads them.
         """
