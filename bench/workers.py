@@ -1,7 +1,7 @@
 """A mixed write load on ``leadbridge sandbox --workers 2`` against one worker, on PostgreSQL.
 
     .venv/bin/python bench/workers.py [--db postgresql://postgres@127.0.0.1:5432/test] [--people 20000]
-                                      [--seconds 10] [--connections 16] [--runs 2]
+                                      [--seconds 10] [--connections 16] [--runs 2] [--sqlite]
 
 (also ``bench/sandbox.py --workers 2 …``, which hands over to this script.)
 
@@ -14,8 +14,9 @@ One worker and N workers are measured in turns (1, N, 1, N, …), so that load f
 processes falls on both alike; each is measured once all its processes have started (their
 CPU use has settled) and after a short warm-up load. The ratio is N workers' req/s over one's,
 given per run and as the median with its min–max, with the machine's cores and its load
-average at each run. Expect about 1.6x for 2 workers on 2 free cores; wrk and PostgreSQL need
-CPU too, so a busy machine shows less.
+average at each run. ``--sqlite`` adds one worker on a SQLite file (seeded alike) to each turn,
+so PostgreSQL's per-request rate is seen against SQLite's. Expect about 1.6x for 2 workers
+on 2 free cores; wrk and PostgreSQL need CPU too, so a busy machine shows less.
 """
 
 from __future__ import annotations
@@ -153,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--runs", type=int, default=2, help="turns of one worker and --workers workers")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="in each turn, one worker on a SQLite file too: PostgreSQL's rate against SQLite's")
     args = parser.parse_args(argv)
     if not args.db.startswith("postgresql"):
         raise SystemExit("--db: workers share a PostgreSQL database here")
@@ -163,36 +166,41 @@ def main(argv: list[str] | None = None) -> int:
     with admin.begin() as conn:
         conn.execute(sqlalchemy.text(f'CREATE SCHEMA "{schema}"'))
     db_url = f"{args.db}{'&' if '?' in args.db else '?'}options=-csearch_path%3D{schema}"
-    rates: dict[int, list[float]] = {1: [], args.workers: []}
+    sqlite_dir = tempfile.TemporaryDirectory(prefix="bench_workers_")
+    one, many, sqlite = "one worker", f"{args.workers} workers", "one worker, SQLite"
+    setups = [(one, db_url, 1), (many, db_url, args.workers)]
+    if args.sqlite:  # the same demo data (one seed), so the same requests apply
+        setups.insert(0, (sqlite, f"sqlite:///{Path(sqlite_dir.name) / 'sandbox.sqlite3'}", 1))
+    rates: dict[str, list[float]] = {name: [] for name, _, _ in setups}
     try:
         script = ""
         for run in range(args.runs):
-            for workers in (1, args.workers):
-                print(f"run {run + 1}: {workers} worker(s) …", flush=True)
-                process, base = start(db_url, args.people, workers)
+            for name, url, workers in setups:
+                print(f"run {run + 1}: {name} …", flush=True)
+                process, base = start(url, args.people, workers)
                 try:
                     script = script or wrk_script(base)
                     run_wrk(base, script, WARM_UP_SECONDS, args.connections)
                     rate, failed = run_wrk(base, script, args.seconds, args.connections)
                 finally:
                     stop(process)
-                rates[workers].append(rate)
+                rates[name].append(rate)
                 print(f"  {rate:8.0f} req/s  (load average {load_average()})"
                       + (f"  ({failed} answers not 2xx)" if failed else ""), flush=True)
     finally:
         with admin.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
-    ratios = [many / one for one, many in zip(rates[1], rates[args.workers], strict=True)]
+        sqlite_dir.cleanup()
+    ratios = [several / single for single, several in zip(rates[one], rates[many], strict=True)]
     print(f"\nmixed writes (send-message, add-comment, card update), {args.connections} connections, "
           f"{args.people:,} people, PostgreSQL; {len(os.sched_getaffinity(0))} cores, load average "
           f"{load_average()}")
-    print(f"  one worker       {statistics.median(rates[1]):8.0f} req/s ({min(rates[1]):.0f}–{max(rates[1]):.0f})")
-    print(f"  {args.workers} workers        {statistics.median(rates[args.workers]):8.0f} req/s "
-          f"({min(rates[args.workers]):.0f}–{max(rates[args.workers]):.0f})")
+    for name, measured in rates.items():
+        print(f"  {name:<19} {statistics.median(measured):8.0f} req/s ({min(measured):.0f}–{max(measured):.0f})")
     median = statistics.median(ratios)
     verdict = f"; target >= {TARGET}x: {'ok' if median >= TARGET else 'under target'}" if args.workers == 2 else ""
-    print(f"  ratio            {median:8.2f}x ({min(ratios):.2f}–{max(ratios):.2f}){verdict}")
+    print(f"  {'ratio':<19} {median:8.2f}x ({min(ratios):.2f}–{max(ratios):.2f}){verdict}")
     return 0
 
 
