@@ -16,7 +16,12 @@ CPU use has settled) and after a short warm-up load. The ratio is N workers' req
 given per run and as the median with its min–max, with the machine's cores and its load
 average at each run. ``--sqlite`` adds one worker on a SQLite file (seeded alike) to each turn,
 so PostgreSQL's per-request rate is seen against SQLite's. Expect about 1.6x for 2 workers
-on 2 free cores; wrk and PostgreSQL need CPU too, so a busy machine shows less.
+on 2 free cores; wrk and PostgreSQL need CPU too, so a busy machine shows less. Each run also
+shows the cores the sandbox's processes used (their CPU time over the run's length): on a
+busy Linux machine with autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``),
+every session gets an equal share of the cores, and the workers, started in the bench's
+session, share one; when the run's figure stays the same with N workers, the sandbox had no
+more CPU to scale into, and the ratio says nothing about its scaling.
 """
 
 from __future__ import annotations
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sqlite:  # the same demo data (one seed), so the same requests apply
         setups.insert(0, (sqlite, f"sqlite:///{Path(sqlite_dir.name) / 'sandbox.sqlite3'}", 1))
     rates: dict[str, list[float]] = {name: [] for name, _, _ in setups}
+    cores: dict[str, list[float]] = {name: [] for name, _, _ in setups}  # CPU seconds a second, while measured
     try:
         script = ""
         for run in range(args.runs):
@@ -181,12 +187,16 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     script = script or wrk_script(base)
                     run_wrk(base, script, WARM_UP_SECONDS, args.connections)
+                    used, began = tree_cpu_seconds(process.pid), time.monotonic()
                     rate, failed = run_wrk(base, script, args.seconds, args.connections)
+                    used_cores = (tree_cpu_seconds(process.pid) - used) / (time.monotonic() - began)
                 finally:
                     stop(process)
                 rates[name].append(rate)
-                print(f"  {rate:8.0f} req/s  (load average {load_average()})"
-                      + (f"  ({failed} answers not 2xx)" if failed else ""), flush=True)
+                cores[name].append(used_cores)
+                print(f"  {rate:8.0f} req/s, the sandbox's processes used {used_cores:.2f} cores  "
+                      f"(load average {load_average()})" + (f"  ({failed} answers not 2xx)" if failed else ""),
+                      flush=True)
     finally:
         with admin.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -197,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.people:,} people, PostgreSQL; {len(os.sched_getaffinity(0))} cores, load average "
           f"{load_average()}")
     for name, measured in rates.items():
-        print(f"  {name:<19} {statistics.median(measured):8.0f} req/s ({min(measured):.0f}–{max(measured):.0f})")
+        print(f"  {name:<19} {statistics.median(measured):8.0f} req/s ({min(measured):.0f}–{max(measured):.0f}), "
+              f"using {min(cores[name]):.2f}–{max(cores[name]):.2f} cores")
     median = statistics.median(ratios)
     verdict = f"; target >= {TARGET}x: {'ok' if median >= TARGET else 'under target'}" if args.workers == 2 else ""
     print(f"  {'ratio':<19} {median:8.2f}x ({min(ratios):.2f}–{max(ratios):.2f}){verdict}")
