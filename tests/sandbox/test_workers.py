@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from http_clients import TIMEOUT
+from leadbridge.sandbox.cache import Caches
 from leadbridge.sandbox.seed import TENANTS
 from leadbridge.sandbox.server import free_port, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
@@ -84,6 +85,22 @@ def test_realistic_mode_is_refused_when_workers_share_the_database(two_workers: 
         assert refused.status_code == 409
         assert "one process" in refused.text
         assert first.get("/_sandbox/realistic").json()["enabled"] is False
+
+
+def test_between_requests_a_worker_keeps_only_what_no_request_can_change() -> None:
+    caches = Caches()
+    company = caches.of(TENANTS[0].company_id)
+    company.put("api-user", "owner", rows_of=("leeloo_user",))
+    company.put("people-count", 50, rows_of=("leeloo_person",))
+    company.put("users-and-people", 51, rows_of=("leeloo_user", "leeloo_person"))
+    company.put_page("page", b"{}")
+    caches.tokens["leeloo:" + TOKEN] = TENANTS[0].company_id
+    caches.drop_derived()
+    company = caches.of(TENANTS[0].company_id)
+    assert company.get("api-user") == "owner"  # only seeding writes users
+    assert company.get("people-count") is None and company.get("users-and-people") is None
+    assert company.page("page") is None
+    assert caches.tokens == {"leeloo:" + TOKEN: TENANTS[0].company_id}
 
 
 def test_an_in_memory_database_cannot_be_shared() -> None:

@@ -22,6 +22,9 @@ from typing import Any
 
 MAX_CACHED_PAGES = 4096  # rendered pages per company; the page cache starts afresh beyond this
 MAX_VALUES = 65_536  # derived values per company, likewise (a client asking for ever new filters)
+# Tables only seeding writes (a reset seeds them again, alike): a value read from these alone,
+# such as the company's API user, stays true whatever any process serving the database writes.
+SEEDED_ONLY = frozenset({"leeloo_user"})
 
 
 @dataclass
@@ -122,6 +125,12 @@ class CompanyCache:
                 else:
                     self._values[key] = _Entry(value, entry.rows_of, entry.values_of, entry.on_append)
 
+    def keep_seeded_only(self) -> None:
+        """Drop every page and every value read from a table some request may write."""
+        self.pages.clear()
+        self._values = {key: entry for key, entry in self._values.items()
+                        if entry.rows_of | entry.values_of and entry.rows_of | entry.values_of <= SEEDED_ONLY}
+
     def __len__(self) -> int:
         return len(self._values) + len(self.pages)
 
@@ -155,8 +164,10 @@ class Caches:
             return made
 
     def drop_derived(self) -> None:
-        """Drop every company's values and pages, keeping the tokens (they never change company)."""
-        self._companies.clear()
+        """Drop every company's values and pages but those read from :data:`SEEDED_ONLY` tables,
+        keeping the tokens (they never change company)."""
+        for cache in self._companies.values():
+            cache.keep_seeded_only()
 
     def invalidate(self, company_id: str | None = None, change: Change | None = None) -> None:
         """After a write of ``company_id`` (of every company when None) that made ``change``

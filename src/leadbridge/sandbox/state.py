@@ -7,8 +7,9 @@ write is a single short transaction and the sandbox needs no locking of its own.
 Several processes may serve one database (``leadbridge sandbox --workers N``): each has its
 own :class:`Sandbox` built with ``shared=True``. The database is then where they meet: the
 clock offset and the injected faults live in ``sandbox_state`` and every request starts by
-reading them (:meth:`Sandbox.refresh`, one small query), and the caches of data last one
-request, so a write answered by one process is read by the next request to any other. The
+reading them (:meth:`Sandbox.refresh`, one small query), and the caches of data (but for
+what only seeding writes, ``cache.SEEDED_ONLY``) last one request, so a write answered by one
+process is read by the next request to any other. The
 request log and each fault's random draws stay per process; realistic mode (whose counts
 would be per process) needs a single one.
 """
@@ -21,6 +22,7 @@ import json
 import math
 import re
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -68,7 +71,49 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_when_idle(engine)
+    if "synchronous_commit" not in url:
+
+        @event.listens_for(engine, "connect")
+        def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
+            # A commit returns once its WAL is written, not flushed to disk (as SQLite's
+            # synchronous=NORMAL above): each request waiting on the disk's flush
+            # (milliseconds) made the writes' throughput that of the disk. A crash of the
+            # PostgreSQL server (not of the sandbox) may lose the last fraction of a second
+            # of writes, never part of one; a URL naming synchronous_commit
+            # (options=-csynchronous_commit=on) keeps its own choice.
+            dbapi_connection.execute("SET synchronous_commit TO off")
+            dbapi_connection.commit()
+
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "leadbridge_idle_since"  # in a pooled connection's record.info
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while.
+
+    A connection the server dropped (a restart, an idle timeout) is replaced before a request
+    uses it, as ``pool_pre_ping`` would, without a round trip before each of a busy
+    sandbox's requests: a connection checked in a moment ago is alive.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the database dropped an idle connection") from exc  # the pool opens another
 
 
 def token_hash(token: str) -> str:
@@ -527,7 +572,8 @@ class Sandbox:
         """Take up what the other processes of a shared sandbox changed (nothing if not shared).
 
         Called as each request starts. The caches of data are dropped (another process may
-        have written since), and the clock offset and the faults are read again from
+        have written since), but for what only seeding writes (``cache.SEEDED_ONLY``), and the
+        clock offset and the faults are read again from
         ``sandbox_state``, in one query of at most three rows; a change of the webhook settings
         (``WEBHOOKS_KEY``) reloads them.
         """
