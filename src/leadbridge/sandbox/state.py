@@ -81,13 +81,26 @@ _writes_of_sql: dict[str, tuple[str, str] | None] = {}
 CHANGE = "sandbox_change"  # the Change of a write session, in its .info
 
 
+# Called with (driver SQL, parameters) before each hand-written statement runs; empty but for
+# whoever watches the statements (tests/sandbox/test_query_plans.py explains each one).
+statement_watchers: list[Callable[[str, dict[str, Any]], None]] = []
+
+
 @dataclass
 class RawTransaction:
-    """A transaction on the driver connection itself (see :meth:`Sandbox.raw_write`)."""
+    """A transaction of hand-written SQL on the driver connection itself (see :meth:`Sandbox.raw_write`).
+
+    ``events`` holds the webhook events its statements caused (``webhooks.emit``), queued for
+    delivery once it has committed: a rolled-back write sends nothing.
+    """
 
     driver: Any
     dialect: str
+    # Whether a company listens for an event type (``Webhooks.wants``): an event nobody
+    # listens for is never built.
+    listens: Callable[[str, str], bool]
     change: Change = field(default_factory=Change)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _record_sql(change: Change | None, sql: str) -> None:
@@ -144,6 +157,8 @@ def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, A
     if text is None:
         text = sql if dialect == "sqlite" else _NAMED_PARAMETER.sub(r"%(\1)s", sql)
         _sql_for_driver[dialect, sql] = text
+    for watch in statement_watchers:
+        watch(text, params)
     cursor = driver_connection.cursor()
     try:
         cursor.execute(text, params)
@@ -156,6 +171,26 @@ def db_time(target: Session | RawTransaction, value: datetime) -> Any:
     """A naive UTC datetime as the database stores it (SQLAlchemy's text format on SQLite)."""
     dialect = target.dialect if isinstance(target, RawTransaction) else target.connection().dialect.name
     return value.isoformat(" ", "microseconds") if dialect == "sqlite" else value
+
+
+def db_optional_time(target: RawTransaction, value: datetime | None) -> Any:
+    """:func:`db_time` of a nullable column."""
+    return None if value is None else db_time(target, value)
+
+
+def db_json(target: RawTransaction, value: Any) -> Any:
+    """A value of a JSON column as the driver takes it: text on SQLite (as SQLAlchemy stores it),
+    psycopg's JSON adapter on PostgreSQL."""
+    if target.dialect == "sqlite":
+        return json.dumps(value)
+    from psycopg.types.json import Json
+
+    return Json(value)
+
+
+def from_db_json(value: Any) -> Any:
+    """A JSON column's value as read by hand-written SQL: SQLite returns its text, psycopg the value."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -483,14 +518,16 @@ class Sandbox:
 
     @contextmanager
     def raw_write(self, company_id: str) -> Iterator[RawTransaction]:
-        """One transaction of hand-written SQL (:func:`run_sql`) on the kept-open connection.
+        """One transaction of hand-written SQL (:func:`run_sql`) on the kept-open connection,
+        committed whole or rolled back whole: the write path of every vendor API's write.
 
-        For the hottest write (POST send-message): a session's set-up, pool check-out and
-        tear-down cost more than the three statements themselves.
+        A session's set-up, pool check-out, unit of work and tear-down cost more than the few
+        statements of a write themselves. After the commit the company's cache drops what the
+        statements changed and the webhook events they caused are queued.
         """
         driver = self._kept_connection()
         dialect = self.engine.dialect.name
-        transaction = RawTransaction(driver, dialect)
+        transaction = RawTransaction(driver, dialect, self.webhooks.wants)
         if dialect == "postgresql":
             with driver.transaction():
                 yield transaction
@@ -503,6 +540,8 @@ class Sandbox:
                 raise
             driver.commit()
         self.invalidate(company_id, transaction.change)
+        for event_company, event_type, data in transaction.events:
+            self.webhooks.enqueue(event_company, event_type, data)
 
     @contextmanager
     def write(self, company_id: str | None = None) -> Iterator[Session]:

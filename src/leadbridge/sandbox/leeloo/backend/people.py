@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import NOT_DEFINED
@@ -26,12 +26,13 @@ from leadbridge.sandbox.leeloo.backend.core import (
     defined,
     find,
     first_source,
+    lookup,
     money,
     subscription_event,
     user_dict,
 )
 from leadbridge.sandbox.search import person_search_text
-from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.state import RawTransaction, Sandbox, db_json, db_time, from_db_json, run_sql
 from leadbridge.sandbox.webhooks import emit
 from leadbridge.sandbox.wire import ApiError, iso, iso_stored, new_oid
 
@@ -166,12 +167,15 @@ def subscribe_history(session: Session, where: ColumnElement[bool]) -> list[dict
         .where(where)
         .order_by(s.Subscription.created_at, s.Subscription.id)
     )
-    return [
-        {"tunnelName": r.tunnel_name, "leadgentoolName": r.leadgentool_name, "trafficSource": r.source_name,
-         "tunnelId": r.tunnel_id, "leadgentoolId": r.leadgentool_id, "trafficSourceId": r.traffic_source_id,
-         "accountId": r.account_id}
-        for r in rows
-    ]
+    return [history_item(*row) for row in rows]
+
+
+def history_item(tunnel_name: str, leadgentool_name: str, source_name: str, tunnel_id: str, leadgentool_id: str,
+                 source_id: str, account_id: str) -> dict[str, Any]:
+    """One subscription of a person's or account's ``subscribeHistory``."""
+    return {"tunnelName": tunnel_name, "leadgentoolName": leadgentool_name, "trafficSource": source_name,
+            "tunnelId": tunnel_id, "leadgentoolId": leadgentool_id, "trafficSourceId": source_id,
+            "accountId": account_id}
 
 
 PERSON_INCLUDES = frozenset({"contactedUsers", "orders"})
@@ -236,64 +240,71 @@ def person_card(session: Session, company_id: str, person_id: str,
     return data, included
 
 
-def _connection_of(session: Session, company_id: str, messenger: str, kind: str) -> str:
+def _connection_of(transaction: RawTransaction, company_id: str, messenger: str, kind: str) -> str:
     """The company's connection for ``messenger``, created on first use."""
-    connection_id = session.scalar(
-        select(s.Connection.id).where(s.Connection.company_id == company_id, s.Connection.messenger == messenger)
-        .order_by(s.Connection.id).limit(1)
-    )
-    if connection_id is None:
-        connection_id = new_oid()
-        session.execute(insert(s.Connection).values(id=connection_id, company_id=company_id, type=kind,
-                                                    name=kind.capitalize(), messenger=messenger))
+    rows = run_sql(transaction, fastsql.CONNECTION_OF_MESSENGER, {"company": company_id, "messenger": messenger})
+    if rows:
+        connection_id: str = rows[0][0]
+        return connection_id
+    connection_id = new_oid()
+    run_sql(transaction, fastsql.INSERT_CONNECTION, {"id": connection_id, "company": company_id, "type": kind,
+                                                     "name": kind.capitalize(), "messenger": messenger})
     return connection_id
 
 
-def _new_account(session: Session, company_id: str, person_id: str, connection_id: str, messenger: str,
-                 name: str, source: Any, now: datetime) -> str:
+def _new_account(transaction: RawTransaction, company_id: str, person_id: str, connection_id: str, messenger: str,
+                 name: str, source: tuple[str, str, str], now: datetime) -> str:
     account_id = new_oid(now)
-    session.execute(insert(s.Account).values(
-        id=account_id, company_id=company_id, person_id=person_id, connection_id=connection_id,
-        messenger=messenger, name=name, bot_status="BOT", connection_status="OK", utm_marks={},
-        last_message_time=None, created_at=now, updated_at=now,
-    ))
-    session.execute(insert(s.Subscription).values(
-        company_id=company_id, person_id=person_id, account_id=account_id, tunnel_id=source.tunnel_id,
-        leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
-    ))
-    append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
-    emit(session, company_id, "SUBSCRIPTION",
-         lambda: subscription_event(session, account_id, person_id, source.tunnel_id, source.leadgentool_id,
-                                    source.id, now))
+    source_id, leadgentool_id, tunnel_id = source
+    stored_now = db_time(transaction, now)
+    run_sql(transaction, fastsql.INSERT_ACCOUNT, {
+        "id": account_id, "company": company_id, "person": person_id, "connection": connection_id,
+        "messenger": messenger, "name": name, "utm_marks": db_json(transaction, {}), "now": stored_now,
+    })
+    run_sql(transaction, fastsql.INSERT_SUBSCRIPTION, {
+        "company": company_id, "person": person_id, "account": account_id, "tunnel": tunnel_id,
+        "leadgentool": leadgentool_id, "source": source_id, "block": None, "now": stored_now,
+    })
+    append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    emit(transaction, company_id, "SUBSCRIPTION",
+         lambda: subscription_event(transaction, account_id, person_id, tunnel_id, leadgentool_id, source_id, now))
     return account_id
 
 
-def _new_person(session: Session, company_id: str, name: str, phone: str | None, email: str | None,
+def _new_person(transaction: RawTransaction, company_id: str, name: str, phone: str | None, email: str | None,
                 now: datetime) -> str:
     person_id = new_oid(now)
-    session.execute(insert(s.Person).values(
-        id=person_id, company_id=company_id, name=name, phone=phone, email=email, gender="NOT_DEFINED",
-        locale="", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=None,
-        created_at=now, updated_at=now, search_text=person_search_text(name, email, phone),
-    ))
+    run_sql(transaction, fastsql.INSERT_PERSON, {
+        "id": person_id, "company": company_id, "name": name, "phone": phone, "email": email,
+        "custom_fields": db_json(transaction, []), "now": db_time(transaction, now),
+        "search_text": person_search_text(name, email, phone),
+    })
     return person_id
 
 
-def _require_all(session: Session, model: Any, company_id: str, ids: list[str], what: str, field: str) -> None:
-    wanted = set(ids)
+def _require_all(transaction: RawTransaction, sql: str, company_id: str, ids: list[str], what: str,
+                 field: str) -> None:
+    """Every one of ``ids`` is a record of the company that ``sql`` (``fastsql.…_OF_COMPANY``) finds."""
+    wanted = sorted(set(ids))
     if not wanted:
         return
-    found = set(session.scalars(select(model.id).where(model.id.in_(wanted), model.company_id == company_id)))
-    missing = sorted(wanted - found)
+    statement, params = fastsql.in_list(sql, wanted)
+    found = {row[0] for row in run_sql(transaction, statement, {**params, "company": company_id})}
+    missing = [oid for oid in wanted if oid not in found]
     if missing:
         raise ApiError(404, f"{what} not found: {', '.join(missing)}", field=field)
 
 
-def _tag(session: Session, person_id: str, tag_ids: list[str]) -> None:
-    present = set(session.scalars(select(s.PersonTag.tag_id).where(s.PersonTag.person_id == person_id)))
+def _tag(transaction: RawTransaction, person_id: str, tag_ids: list[str]) -> None:
+    present = {row[0] for row in run_sql(transaction, fastsql.TAGS_OF_PERSON, {"person": person_id})}
     for tag_id in dict.fromkeys(tag_ids):
         if tag_id not in present:
-            session.execute(insert(s.PersonTag).values(person_id=person_id, tag_id=tag_id))
+            run_sql(transaction, fastsql.INSERT_PERSON_TAG, {"person": person_id, "tag": tag_id})
+
+
+def _subscriptions_of_account(transaction: RawTransaction, account_id: str) -> list[dict[str, Any]]:
+    """:func:`subscribe_history` of one account, in the write's transaction."""
+    return [history_item(*row) for row in run_sql(transaction, fastsql.ACCOUNT_SUBSCRIPTIONS, {"account": account_id})]
 
 
 class PeopleBackend(Backend):
@@ -341,16 +352,19 @@ class PeopleBackend(Backend):
     def create_person(self, company_id: str, body: bodies.CreatePerson) -> dict[str, Any]:
         """POST /api/v2/people: a person with a MANUAL account, subscribed through the leadgentool."""
         now = self.now()
-        with self._write(company_id) as session:
-            find(session, s.Leadgentool, company_id, body.leadgentool_id, what="Leadgentool", field="leadgentool_id")
-            _require_all(session, s.User, company_id, body.connected_users_ids, "User", "connected_users_ids")
-            source = first_source(session, s.TrafficSource.leadgentool_id == body.leadgentool_id, "The leadgentool")
-            person_id = _new_person(session, company_id, body.name, body.phone, body.email, now)
-            connection_id = _connection_of(session, company_id, MESSENGER_MANUAL, "manual")
-            account_id = _new_account(session, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
+        with self._write(company_id) as transaction:
+            lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
+                   field="leadgentool_id")
+            _require_all(transaction, fastsql.USERS_OF_COMPANY, company_id, body.connected_users_ids, "User",
+                         "connected_users_ids")
+            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
+                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
+            person_id = _new_person(transaction, company_id, body.name, body.phone, body.email, now)
+            connection_id = _connection_of(transaction, company_id, MESSENGER_MANUAL, "manual")
+            account_id = _new_account(transaction, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
                                       source, now)
             for user_id in dict.fromkeys(body.connected_users_ids):
-                session.execute(insert(s.ContactedUser).values(person_id=person_id, user_id=user_id))
+                run_sql(transaction, fastsql.INSERT_CONTACTED_USER, {"person": person_id, "user": user_id})
             return {
                 "id": account_id,
                 "person_id": person_id,
@@ -363,7 +377,7 @@ class PeopleBackend(Backend):
                 "phone": defined(body.phone),
                 "email": defined(body.email),
                 "locale": "",
-                "subscribeHistory": subscribe_history(session, s.Subscription.account_id == account_id),
+                "subscribeHistory": _subscriptions_of_account(transaction, account_id),
                 "createdAt": iso(now),
                 "updatedAt": iso(now),
             }
@@ -372,64 +386,62 @@ class PeopleBackend(Backend):
         """POST /api/v2/people/sms: an SMS account per entry (on the person with that phone, or a
         new person), subscribed through the leadgentool and tagged with the given tag ids."""
         now = self.now()
-        with self._write(company_id) as session:
-            connection = find(session, s.Connection, company_id, body.connection_id, s.Connection.id,
-                              s.Connection.messenger, what="Connection", field="connection_id")
-            if connection.messenger != MESSENGER_SMS:
+        with self._write(company_id) as transaction:
+            connection_id, messenger = lookup(transaction, fastsql.CONNECTION_OF_COMPANY, company_id,
+                                              body.connection_id, what="Connection", field="connection_id")
+            if messenger != MESSENGER_SMS:
                 raise ApiError(422, "connection_id is not an SMS connection", field="connection_id")
-            find(session, s.Leadgentool, company_id, body.leadgentool_id, what="Leadgentool", field="leadgentool_id")
-            _require_all(session, s.Tag, company_id, body.tags, "Tag", "tags")
-            source = first_source(session, s.TrafficSource.leadgentool_id == body.leadgentool_id, "The leadgentool")
+            lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
+                   field="leadgentool_id")
+            _require_all(transaction, fastsql.TAGS_OF_COMPANY, company_id, body.tags, "Tag", "tags")
+            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
+                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
             for entry in body.data:
-                person_id = session.scalar(
-                    select(s.Person.id).where(s.Person.company_id == company_id, s.Person.phone == entry.phone)
-                    .order_by(s.Person.created_at).limit(1)
-                )
-                if person_id is None:
-                    person_id = _new_person(session, company_id, entry.name or entry.phone, entry.phone,
-                                            entry.email, now)
-                account_id = session.scalar(
-                    select(s.Account.id)
-                    .where(s.Account.person_id == person_id, s.Account.connection_id == connection.id)
-                )
-                if account_id is None:
-                    _new_account(session, company_id, person_id, connection.id, MESSENGER_SMS,
+                found = run_sql(transaction, fastsql.PERSON_OF_PHONE, {"company": company_id, "phone": entry.phone})
+                person_id = found[0][0] if found else _new_person(
+                    transaction, company_id, entry.name or entry.phone, entry.phone, entry.email, now)
+                if not run_sql(transaction, fastsql.ACCOUNT_ON_CONNECTION,
+                               {"person": person_id, "connection": connection_id}):
+                    _new_account(transaction, company_id, person_id, connection_id, MESSENGER_SMS,
                                  entry.name or entry.phone, source, now)
-                _tag(session, person_id, body.tags)
+                _tag(transaction, person_id, body.tags)
             return len(body.data)
 
     def update_person(self, company_id: str, person_id: str, body: bodies.UpdatePerson) -> dict[str, Any]:
         """PUT /api/v2/people/{id}: the person's phone, email and custom fields; answers the updated card."""
         now = self.now()
-        with self._write(company_id) as session:
-            person = find(session, s.Person, company_id, person_id, s.Person.id, s.Person.custom_fields,
-                          s.Person.name, s.Person.email, s.Person.phone, what="Person")
-            values: dict[str, Any] = {"updated_at": now}
-            if body.phone is not None:
-                values["phone"] = body.phone
-            if body.email is not None:
-                values["email"] = body.email
-            if body.phone is not None or body.email is not None:
-                values["search_text"] = person_search_text(person.name, values.get("email", person.email),
-                                                           values.get("phone", person.phone))
+        with self._write(company_id) as transaction:
+            person_id, name, email, phone, stored_fields = lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id,
+                                                                  person_id, what="Person")
+            custom_fields = from_db_json(stored_fields) or []
             if body.custom_fields is not None:
-                merged = {field["name"]: field for field in person.custom_fields or []}
+                merged = {field["name"]: field for field in custom_fields}
                 for field in body.custom_fields:
                     merged[field.name] = field.model_dump()
-                values["custom_fields"] = list(merged.values())
-            session.execute(update(s.Person).where(s.Person.id == person.id).values(**values)
-                            .execution_options(synchronize_session=False))
-            return person_card(session, company_id, person_id)[0]
+                custom_fields = list(merged.values())
+            values: dict[str, Any] = {"person": person_id, "now": db_time(transaction, now),
+                                      "custom_fields": db_json(transaction, custom_fields)}
+            if body.phone is None and body.email is None:
+                run_sql(transaction, fastsql.UPDATE_PERSON_FIELDS, values)
+            else:
+                phone = phone if body.phone is None else body.phone
+                email = email if body.email is None else body.email
+                run_sql(transaction, fastsql.UPDATE_PERSON_CONTACTS, {
+                    **values, "phone": phone, "email": email, "search_text": person_search_text(name, email, phone)})
+        # Read once the write has committed: requests are served one at a time, so the card is
+        # the one this write left.
+        return self.person_view(company_id, person_id)[0]
 
     def add_comment(self, company_id: str, person_id: str, text: str) -> dict[str, Any]:
         """PUT /api/v2/people/{id}/add-comment: a comment by the API user."""
         now = self.now()
-        with self._write(company_id) as session:
-            created_by = api_user(self.sandbox, session, company_id)
-            find(session, s.Person, company_id, person_id, what="Person")
+        with self._write(company_id) as transaction:
+            created_by = api_user(self.sandbox, transaction, company_id)
+            lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id, person_id, what="Person")
             comment_id = new_oid(now)
-            session.execute(insert(s.Comment).values(id=comment_id, company_id=company_id, person_id=person_id,
-                                                     created_by=created_by, text=text, created_at=now, updated_at=now))
+            run_sql(transaction, fastsql.INSERT_COMMENT, {"id": comment_id, "company": company_id, "person": person_id,
+                                                          "created_by": created_by, "text": text,
+                                                          "now": db_time(transaction, now)})
             return {
                 "created_by": created_by,
                 "company_id": company_id,
@@ -444,13 +456,11 @@ class PeopleBackend(Backend):
     def change_tag(self, company_id: str, person_id: str, tag_id: str, *, add: bool) -> None:
         """add-tag / remove-tag; both are idempotent."""
         now = self.now()
-        with self._write(company_id) as session:
-            find(session, s.Person, company_id, person_id, what="Person")
-            find(session, s.Tag, company_id, tag_id, what="Tag", field="tag_id")
+        with self._write(company_id) as transaction:
+            lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id, person_id, what="Person")
+            lookup(transaction, fastsql.TAG_OF_COMPANY, company_id, tag_id, what="Tag", field="tag_id")
             if add:
-                _tag(session, person_id, [tag_id])
+                _tag(transaction, person_id, [tag_id])
             else:
-                session.execute(delete(s.PersonTag)
-                                .where(s.PersonTag.person_id == person_id, s.PersonTag.tag_id == tag_id))
-            session.execute(update(s.Person).where(s.Person.id == person_id).values(updated_at=now)
-                            .execution_options(synchronize_session=False))
+                run_sql(transaction, fastsql.DELETE_PERSON_TAG, {"person": person_id, "tag": tag_id})
+            run_sql(transaction, fastsql.TOUCH_PERSON_UPDATED, {"person": person_id, "now": db_time(transaction, now)})
