@@ -189,7 +189,9 @@ def test_every_fast_lane_statement_uses_indexes(live: RunningSandbox) -> None:
               "template_id": None, "tunnel": PLACEHOLDER, "leadgentool": "f" * 24, "messenger": "SMS",
               "phone": "+79001234567", "connection": "f" * 24, "tag": ids["tag"], "custom_fields": "[]",
               "search_text": "", "email": None, "status": "RESOLVED", "comments": None, "payment_date": None,
-              "currency": None, "price": None}
+              "currency": None, "price": None, "summ": 10, "deal": ids["deal"], "site": ids["site"],
+              "dialog_project": 1, "start_block": 10, "caller_phone": 5, "key": "clock_offset_seconds", "base": 12345,
+              "campaign": 12345}
     assert set(fastsql.STATEMENTS) >= {"PEOPLE_PAGE", "CHAT_PAGE", "TOUCH_ACCOUNT", "INSERT_MESSAGE"}
     for name, sql in fastsql.STATEMENTS.items():
         if "{marks}" in sql:

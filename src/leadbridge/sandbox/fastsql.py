@@ -177,6 +177,33 @@ INSERT_TRAFFIC_SOURCE = (
     " :created_by, 0, 0, 0, 0, 0, :now, :now)"
 )
 
+# Neiros: a deal's sum, on the deal of that company and site only.
+SET_DEAL_SUM = (
+    "UPDATE neiros_deal SET summ = :summ WHERE id = :deal AND company_id = :company AND site_id = :site RETURNING id"
+)
+
+# Dialog: a campaign created, after its project, start block and caller phone are found together.
+DIALOG_PROJECT_COMPANY = "SELECT company_id FROM dialog_project WHERE id = :dialog_project"
+DIALOG_START_BLOCK_PARAMS = (
+    "SELECT b.params FROM dialog_start_block b JOIN dialog_scenario sc ON sc.id = b.scenario_id"
+    " WHERE b.id = :start_block AND sc.project_id = :dialog_project"
+)
+DIALOG_CALLER_PHONE_PROJECT = "SELECT project_id FROM dialog_caller_phone WHERE id = :caller_phone"
+SANDBOX_STATE_VALUE = "SELECT value FROM sandbox_state WHERE key = :key"
+TOP_CAMPAIGN = "SELECT MAX(id) FROM dialog_campaign"
+TOP_CAMPAIGN_OF_COMPANY = "SELECT MAX(id) FROM dialog_campaign WHERE company_id = :company AND id >= :base"
+CAMPAIGN_EXISTS = "SELECT 1 FROM dialog_campaign WHERE id = :campaign"
+INSERT_CAMPAIGN = (
+    "INSERT INTO dialog_campaign (id, company_id, project_id, name, description, start_block_id, phone_id, date,"
+    " start_time, end_time, attempts, interval_minutes, state, created_at, simulated_until) VALUES (:campaign,"
+    " :company, :dialog_project, :name, :description, :start_block, :caller_phone, :date, :start_time, :end_time,"
+    " :attempts, :interval_minutes, :state, :now, NULL)"
+)
+INSERT_CAMPAIGN_PHONE = (
+    "INSERT INTO dialog_campaign_phone (campaign_id, position, phone, add_data)"
+    " VALUES (:campaign, :position, :phone, :add_data)"
+)
+
 STATEMENTS = {
     name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
 }

@@ -152,11 +152,29 @@ def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) 
     return _execute(connection.connection.driver_connection, connection.dialect.name, sql, params)
 
 
-def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, Any]) -> list[Any]:
+def run_sql_many(target: RawTransaction, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Run ``sql`` once for each of ``rows`` in one call of the driver (``executemany``): many rows
+    inserted at the cost of one statement's round of Python."""
+    _record_sql(target.change, sql)
+    text = _driver_sql(target.dialect, sql)
+    cursor = target.driver.cursor()
+    try:
+        cursor.executemany(text, rows)
+    finally:
+        cursor.close()
+
+
+def _driver_sql(dialect: str, sql: str) -> str:
+    """``sql`` in the driver's parameter style (``:name`` on SQLite, ``%(name)s`` for psycopg), made once."""
     text = _sql_for_driver.get((dialect, sql))
     if text is None:
         text = sql if dialect == "sqlite" else _NAMED_PARAMETER.sub(r"%(\1)s", sql)
         _sql_for_driver[dialect, sql] = text
+    return text
+
+
+def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, Any]) -> list[Any]:
+    text = _driver_sql(dialect, sql)
     for watch in statement_watchers:
         watch(text, params)
     cursor = driver_connection.cursor()
