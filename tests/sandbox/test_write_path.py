@@ -46,10 +46,10 @@ def order_events(running: RunningSandbox) -> int:
 def add_comment_then(running: RunningSandbox, person_id: str, *, fail: bool) -> None:
     """A write of one comment and one ORDER event, refused at its end when ``fail``."""
     sandbox = running.sandbox
-    now = sandbox.now()
+    now, user_id = sandbox.now(), a_user(running)
     with sandbox.raw_write(DEMO_COMPANY) as transaction:
         run_sql(transaction, fastsql.INSERT_COMMENT, {
-            "id": new_oid(now), "company": DEMO_COMPANY, "person": person_id, "created_by": a_user(running),
+            "id": new_oid(now), "company": DEMO_COMPANY, "person": person_id, "created_by": user_id,
             "text": "written", "now": db_time(transaction, now)})
         emit(transaction, DEMO_COMPANY, "ORDER", lambda: {"order_id": "written"})
         if fail:
