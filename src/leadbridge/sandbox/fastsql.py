@@ -57,6 +57,27 @@ INSERT_MESSAGE = (
 )
 TOUCH_PERSON = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :person"
 
+# A person's card (GET /api/v2/people/{id}, and the answer of PUT): the person, the users and
+# orders linked, the subscriptions (PAGE_TAGS and PAGE_ACCOUNTS give the tags and accounts).
+PERSON_CARD = (
+    "SELECT id, name, profile_image, gender, phone, email, locale, custom_fields, created_at, updated_at"
+    " FROM leeloo_person WHERE id = :id AND company_id = :company"
+)
+CONTACTED_USERS = "SELECT user_id FROM leeloo_contacted_user WHERE person_id = :person ORDER BY user_id"
+PERSON_ORDERS = (
+    "SELECT id, title, price, currency, status, payment_method, updated_at FROM leeloo_order"
+    " WHERE person_id = :person ORDER BY created_at DESC, id DESC"
+)
+USERS_BY_ID = "SELECT id, name, created_at, updated_at FROM leeloo_user WHERE id IN ({marks}) ORDER BY id"
+_SUBSCRIPTIONS = (
+    "SELECT t.name, l.name, ts.name, sub.tunnel_id, sub.leadgentool_id, sub.traffic_source_id, sub.account_id"
+    " FROM leeloo_subscription sub JOIN leeloo_tunnel t ON t.id = sub.tunnel_id"
+    " JOIN leeloo_leadgentool l ON l.id = sub.leadgentool_id"
+    " JOIN leeloo_traffic_source ts ON ts.id = sub.traffic_source_id"
+)
+PERSON_SUBSCRIPTIONS = _SUBSCRIPTIONS + " WHERE sub.person_id = :person ORDER BY sub.created_at, sub.id"
+ACCOUNT_SUBSCRIPTIONS = _SUBSCRIPTIONS + " WHERE sub.account_id = :account ORDER BY sub.created_at, sub.id"
+
 # The write path (``Sandbox.raw_write``): each write's lookups and changes.
 # One record of the company by its id (a 404 when missing).
 USER_OF_COMPANY = "SELECT id FROM leeloo_user WHERE id = :id AND company_id = :company"
@@ -111,13 +132,6 @@ PERSON_OF_PHONE = (
 )
 ACCOUNT_ON_CONNECTION = "SELECT id FROM leeloo_account WHERE person_id = :person AND connection_id = :connection"
 TAGS_OF_PERSON = "SELECT tag_id FROM leeloo_person_tag WHERE person_id = :person"
-ACCOUNT_SUBSCRIPTIONS = (
-    "SELECT t.name, l.name, ts.name, sub.tunnel_id, sub.leadgentool_id, sub.traffic_source_id, sub.account_id"
-    " FROM leeloo_subscription sub JOIN leeloo_tunnel t ON t.id = sub.tunnel_id"
-    " JOIN leeloo_leadgentool l ON l.id = sub.leadgentool_id"
-    " JOIN leeloo_traffic_source ts ON ts.id = sub.traffic_source_id"
-    " WHERE sub.account_id = :account ORDER BY sub.created_at, sub.id"
-)
 
 INSERT_PERSON = (
     "INSERT INTO leeloo_person (id, company_id, name, phone, email, gender, locale, profile_image, custom_fields,"
@@ -205,7 +219,8 @@ INSERT_CAMPAIGN_PHONE = (
 )
 
 STATEMENTS = {
-    name: value for name, value in dict(globals()).items() if name.isupper() and isinstance(value, str)
+    name: value for name, value in dict(globals()).items()
+    if name.isupper() and not name.startswith("_") and isinstance(value, str)
 }
 
 

@@ -102,6 +102,10 @@ class RawTransaction:
     change: Change = field(default_factory=Change)
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
+    def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """:func:`run_sql` in this transaction (a :data:`Reader`)."""
+        return run_sql(self, sql, params)
+
 
 def _record_sql(change: Change | None, sql: str) -> None:
     """Note in ``change`` the table a hand-written INSERT, UPDATE or DELETE writes."""
@@ -134,6 +138,11 @@ def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
     for verb, objects in (("INSERT", session.new), ("DELETE", session.deleted), ("UPDATE", session.dirty)):
         for obj in objects:
             change.add(verb, obj.__table__.name)
+
+
+# Runs a hand-written statement (``:name`` parameters) and returns its rows: ``Sandbox.query``
+# for a read on its own, or ``run_sql`` bound to a write's transaction.
+Reader = Callable[[str, dict[str, Any]], list[Any]]
 
 
 def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) -> list[Any]:

@@ -126,7 +126,7 @@ class MessagingBackend(Backend):
         with self.sandbox.read() as session:
             account = find(session, s.Account, company_id, account_id, s.Account.person_id,
                            what="Communication channel")
-            return person_card(session, company_id, account.person_id, include)
+        return person_card(self.sandbox.query, company_id, account.person_id, include)
 
     def manual_subscribe(self, company_id: str, account_id: str, body: bodies.ManualSubscribe) -> None:
         """Subscribe the account to a tunnel at a block; the block's text is sent as the bot's message."""

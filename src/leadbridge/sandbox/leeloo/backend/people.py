@@ -4,13 +4,12 @@ or for SMS, their contacts, custom fields, comments and tags."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql
@@ -18,23 +17,20 @@ from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
-    USER_COLUMNS,
     Backend,
     api_user,
     append_message,
     count,
     defined,
-    find,
     first_source,
     lookup,
     money,
     subscription_event,
-    user_dict,
 )
 from leadbridge.sandbox.search import person_search_text
-from leadbridge.sandbox.state import RawTransaction, Sandbox, db_json, db_time, from_db_json, run_sql
+from leadbridge.sandbox.state import RawTransaction, Reader, Sandbox, db_json, db_time, from_db_json, run_sql
 from leadbridge.sandbox.webhooks import emit
-from leadbridge.sandbox.wire import ApiError, iso, iso_stored, new_oid
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, iso_stored, new_oid
 
 MESSENGER_MANUAL = "MANUAL"  # people added by hand (POST /people) hang on this connection
 
@@ -84,30 +80,24 @@ def _people_query(company_id: str, flt: PeopleFilter) -> Any:
     return query
 
 
-def tag_names(session: Session, person_ids: list[str]) -> dict[str, list[str]]:
+def tag_names(read: Reader, person_ids: list[str]) -> dict[str, list[str]]:
+    """Each person's tag names, by name."""
     names: dict[str, list[str]] = defaultdict(list)
-    rows = session.execute(
-        select(s.PersonTag.person_id, s.Tag.name)
-        .join(s.Tag, s.Tag.id == s.PersonTag.tag_id)
-        .where(s.PersonTag.person_id.in_(person_ids))
-        .order_by(s.Tag.name)
-    )
-    for person_id, name in rows:
-        names[person_id].append(name)
+    if person_ids:
+        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, person_ids)
+        for person_id, name in read(sql, ids):
+            names[person_id].append(name)
     return names
 
 
-def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def account_links(read: Reader, person_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each person's accounts, oldest first."""
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rows = session.execute(
-        select(s.Account.person_id, s.Account.id, s.Account.connection_id, s.Account.connection_status,
-               s.Account.messenger)
-        .where(s.Account.person_id.in_(person_ids))
-        .order_by(s.Account.created_at, s.Account.id)
-    )
-    for person_id, account_id, connection_id, connection_status, messenger in rows:
-        links[person_id].append({"account_id": account_id, "connection_id": connection_id,
-                                 "connection_status": connection_status, "from": messenger})
+    if person_ids:
+        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, person_ids)
+        for person_id, account_id, connection_id, connection_status, messenger in read(sql, ids):
+            links[person_id].append({"account_id": account_id, "connection_id": connection_id,
+                                     "connection_status": connection_status, "from": messenger})
     return links
 
 
@@ -145,29 +135,18 @@ def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: in
               "lastMessageTime": iso_stored(last)}
         for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
     }
-    if people:
-        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, list(people))
-        for pid, account_id, connection_id, status, messenger in sandbox.query(sql, ids):
-            people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
-                                            "connection_status": status, "from": messenger})
-        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, list(people))
-        for pid, tag in sandbox.query(sql, ids):
-            people[pid]["tags"].append(tag)
+    accounts = account_links(sandbox.query, list(people))
+    tags = tag_names(sandbox.query, list(people))
+    for pid, person in people.items():
+        person["accounts"] = accounts.get(pid, [])
+        person["tags"] = tags.get(pid, [])
     return list(people.values())
 
 
-def subscribe_history(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(s.Tunnel.name.label("tunnel_name"), s.Leadgentool.name.label("leadgentool_name"),
-               s.TrafficSource.name.label("source_name"), s.Subscription.tunnel_id,
-               s.Subscription.leadgentool_id, s.Subscription.traffic_source_id, s.Subscription.account_id)
-        .join(s.Tunnel, s.Tunnel.id == s.Subscription.tunnel_id)
-        .join(s.Leadgentool, s.Leadgentool.id == s.Subscription.leadgentool_id)
-        .join(s.TrafficSource, s.TrafficSource.id == s.Subscription.traffic_source_id)
-        .where(where)
-        .order_by(s.Subscription.created_at, s.Subscription.id)
-    )
-    return [history_item(*row) for row in rows]
+def subscribe_history(read: Reader, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A person's or account's ``subscribeHistory`` (``fastsql.PERSON_SUBSCRIPTIONS`` or
+    ``ACCOUNT_SUBSCRIPTIONS``), oldest first."""
+    return [history_item(*row) for row in read(sql, params)]
 
 
 def history_item(tunnel_name: str, leadgentool_name: str, source_name: str, tunnel_id: str, leadgentool_id: str,
@@ -181,61 +160,67 @@ def history_item(tunnel_name: str, leadgentool_name: str, source_name: str, tunn
 PERSON_INCLUDES = frozenset({"contactedUsers", "orders"})
 
 
-def person_relations(session: Session, person_id: str, include: frozenset[str]) -> tuple[
-    dict[str, list[dict[str, str]]], dict[str, list[dict[str, Any]]], Sequence[Any]
+class OrderOfPerson(NamedTuple):
+    id: str
+    title: str
+    price: float
+    currency: str
+    status: str
+    payment_method: str
+    updated_at: Any  # as stored: read it with iso_stored
+
+
+def person_relations(read: Reader, person_id: str, include: frozenset[str]) -> tuple[
+    dict[str, list[dict[str, str]]], dict[str, list[dict[str, Any]]], list[OrderOfPerson]
 ]:
     """links (always), included (as asked) and the order rows of one person."""
-    user_ids = list(session.scalars(
-        select(s.ContactedUser.user_id).where(s.ContactedUser.person_id == person_id).order_by(s.ContactedUser.user_id)
-    ))
-    orders = session.execute(
-        select(s.Order.id, s.Order.title, s.Order.price, s.Order.currency, s.Order.status,
-               s.Order.payment_method, s.Order.updated_at)
-        .where(s.Order.person_id == person_id)
-        .order_by(s.Order.created_at.desc(), s.Order.id.desc())
-    ).all()
+    user_ids = [row[0] for row in read(fastsql.CONTACTED_USERS, {"person": person_id})]
+    orders = [OrderOfPerson(*row) for row in read(fastsql.PERSON_ORDERS, {"person": person_id})]
     links = {
         "contactedUsers": [{"type": "users", "id": user_id} for user_id in user_ids],
         "orders": [{"type": "orders", "id": order.id} for order in orders],
     }
     included: dict[str, list[dict[str, Any]]] = {}
     if "contactedUsers" in include:
-        users = session.execute(select(*USER_COLUMNS).where(s.User.id.in_(user_ids)).order_by(s.User.id))
-        included["users"] = [user_dict(row) for row in users]
+        users = read(*fastsql.in_list(fastsql.USERS_BY_ID, user_ids)) if user_ids else []
+        included["users"] = [{"id": user_id, "name": name, "createdAt": iso_stored(created_at),
+                              "updatedAt": iso_stored(updated_at)} for user_id, name, created_at, updated_at in users]
     if "orders" in include:
         included["orders"] = []
     return links, included, orders
 
 
-def person_card(session: Session, company_id: str, person_id: str,
+def person_card(read: Reader, company_id: str, person_id: str,
                 include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """GET /api/v2/people/{id}: the person and the side-loaded records asked for."""
-    person = find(session, s.Person, company_id, person_id,
-                  s.Person.id, s.Person.name, s.Person.profile_image, s.Person.gender, s.Person.phone,
-                  s.Person.email, s.Person.locale, s.Person.custom_fields, s.Person.created_at,
-                  s.Person.updated_at, what="Person")
-    links, included, orders = person_relations(session, person.id, include)
+    """GET /api/v2/people/{id}: the person and the side-loaded records asked for, read by
+    hand-written SQL (``read``: the sandbox's read connection, or a write's transaction)."""
+    rows = read(fastsql.PERSON_CARD, {"id": person_id, "company": company_id}) if is_oid(person_id) else []
+    if not rows:
+        raise ApiError(404, "Person not found")
+    (person_id, name, profile_image, gender, phone, email, locale, custom_fields, created_at,
+     updated_at) = rows[0]
+    links, included, orders = person_relations(read, person_id, include)
     if "orders" in include:
         included["orders"] = [
             {"id": o.id, "title": o.title, "price": money(o.price), "currency": o.currency, "status": o.status,
-             "updatedAt": iso(o.updated_at)}
+             "updatedAt": iso_stored(o.updated_at)}
             for o in orders
         ]
     data = {
-        "id": person.id,
-        "name": person.name,
-        "tags": tag_names(session, [person.id]).get(person.id, []),
-        "profileImage": defined(person.profile_image),
-        "gender": defined(person.gender),
-        "phone": defined(person.phone),
-        "email": defined(person.email),
-        "locale": person.locale,
-        "accounts": account_links(session, [person.id]).get(person.id, []),
-        "subscribeHistory": subscribe_history(session, s.Subscription.person_id == person.id),
+        "id": person_id,
+        "name": name,
+        "tags": tag_names(read, [person_id]).get(person_id, []),
+        "profileImage": defined(profile_image),
+        "gender": defined(gender),
+        "phone": defined(phone),
+        "email": defined(email),
+        "locale": locale,
+        "accounts": account_links(read, [person_id]).get(person_id, []),
+        "subscribeHistory": subscribe_history(read, fastsql.PERSON_SUBSCRIPTIONS, {"person": person_id}),
         "links": links,
-        "custom_fields": person.custom_fields or [],
-        "created_at": iso(person.created_at),
-        "updated_at": iso(person.updated_at),
+        "custom_fields": from_db_json(custom_fields) or [],
+        "created_at": iso_stored(created_at),
+        "updated_at": iso_stored(updated_at),
     }
     return data, included
 
@@ -302,11 +287,6 @@ def _tag(transaction: RawTransaction, person_id: str, tag_ids: list[str]) -> Non
             run_sql(transaction, fastsql.INSERT_PERSON_TAG, {"person": person_id, "tag": tag_id})
 
 
-def _subscriptions_of_account(transaction: RawTransaction, account_id: str) -> list[dict[str, Any]]:
-    """:func:`subscribe_history` of one account, in the write's transaction."""
-    return [history_item(*row) for row in run_sql(transaction, fastsql.ACCOUNT_SUBSCRIPTIONS, {"account": account_id})]
-
-
 class PeopleBackend(Backend):
     """People (/api/v2/people…): the list, the card, people added, their contacts, comments and tags."""
 
@@ -328,8 +308,8 @@ class PeopleBackend(Backend):
                 .order_by(s.Person.id)
             ).all()
             ids = [row.id for row in rows]
-            tags = tag_names(session, ids)
-            accounts = account_links(session, ids)
+        tags = tag_names(self.sandbox.query, ids)
+        accounts = account_links(self.sandbox.query, ids)
         return [
             {
                 "id": row.id,
@@ -346,8 +326,7 @@ class PeopleBackend(Backend):
     def person_view(self, company_id: str, person_id: str,
                     include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
         """GET /api/v2/people/{id}: the person and the side-loaded records asked for."""
-        with self.sandbox.read() as session:
-            return person_card(session, company_id, person_id, include)
+        return person_card(self.sandbox.query, company_id, person_id, include)
 
     def create_person(self, company_id: str, body: bodies.CreatePerson) -> dict[str, Any]:
         """POST /api/v2/people: a person with a MANUAL account, subscribed through the leadgentool."""
@@ -377,7 +356,8 @@ class PeopleBackend(Backend):
                 "phone": defined(body.phone),
                 "email": defined(body.email),
                 "locale": "",
-                "subscribeHistory": _subscriptions_of_account(transaction, account_id),
+                "subscribeHistory": subscribe_history(transaction.read, fastsql.ACCOUNT_SUBSCRIPTIONS,
+                                                      {"account": account_id}),
                 "createdAt": iso(now),
                 "updatedAt": iso(now),
             }
@@ -428,9 +408,7 @@ class PeopleBackend(Backend):
                 email = email if body.email is None else body.email
                 run_sql(transaction, fastsql.UPDATE_PERSON_CONTACTS, {
                     **values, "phone": phone, "email": email, "search_text": person_search_text(name, email, phone)})
-        # Read once the write has committed: requests are served one at a time, so the card is
-        # the one this write left.
-        return self.person_view(company_id, person_id)[0]
+            return person_card(transaction.read, company_id, person_id)[0]
 
     def add_comment(self, company_id: str, person_id: str, text: str) -> dict[str, Any]:
         """PUT /api/v2/people/{id}/add-comment: a comment by the API user."""
