@@ -82,8 +82,10 @@ ACCOUNT_SUBSCRIPTIONS = _SUBSCRIPTIONS + " WHERE sub.account_id = :account ORDER
 # One record of the company by its id (a 404 when missing).
 USER_OF_COMPANY = "SELECT id FROM leeloo_user WHERE id = :id AND company_id = :company"
 ACCOUNT_OF_COMPANY = "SELECT id, person_id FROM leeloo_account WHERE id = :id AND company_id = :company"
-PERSON_OF_COMPANY = (
-    "SELECT id, name, email, phone, custom_fields FROM leeloo_person WHERE id = :id AND company_id = :company"
+PERSON_OF_COMPANY = "SELECT id, email, phone FROM leeloo_person WHERE id = :id AND company_id = :company"
+PERSON_TO_UPDATE = (
+    "SELECT id, name, email, phone, custom_fields, search_text FROM leeloo_person"
+    " WHERE id = :id AND company_id = :company"
 )
 TAG_OF_COMPANY = "SELECT id FROM leeloo_tag WHERE id = :id AND company_id = :company"
 TUNNEL_OF_COMPANY = "SELECT id FROM leeloo_tunnel WHERE id = :id AND company_id = :company"
@@ -156,11 +158,15 @@ INSERT_CONTACTED_USER = "INSERT INTO leeloo_contacted_user (person_id, user_id) 
 INSERT_PERSON_TAG = "INSERT INTO leeloo_person_tag (person_id, tag_id) VALUES (:person, :tag)"
 DELETE_PERSON_TAG = "DELETE FROM leeloo_person_tag WHERE person_id = :person AND tag_id = :tag"
 TOUCH_PERSON_UPDATED = "UPDATE leeloo_person SET updated_at = :now WHERE id = :person"
-UPDATE_PERSON_CONTACTS = (
+# The search index (search.py) follows search_text: it is set only when it changes.
+UPDATE_PERSON = (
+    "UPDATE leeloo_person SET phone = :phone, email = :email, custom_fields = :custom_fields, updated_at = :now"
+    " WHERE id = :person"
+)
+UPDATE_PERSON_AND_SEARCH_TEXT = (
     "UPDATE leeloo_person SET phone = :phone, email = :email, search_text = :search_text,"
     " custom_fields = :custom_fields, updated_at = :now WHERE id = :person"
 )
-UPDATE_PERSON_FIELDS = "UPDATE leeloo_person SET custom_fields = :custom_fields, updated_at = :now WHERE id = :person"
 INSERT_COMMENT = (
     "INSERT INTO leeloo_comment (id, company_id, person_id, created_by, text, created_at, updated_at)"
     " VALUES (:id, :company, :person, :created_by, :text, :now, :now)"

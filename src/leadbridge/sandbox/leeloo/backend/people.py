@@ -391,23 +391,23 @@ class PeopleBackend(Backend):
         """PUT /api/v2/people/{id}: the person's phone, email and custom fields; answers the updated card."""
         now = self.now()
         with self._write(company_id) as transaction:
-            person_id, name, email, phone, stored_fields = lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id,
-                                                                  person_id, what="Person")
+            person_id, name, email, phone, stored_fields, search_text = lookup(
+                transaction, fastsql.PERSON_TO_UPDATE, company_id, person_id, what="Person")
             custom_fields = from_db_json(stored_fields) or []
             if body.custom_fields is not None:
                 merged = {field["name"]: field for field in custom_fields}
                 for field in body.custom_fields:
                     merged[field.name] = field.model_dump()
                 custom_fields = list(merged.values())
-            values: dict[str, Any] = {"person": person_id, "now": db_time(transaction, now),
-                                      "custom_fields": db_json(transaction, custom_fields)}
-            if body.phone is None and body.email is None:
-                run_sql(transaction, fastsql.UPDATE_PERSON_FIELDS, values)
+            phone = phone if body.phone is None else body.phone
+            email = email if body.email is None else body.email
+            values = {"person": person_id, "now": db_time(transaction, now), "phone": phone, "email": email,
+                      "custom_fields": db_json(transaction, custom_fields)}
+            new_search_text = person_search_text(name, email, phone)
+            if new_search_text == search_text:
+                run_sql(transaction, fastsql.UPDATE_PERSON, values)
             else:
-                phone = phone if body.phone is None else body.phone
-                email = email if body.email is None else body.email
-                run_sql(transaction, fastsql.UPDATE_PERSON_CONTACTS, {
-                    **values, "phone": phone, "email": email, "search_text": person_search_text(name, email, phone)})
+                run_sql(transaction, fastsql.UPDATE_PERSON_AND_SEARCH_TEXT, {**values, "search_text": new_search_text})
             return person_card(transaction.read, company_id, person_id)[0]
 
     def add_comment(self, company_id: str, person_id: str, text: str) -> dict[str, Any]:

@@ -89,7 +89,7 @@ class SalesBackend(Backend):
         """POST /api/v2/orders: an OPENED manual order for the person, priced by the offer."""
         now = self.now()
         with self._write(company_id) as transaction:
-            person_id, _, person_email, person_phone, _ = lookup(
+            person_id, person_email, person_phone = lookup(
                 transaction, fastsql.PERSON_OF_COMPANY, company_id, body.personId, what="Person", field="personId")
             offer_id, title, description, price, currency, tunnel_id = lookup(
                 transaction, fastsql.OFFER_OF_COMPANY, company_id, body.offerId, what="Offer", field="offerId")
