@@ -559,7 +559,10 @@ class Sandbox:
             with driver.transaction():
                 yield transaction
         else:
-            driver.execute("BEGIN")
+            # IMMEDIATE: the write lock is taken before the first lookup, so a file database
+            # served by several processes makes a concurrent write wait (busy timeout) instead of
+            # failing when this transaction's reads turn into its writes.
+            driver.execute("BEGIN IMMEDIATE")
             try:
                 yield transaction
             except BaseException:
