@@ -73,6 +73,18 @@ def test_a_changed_phone_is_found_and_the_old_one_no_longer(running: RunningSand
     assert f"/people/{person_id}" in found(running, "переездова")  # the name stays searchable
 
 
+def test_a_change_that_leaves_the_searched_text_keeps_the_person_found(
+        running: RunningSandbox, leeloo: httpx.Client) -> None:
+    person_id = new_person(leeloo, "Инна Неизменная", "+79035550033", "inna@example.org")
+    # The same phone again, then only a custom field: the searched text stays as it was.
+    for body in ({"phone": "+79035550033"}, {"custom_fields": [{"type": "KEYWORD", "name": "city", "value": "Тверь"}]}):
+        answer = leeloo.put(f"/api/v2/people/{person_id}", json=body)
+        assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["custom_fields"] == [{"type": "KEYWORD", "name": "city", "value": "Тверь"}]
+    for query in ("неизменная", "inna@example", "79035550033"):
+        assert f"/people/{person_id}" in found(running, query), query
+
+
 def links(page: str) -> int:
     return page.count(f'href="{UI}/people/')
 

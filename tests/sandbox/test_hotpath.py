@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from http_clients import TIMEOUT
+from leadbridge.contract.leeloo import ENDPOINTS
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.hotpath import paging
+from leadbridge.sandbox.hotpath import direct_routes, paging
 from leadbridge.sandbox.leeloo.backend import people as people_backend
+from leadbridge.sandbox.leeloo.routes import ROUTERS
 from leadbridge.sandbox.server import RunningSandbox
 
 
@@ -197,3 +199,53 @@ def test_a_write_drops_only_what_it_changed(leeloo: httpx.Client, live: RunningS
     assert grown["meta"]["totalCount"] == total + 1
     ids = [p["id"] for p in every_record(leeloo, "/api/v2/people", {})]
     assert len(ids) == total + 1 and person["person_id"] in ids and ids == sorted(ids)
+
+
+# --- every write (and every read of one record) in its plain form takes the lane --------------
+
+ROUTED = "?routed=1"  # an unknown query parameter: FastAPI ignores it, the lane leaves the request to FastAPI
+
+
+def test_every_leeloo_write_is_called_directly() -> None:
+    table = direct_routes(ROUTERS)
+    for endpoint in ENDPOINTS.values():
+        if endpoint.method == "GET":
+            continue
+        parts = endpoint.path.replace("{", "").replace("}", "").split("/")
+        found = next(route for route in table[endpoint.method, len(parts)] if route.match(parts))
+        assert found.endpoint is not None, endpoint.name
+
+
+def test_a_write_answers_alike_in_both_lanes(leeloo: httpx.Client) -> None:
+    person = leeloo.get("/api/v2/people", params={"limit": 1}).json()["data"][0]["id"]
+    tag = leeloo.get("/api/v2/tags").json()["data"][0]["id"]
+    for method, path, body in [
+        ("PUT", f"/api/v2/people/{person}/add-tag", {"tag_id": tag}),
+        ("PUT", f"/api/v2/people/{person}/add-tag", {"tag_id": "0" * 24}),  # 404 naming tag_id
+        ("PUT", f"/api/v2/people/{person}/remove-tag", {"tag_id": tag}),
+        ("PUT", f"/api/v2/people/{'0' * 24}/add-comment", {"comment": "x"}),
+        ("POST", "/api/v2/calls", {"user_id": "nope"}),  # 422 naming the fields
+        ("POST", "/api/v2/messages/send-message", {"account_id": "0" * 24, "text": "x"}),
+    ]:
+        fast = leeloo.request(method, path, json=body)
+        routed = leeloo.request(method, path + ROUTED, json=body)
+        assert fast.status_code == routed.status_code, path
+        assert fast.json() == routed.json(), path
+
+
+def test_a_person_updated_in_either_lane_answers_the_same_card(leeloo: httpx.Client) -> None:
+    person = leeloo.get("/api/v2/people", params={"limit": 1}).json()["data"][0]["id"]
+    body = {"email": "lanes@example.com"}
+    fast = leeloo.put(f"/api/v2/people/{person}", json=body).json()
+    routed = leeloo.put(f"/api/v2/people/{person}{ROUTED}", json=body).json()
+    assert fast["data"].pop("updated_at") <= routed["data"].pop("updated_at")
+    assert fast == routed
+    assert fast["data"]["email"] == "lanes@example.com"
+
+
+def test_the_lane_picks_the_route_fastapi_picks(leeloo: httpx.Client) -> None:
+    """``/tunnels/stats`` is registered before ``/tunnels/{tunnel_id}``: both lanes serve the stats."""
+    fast = leeloo.get("/api/v2/tunnels/stats")
+    routed = leeloo.get("/api/v2/tunnels/stats" + ROUTED)
+    assert fast.status_code == routed.status_code == 200
+    assert fast.json() == routed.json() and "subscribers" in fast.json()["data"][0]

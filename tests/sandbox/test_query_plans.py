@@ -23,7 +23,7 @@ from sqlalchemy import event, select
 from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.server import RunningSandbox
-from leadbridge.sandbox.state import _NAMED_PARAMETER
+from leadbridge.sandbox.state import _NAMED_PARAMETER, statement_watchers
 
 TABLES = frozenset(s.Base.metadata.tables)
 # Tables that grow with the data: on these, an index search on the company alone walks every
@@ -50,11 +50,16 @@ def recording(live: RunningSandbox) -> Iterator[Recorded]:
         if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "UPDATE", "DELETE", "WITH"):
             statements.append((statement, parameters))
 
+    def record_hand_written(statement: str, parameters: dict[str, Any]) -> None:
+        record(None, None, statement, dict(parameters), None, False)
+
     event.listen(live.sandbox.engine, "before_cursor_execute", record)
+    statement_watchers.append(record_hand_written)
     try:
         yield statements
     finally:
         event.remove(live.sandbox.engine, "before_cursor_execute", record)
+        statement_watchers.remove(record_hand_written)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -203,7 +208,12 @@ def test_every_fast_lane_statement_uses_indexes(live: RunningSandbox) -> None:
     params = {"company": DEMO_COMPANY, "limit": 20, "offset": 5, "step": 1000, "anchor": ids["person"],
               "account": ids["account"], "person": ids["person"], "now": "2026-11-01 00:00:00.000000",
               "id": "f" * 24, "text": "", "type": "BOT_MESSAGE", "read": True, "created_by": None,
-              "template_id": None}
+              "template_id": None, "tunnel": PLACEHOLDER, "leadgentool": "f" * 24, "messenger": "SMS",
+              "phone": "+79001234567", "connection": "f" * 24, "tag": ids["tag"], "custom_fields": "[]",
+              "search_text": "", "email": None, "status": "RESOLVED", "comments": None, "payment_date": None,
+              "currency": None, "price": None, "summ": 10, "deal": ids["deal"], "site": ids["site"],
+              "dialog_project": 1, "start_block": 10, "caller_phone": 5, "key": "clock_offset_seconds", "base": 12345,
+              "campaign": 12345}
     assert set(fastsql.STATEMENTS) >= {"PEOPLE_PAGE", "CHAT_PAGE", "TOUCH_ACCOUNT", "INSERT_MESSAGE"}
     for name, sql in fastsql.STATEMENTS.items():
         if "{marks}" in sql:

@@ -63,6 +63,25 @@ def test_a_write_through_one_worker_is_read_through_the_other(two_workers: tuple
         assert [p["id"] for p in filtered["data"]] == [person] and filtered["meta"]["totalCount"] == 1
 
 
+def test_writes_through_both_workers_at_once_all_land(two_workers: tuple[str, str]) -> None:
+    """Each worker's write reads before it writes: two at once must wait for each other, not fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with client(two_workers[0]) as first, client(two_workers[1]) as second:
+        person = first.get("/api/v2/people", params={"limit": 1}).json()["data"][0]["id"]
+        before = len(first.get(f"/api/v2/people/{person}").json()["data"]["links"]["orders"])
+        order = {"personId": person, "offerId": "5e3c357bf04b1f000c27b83a",
+                 "paymentCreditsId": "5e3c3533f04b1f000c27b534"}
+
+        def orders(worker: httpx.Client) -> list[int]:
+            return [worker.post("/api/v2/orders", json=order).status_code for _ in range(15)]
+
+        with ThreadPoolExecutor(2) as pool:
+            answers = [status for statuses in pool.map(orders, (first, second)) for status in statuses]
+        assert answers == [200] * 30
+        assert len(second.get(f"/api/v2/people/{person}").json()["data"]["links"]["orders"]) == before + 30
+
+
 def test_the_clock_and_the_faults_are_the_same_on_every_worker(two_workers: tuple[str, str]) -> None:
     with client(two_workers[0]) as first, client(two_workers[1]) as second:
         moved = first.post("/_sandbox/clock/advance", json={"seconds": 7200}).json()

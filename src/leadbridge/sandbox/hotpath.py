@@ -1,34 +1,44 @@
-"""A fast lane in front of FastAPI for the hottest Leeloo calls.
+"""A fast lane in front of FastAPI for Leeloo's calls in their plain form.
 
 FastAPI's per-request machinery (routing through nested routers, dependency solving,
 parameter validation, response-model serialisation) costs several times what the
-sandbox's own work does on these calls. For requests in their plain form, this ASGI
+sandbox's own work does on most calls. For requests in their plain form, this ASGI
 layer calls the very same endpoint functions directly; anything else (a filter, a
 malformed or out-of-range parameter) goes through FastAPI as usual. So behaviour is
 identical by construction: same handler code, same error rendering.
 
-Pages read in plain form are kept rendered in the company's cache (``cache.CompanyCache``)
-until the company's next write: a client paging through data it does not change gets them
-straight from memory.
+Plain form:
 
-Plain form: ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
-with at most ``limit`` and ``offset`` as plain numbers; ``POST /api/v2/messages/send-message``
-with any body (its handler parses the body itself); each may carry the token as a plain
-``authToken`` query parameter instead of the header.
+- every Leeloo route whose handler takes nothing but the request, the company (the token)
+  and its path's parameters — every write, whose handler parses the body itself, and the
+  reads of one record or a whole small list — with no query string but a plain
+  ``authToken``; the lane finds the route as FastAPI would (the first route of the
+  request's method whose path matches, in the order the routers were included);
+- ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
+  with at most ``limit`` and ``offset`` as plain numbers. These pages are kept rendered in
+  the company's cache (``cache.CompanyCache``) until the company's next write: a client
+  paging through data it does not change gets them straight from memory.
+
+Each may carry the token as a plain ``authToken`` query parameter instead of the header.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
-from leadbridge.sandbox.leeloo.routes import api, messaging, people
+from leadbridge.sandbox.leeloo.routes import ROUTERS, api, messaging, people
 from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError
 
@@ -62,6 +72,44 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
     return values, token
 
 
+_PATH_PARAMETER = re.compile(r"^\{(\w+)\}$")
+# What a handler may take to be called directly: besides these, only its path's parameters.
+DIRECT_ARGUMENTS = frozenset({"request", "company"})
+
+
+@dataclass(frozen=True)
+class DirectRoute:
+    """A Leeloo route as the lane matches it: its path's segments (None where a parameter
+    stands), and its handler when the lane may call it directly (None: FastAPI serves it)."""
+
+    segments: tuple[str | None, ...]
+    parameters: tuple[tuple[int, str], ...]  # (segment index, name) of each path parameter
+    endpoint: Endpoint | None
+
+    def match(self, parts: list[str]) -> bool:
+        # A parameter matches any non-empty segment, as FastAPI's default converter does.
+        return all(part == segment if segment is not None else part != ""
+                   for segment, part in zip(self.segments, parts, strict=True))
+
+
+def direct_routes(routers: Iterable[APIRouter]) -> dict[tuple[str, int], list[DirectRoute]]:
+    """Every route of ``routers`` by method and number of path segments, in FastAPI's order."""
+    table: dict[tuple[str, int], list[DirectRoute]] = {}
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            parts = route.path.split("/")
+            names = {index: m[1] for index, part in enumerate(parts) if (m := _PATH_PARAMETER.match(part))}
+            arguments = set(inspect.signature(route.endpoint).parameters)
+            direct = arguments <= DIRECT_ARGUMENTS | set(names.values()) and "company" in arguments
+            entry = DirectRoute(tuple(None if index in names else part for index, part in enumerate(parts)),
+                                tuple(names.items()), route.endpoint if direct else None)
+            for method in route.methods or ():
+                table.setdefault((method, len(parts)), []).append(entry)
+    return table
+
+
 class FastLane:
     def __init__(self, app: ASGIApp, render_error: Callable[[str, ApiError], JSON]) -> None:
         self.app = app
@@ -72,7 +120,7 @@ class FastLane:
         self.token_header = TOKEN_HEADER.lower().encode("latin-1")
         self.people: Endpoint = people.list_people
         self.chat_messages: Endpoint = messaging.chat_messages
-        self.send_message: Endpoint = messaging.send_message
+        self.direct = direct_routes(ROUTERS)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -82,35 +130,38 @@ class FastLane:
                 return
         await self.app(scope, receive, send)
 
-    def route(self, scope: Scope) -> tuple[Endpoint, dict[str, Any], str | None] | None:
+    def route(self, scope: Scope) -> tuple[Endpoint, dict[str, Any], str | None, bool] | None:
+        """The handler, its arguments, the query's token and whether the answer is a cached page."""
         path: str = scope["path"]
         method: str = scope["method"]
-        if method == "POST":
-            if path != "/api/v2/messages/send-message":
-                return None
-            parsed = paging(scope["query_string"], 0, 0)
-            return None if parsed is None or parsed[0] else (self.send_message, {}, parsed[1])
-        if method != "GET":
-            return None
-        if path == "/api/v2/people":
-            endpoint = self.people
-            kwargs: dict[str, Any] = {"last_message": api.NO_WINDOW}
-        elif path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
-            channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
-            if not channel or "/" in channel:
-                return None
-            endpoint = self.chat_messages
-            kwargs = {"person_id": channel}
-        else:
-            return None
+        if method == "GET":
+            if path == "/api/v2/people":
+                return self.paged(scope, self.people, {"last_message": api.NO_WINDOW})
+            if path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
+                channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
+                if not channel or "/" in channel:
+                    return None
+                return self.paged(scope, self.chat_messages, {"person_id": channel})
+        parts = path.split("/")
+        for candidate in self.direct.get((method, len(parts)), ()):
+            if candidate.match(parts):
+                parsed = paging(scope["query_string"], 0, 0)
+                if candidate.endpoint is None or parsed is None or parsed[0]:
+                    return None
+                return (candidate.endpoint, {name: parts[index] for index, name in candidate.parameters},
+                        parsed[1], False)
+        return None
+
+    def paged(self, scope: Scope, endpoint: Endpoint,
+              kwargs: dict[str, Any]) -> tuple[Endpoint, dict[str, Any], str | None, bool] | None:
         paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
         kwargs["page"] = api.Paging(paged[0].get("limit", DEFAULT_LIMIT), paged[0].get("offset", 0))
-        return endpoint, kwargs, paged[1]
+        return endpoint, kwargs, paged[1], True
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,
-                    kwargs: dict[str, Any], query_token: str | None) -> None:
+                    kwargs: dict[str, Any], query_token: str | None, cached_page: bool) -> None:
         token = None
         for name, value in scope["headers"]:
             if name == self.token_header:
@@ -122,7 +173,7 @@ class FastLane:
         response: Response
         try:
             company = await self.company(request, token)
-            if scope["method"] != "GET":
+            if not cached_page:
                 response = JSON(await endpoint(request, company, **kwargs))
             else:
                 cache = sandbox.cache(company)

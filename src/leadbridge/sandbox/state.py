@@ -126,13 +126,30 @@ _writes_of_sql: dict[str, tuple[str, str] | None] = {}
 CHANGE = "sandbox_change"  # the Change of a write session, in its .info
 
 
+# Called with (driver SQL, parameters) before each hand-written statement runs; empty but for
+# whoever watches the statements (tests/sandbox/test_query_plans.py explains each one).
+statement_watchers: list[Callable[[str, dict[str, Any]], None]] = []
+
+
 @dataclass
 class RawTransaction:
-    """A transaction on the driver connection itself (see :meth:`Sandbox.raw_write`)."""
+    """A transaction of hand-written SQL on the driver connection itself (see :meth:`Sandbox.raw_write`).
+
+    ``events`` holds the webhook events its statements caused (``webhooks.emit``), queued for
+    delivery once it has committed: a rolled-back write sends nothing.
+    """
 
     driver: Any
     dialect: str
+    # Whether a company listens for an event type (``Webhooks.wants``): an event nobody
+    # listens for is never built.
+    listens: Callable[[str, str], bool]
     change: Change = field(default_factory=Change)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def read(self, sql: str, params: dict[str, Any]) -> list[Any]:
+        """:func:`run_sql` in this transaction (a :data:`Reader`)."""
+        return run_sql(self, sql, params)
 
 
 def _record_sql(change: Change | None, sql: str) -> None:
@@ -147,10 +164,10 @@ def _record_sql(change: Change | None, sql: str) -> None:
         change.add(*written)  # type: ignore[misc]
 
 
-def note_added(session: Session, table: str, row_id: str) -> None:
-    """Name a row the write session just inserted (one INSERT of one row) into ``table``, so that
-    the values kept across such rows take it in (cache.Change.note_added)."""
-    change: Change | None = session.info.get(CHANGE)
+def note_added(target: Session | RawTransaction, table: str, row_id: str) -> None:
+    """Name a row the write just inserted (one INSERT of one row) into ``table``, so that the
+    values kept across such rows take it in (cache.Change.note_added)."""
+    change: Change | None = target.change if isinstance(target, RawTransaction) else target.info.get(CHANGE)
     if change is not None:
         change.note_added(table, row_id)
 
@@ -176,6 +193,11 @@ def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
             change.add(verb, obj.__table__.name)
 
 
+# Runs a hand-written statement (``:name`` parameters) and returns its rows: ``Sandbox.query``
+# for a read on its own, or ``run_sql`` bound to a write's transaction.
+Reader = Callable[[str, dict[str, Any]], list[Any]]
+
+
 def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) -> list[Any]:
     """Run ``sql`` (``:name`` parameters) straight through the driver, in a session's
     transaction or a :class:`RawTransaction`.
@@ -192,11 +214,31 @@ def run_sql(target: Session | RawTransaction, sql: str, params: dict[str, Any]) 
     return _execute(connection.connection.driver_connection, connection.dialect.name, sql, params)
 
 
-def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, Any]) -> list[Any]:
+def run_sql_many(target: RawTransaction, sql: str, rows: list[dict[str, Any]]) -> None:
+    """Run ``sql`` once for each of ``rows`` in one call of the driver (``executemany``): many rows
+    inserted at the cost of one statement's round of Python."""
+    _record_sql(target.change, sql)
+    text = _driver_sql(target.dialect, sql)
+    cursor = target.driver.cursor()
+    try:
+        cursor.executemany(text, rows)
+    finally:
+        cursor.close()
+
+
+def _driver_sql(dialect: str, sql: str) -> str:
+    """``sql`` in the driver's parameter style (``:name`` on SQLite, ``%(name)s`` for psycopg), made once."""
     text = _sql_for_driver.get((dialect, sql))
     if text is None:
         text = sql if dialect == "sqlite" else _NAMED_PARAMETER.sub(r"%(\1)s", sql)
         _sql_for_driver[dialect, sql] = text
+    return text
+
+
+def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, Any]) -> list[Any]:
+    text = _driver_sql(dialect, sql)
+    for watch in statement_watchers:
+        watch(text, params)
     cursor = driver_connection.cursor()
     try:
         cursor.execute(text, params)
@@ -209,6 +251,26 @@ def db_time(target: Session | RawTransaction, value: datetime) -> Any:
     """A naive UTC datetime as the database stores it (SQLAlchemy's text format on SQLite)."""
     dialect = target.dialect if isinstance(target, RawTransaction) else target.connection().dialect.name
     return value.isoformat(" ", "microseconds") if dialect == "sqlite" else value
+
+
+def db_optional_time(target: RawTransaction, value: datetime | None) -> Any:
+    """:func:`db_time` of a nullable column."""
+    return None if value is None else db_time(target, value)
+
+
+def db_json(target: RawTransaction, value: Any) -> Any:
+    """A value of a JSON column as the driver takes it: text on SQLite (as SQLAlchemy stores it),
+    psycopg's JSON adapter on PostgreSQL."""
+    if target.dialect == "sqlite":
+        return json.dumps(value)
+    from psycopg.types.json import Json
+
+    return Json(value)
+
+
+def from_db_json(value: Any) -> Any:
+    """A JSON column's value as read by hand-written SQL: SQLite returns its text, psycopg the value."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 @dataclass
@@ -536,19 +598,24 @@ class Sandbox:
 
     @contextmanager
     def raw_write(self, company_id: str) -> Iterator[RawTransaction]:
-        """One transaction of hand-written SQL (:func:`run_sql`) on the kept-open connection.
+        """One transaction of hand-written SQL (:func:`run_sql`) on the kept-open connection,
+        committed whole or rolled back whole: the write path of every vendor API's write.
 
-        For the hottest write (POST send-message): a session's set-up, pool check-out and
-        tear-down cost more than the three statements themselves.
+        A session's set-up, pool check-out, unit of work and tear-down cost more than the few
+        statements of a write themselves. After the commit the company's cache drops what the
+        statements changed and the webhook events they caused are queued.
         """
         driver = self._kept_connection()
         dialect = self.engine.dialect.name
-        transaction = RawTransaction(driver, dialect)
+        transaction = RawTransaction(driver, dialect, self.webhooks.wants)
         if dialect == "postgresql":
             with driver.transaction():
                 yield transaction
         else:
-            driver.execute("BEGIN")
+            # IMMEDIATE: the write lock is taken before the first lookup, so a file database
+            # served by several processes makes a concurrent write wait (busy timeout) instead of
+            # failing when this transaction's reads turn into its writes.
+            driver.execute("BEGIN IMMEDIATE")
             try:
                 yield transaction
             except BaseException:
@@ -556,6 +623,8 @@ class Sandbox:
                 raise
             driver.commit()
         self.invalidate(company_id, transaction.change)
+        for event_company, event_type, data in transaction.events:
+            self.webhooks.enqueue(event_company, event_type, data)
 
     @contextmanager
     def write(self, company_id: str | None = None) -> Iterator[Session]:

@@ -22,15 +22,19 @@ from collections import defaultdict
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, delete, distinct, func, insert, select, update
+from sqlalchemy import Connection, delete, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.state import RawTransaction, run_sql
+
+Writer = Session | RawTransaction  # a write's transaction, either kind
 
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.
 USD_RATES = {"USD": 1.0, "EUR": 1.08, "UAH": 0.024, "RUB": 0.011}
-PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale: a resolved manual order or a successful payment
+PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale (also spelled in fastsql.PAID_TUNNELS_OF_PERSON)
 
 FIGURES = ("subscribers", "uniq_subscribers", "orders", "sales", "uniq_sales", "total_sale",
            "visits", "uniq_visits", "shows", "uniq_shows", "expenses")
@@ -46,13 +50,9 @@ def _rows_of(tunnel_id: str | None) -> list[str]:
     return [s.ALL_TUNNELS] if tunnel_id is None else [s.ALL_TUNNELS, tunnel_id]
 
 
-def _add(session: Session, company_id: str, tunnel_ids: list[str], **amounts: float) -> None:
-    if not tunnel_ids:
-        return
-    stats = s.TunnelStats
-    session.execute(update(stats).where(stats.company_id == company_id, stats.tunnel_id.in_(tunnel_ids))
-                    .values({getattr(stats, name): getattr(stats, name) + amount for name, amount in amounts.items()})
-                    .execution_options(synchronize_session=False))
+def _add(target: Writer, sql: str, company_id: str, rows: list[str], amount: float = 0) -> None:
+    if rows:
+        run_sql(target, sql, {"company": company_id, "row": rows[0], "other_row": rows[-1], "amount": amount})
 
 
 def _firsts(tunnel_id: str | None, had: Collection[str | None]) -> list[str]:
@@ -61,26 +61,29 @@ def _firsts(tunnel_id: str | None, had: Collection[str | None]) -> list[str]:
     return [row for row in _rows_of(tunnel_id) if not had or (row != s.ALL_TUNNELS and row not in had)]
 
 
-def count_new_subscription(session: Session, company_id: str, person_id: str, tunnel_id: str) -> None:
+def _tunnels(target: Writer, sql: str, person_id: str) -> set[str | None]:
+    return {tunnel_id for (tunnel_id,) in run_sql(target, sql, {"person": person_id})}
+
+
+def count_new_subscription(target: Writer, company_id: str, person_id: str, tunnel_id: str) -> None:
     """A subscription of the person to the tunnel is about to be inserted."""
-    _add(session, company_id, _rows_of(tunnel_id), subscribers=1)
-    had = set(session.scalars(select(s.Subscription.tunnel_id).where(s.Subscription.person_id == person_id)))
-    _add(session, company_id, _firsts(tunnel_id, had), uniq_subscribers=1)
+    _add(target, fastsql.STATS_ADD_SUBSCRIBER, company_id, _rows_of(tunnel_id))
+    had = _tunnels(target, fastsql.SUBSCRIBED_TUNNELS_OF_PERSON, person_id)
+    _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id, _firsts(tunnel_id, had))
 
 
-def count_new_order(session: Session, company_id: str, tunnel_id: str | None) -> None:
-    _add(session, company_id, _rows_of(tunnel_id), orders=1)
+def count_new_order(target: Writer, company_id: str, tunnel_id: str | None) -> None:
+    _add(target, fastsql.STATS_ADD_ORDER, company_id, _rows_of(tunnel_id))
 
 
-def count_sale(session: Session, company_id: str, person_id: str | None, tunnel_id: str | None,
+def count_sale(target: Writer, company_id: str, person_id: str | None, tunnel_id: str | None,
                price: float, currency: str) -> None:
     """An order of the person is about to become paid, at this price."""
-    _add(session, company_id, _rows_of(tunnel_id), sales=1, total_sale=usd(price, currency))
+    _add(target, fastsql.STATS_ADD_SALE, company_id, _rows_of(tunnel_id), usd(price, currency))
     if person_id is None:
         return  # counted among the sales, but no one's
-    had = set(session.scalars(select(s.Order.tunnel_id)
-                              .where(s.Order.person_id == person_id, s.Order.status.in_(PAID_STATUSES))))
-    _add(session, company_id, _firsts(tunnel_id, had), uniq_sales=1)
+    had = _tunnels(target, fastsql.PAID_TUNNELS_OF_PERSON, person_id)
+    _add(target, fastsql.STATS_ADD_UNIQ_SALE, company_id, _firsts(tunnel_id, had))
 
 
 def read(session: Session, company_id: str, tunnel_id: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -39,10 +39,8 @@ from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import WEBHOOK_EVENTS as EVENT_TYPES
 from leadbridge.sandbox import schema as s
+from leadbridge.sandbox.state import RawTransaction, Sandbox
 from leadbridge.sandbox.wire import ApiError, iso, new_oid
-
-if TYPE_CHECKING:
-    from leadbridge.sandbox.state import Sandbox
 
 URL_MAX = 2048
 QUEUE_MAX = 10_000  # deliveries waiting (first attempts and retries together)
@@ -109,17 +107,22 @@ def check_events(events: list[str]) -> list[str]:
     return [kind for kind in EVENT_TYPES if kind in events]
 
 
-def emit(session: Session, company_id: str, event_type: str, build: Callable[[], dict[str, Any]]) -> None:
-    """Send ``{"type": event_type, "data": build()}`` to the company's webhook once ``session``
-    commits (never if it rolls back). ``build`` runs now, inside the transaction, and only
-    when the company listens for this event."""
-    hooks: Webhooks | None = session.info.get(SESSION_KEY)
+def emit(target: Session | RawTransaction, company_id: str, event_type: str,
+         build: Callable[[], dict[str, Any]]) -> None:
+    """Send ``{"type": event_type, "data": build()}`` to the company's webhook once ``target`` (a
+    session or a hand-written SQL transaction) commits, never if it rolls back. ``build`` runs
+    now, inside the transaction, and only when the company listens for this event."""
+    if isinstance(target, RawTransaction):
+        if target.listens(company_id, event_type):
+            target.events.append((company_id, event_type, build()))
+        return
+    hooks: Webhooks | None = target.info.get(SESSION_KEY)
     if hooks is None or not hooks.wants(company_id, event_type):
         return
-    pending: list[tuple[str, str, dict[str, Any]]] | None = session.info.get(_PENDING_KEY)
+    pending: list[tuple[str, str, dict[str, Any]]] | None = target.info.get(_PENDING_KEY)
     if pending is None:
-        pending = session.info[_PENDING_KEY] = []
-        event.listen(session, "after_commit", _after_commit)
+        pending = target.info[_PENDING_KEY] = []
+        event.listen(target, "after_commit", _after_commit)
     pending.append((company_id, event_type, build()))
 
 

@@ -32,10 +32,11 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.dialog import report
 from leadbridge.sandbox.seed import DIALOG_CAMPAIGN_BASE_KEY, DIALOG_FIRST_CAMPAIGN_ID
-from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.state import RawTransaction, Sandbox, db_json, db_time, from_db_json, run_sql, run_sql_many
 from leadbridge.sandbox.wire import ApiError, not_found
 
 CALL_PACE_SECONDS = 30
@@ -179,18 +180,17 @@ def materialise(seed: int, session: Session, campaign: s.Campaign, now: datetime
     campaign.state = STATE_FINISHED if placed == len(plan) else STATE_RUNNING if placed else STATE_CREATED
 
 
-def next_campaign_id(session: Session, company_id: str) -> int:
+def next_campaign_id(transaction: RawTransaction, company_id: str) -> int:
     """The tenant's next id in its own range (the demo tenant's starts at 12345), globally unique."""
-    base_row = session.get(s.SandboxState, DIALOG_CAMPAIGN_BASE_KEY + company_id)
-    global_top = session.scalar(select(func.max(s.Campaign.id)))
-    if base_row is None:
+    base_row = run_sql(transaction, fastsql.SANDBOX_STATE_VALUE, {"key": DIALOG_CAMPAIGN_BASE_KEY + company_id})
+    global_top: int | None = run_sql(transaction, fastsql.TOP_CAMPAIGN, {})[0][0]
+    if not base_row:
         return max(global_top or 0, DIALOG_FIRST_CAMPAIGN_ID - 1) + 1
-    base = int(base_row.value)
-    own_top = session.scalar(
-        select(func.max(s.Campaign.id)).where(s.Campaign.company_id == company_id, s.Campaign.id >= base)
-    )
+    base = int(base_row[0][0])
+    own_top: int | None = run_sql(transaction, fastsql.TOP_CAMPAIGN_OF_COMPANY,
+                                  {"company": company_id, "base": base})[0][0]
     candidate = (own_top + 1) if own_top is not None else base
-    if session.get(s.Campaign, candidate) is not None:
+    if run_sql(transaction, fastsql.CAMPAIGN_EXISTS, {"campaign": candidate}):
         candidate = (global_top or 0) + 1
     return candidate
 
@@ -271,26 +271,27 @@ class DialogBackend:
         return company_id, self.sandbox.issue_token(s.DialogToken, company_id)
 
     def create_campaign(self, company_id: str, new: NewCampaign) -> int:
-        """Store the campaign and its phone list; returns its id."""
-        with self.sandbox.write(company_id) as session:
-            params = _start_block_params(session, company_id, new)
+        """Store the campaign and its phone list, in one transaction on the sandbox's write path
+        (``Sandbox.raw_write``); returns its id."""
+        with self.sandbox.raw_write(company_id) as transaction:
+            params = _start_block_params(transaction, company_id, new)
             _check_add_data(params, new)
-            campaign = s.Campaign(
-                id=next_campaign_id(session, company_id), company_id=company_id, project_id=new.project_id,
-                name=new.name, description=new.description, start_block_id=new.start_block_id,
-                phone_id=new.phone_id, date=new.date, start_time=new.start_time, end_time=new.end_time,
-                attempts=new.attempts, interval_minutes=new.interval_minutes, state=STATE_CREATED,
-                created_at=self.sandbox.now(),
-            )
-            session.add(campaign)
-            session.flush()
-            # One multi-row INSERT rather than an ORM object per number: a list of 10,000 numbers
-            # (the bound) takes a fraction of a second instead of holding the server for many.
-            session.execute(insert(s.CampaignPhone), [
-                {"campaign_id": campaign.id, "position": position, "phone": phone, "add_data": add_data}
+            campaign_id = next_campaign_id(transaction, company_id)
+            run_sql(transaction, fastsql.INSERT_CAMPAIGN, {
+                "campaign": campaign_id, "company": company_id, "dialog_project": new.project_id, "name": new.name,
+                "description": new.description, "start_block": new.start_block_id, "caller_phone": new.phone_id,
+                "date": new.date, "start_time": new.start_time, "end_time": new.end_time, "attempts": new.attempts,
+                "interval_minutes": new.interval_minutes, "state": STATE_CREATED,
+                "now": db_time(transaction, self.sandbox.now()),
+            })
+            # One executemany rather than a statement per number: a list of 10,000 numbers (the
+            # bound) takes a fraction of a second instead of holding the server for many.
+            run_sql_many(transaction, fastsql.INSERT_CAMPAIGN_PHONE, [
+                {"campaign": campaign_id, "position": position, "phone": phone,
+                 "add_data": db_json(transaction, add_data)}
                 for position, (phone, add_data) in enumerate(new.phones)
             ])
-            return campaign.id
+            return campaign_id
 
     def campaign(self, company_id: str, campaign_id: int) -> dict[str, Any]:
         """A campaign's schedule, state and progress, its due calls placed first."""
@@ -329,25 +330,22 @@ def _campaign(session: Session, company_id: str, campaign_id: int) -> s.Campaign
     return campaign
 
 
-def _start_block_params(session: Session, company_id: str, new: NewCampaign) -> list[str]:
+def _start_block_params(transaction: RawTransaction, company_id: str, new: NewCampaign) -> list[str]:
     """The parameters of the campaign's start block, once the project, start block and caller
     phone are found to be the tenant's and to belong together (a 422 naming the field otherwise)."""
-    project = session.get(s.DialogProject, new.project_id)
-    if project is None or project.company_id != company_id:
+    project = run_sql(transaction, fastsql.DIALOG_PROJECT_COMPANY, {"dialog_project": new.project_id})
+    if not project or project[0][0] != company_id:
         raise ApiError(422, f"project {new.project_id} not found", field="campaign.project_id")
-    block = session.execute(
-        select(s.DialogStartBlock.params)
-        .join(s.DialogScenario, s.DialogScenario.id == s.DialogStartBlock.scenario_id)
-        .where(s.DialogStartBlock.id == new.start_block_id, s.DialogScenario.project_id == project.id)
-    ).first()
-    if block is None:
-        raise ApiError(422, f"start block {new.start_block_id} is not a start block of project {project.id}'s "
+    block = run_sql(transaction, fastsql.DIALOG_START_BLOCK_PARAMS,
+                    {"start_block": new.start_block_id, "dialog_project": new.project_id})
+    if not block:
+        raise ApiError(422, f"start block {new.start_block_id} is not a start block of project {new.project_id}'s "
                        "scenarios", field="campaign.start_block_id")
-    phone = session.get(s.DialogCallerPhone, new.phone_id)
-    if phone is None or phone.project_id != project.id:
-        raise ApiError(422, f"caller phone {new.phone_id} not found in project {project.id}",
+    phone = run_sql(transaction, fastsql.DIALOG_CALLER_PHONE_PROJECT, {"caller_phone": new.phone_id})
+    if not phone or phone[0][0] != new.project_id:
+        raise ApiError(422, f"caller phone {new.phone_id} not found in project {new.project_id}",
                        field="campaign.phone_id")
-    return list(block.params or [])
+    return list(from_db_json(block[0][0]) or [])
 
 
 def _check_add_data(params: list[str], new: NewCampaign) -> None:

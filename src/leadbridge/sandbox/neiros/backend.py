@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.seed import TENANTS
-from leadbridge.sandbox.state import Sandbox
+from leadbridge.sandbox.state import Sandbox, run_sql
 from leadbridge.sandbox.wire import ApiError, not_found
 
 # Deals per page of GET /projects: Laravel's paginate() default, which the vendor's API
@@ -133,10 +134,6 @@ def get_deal(session: Session, company_id: str, deal_id: int, site_id: int) -> d
     }
 
 
-def set_deal_sum(session: Session, company_id: str, deal_id: int, site_id: int, summ: float) -> None:
-    _deal(session, company_id, deal_id, site_id).summ = summ
-
-
 def add_deal(session: Session, company_id: str, site_id: int, at: datetime, *, phone: str | None, duration: int,
              record: str | None, canal: str, traffic: str, neiros_visit: str, status: str = "Неразобранное") -> int:
     """A deal arriving on the site (a tracked call with its record); Neiros's API has no call
@@ -174,5 +171,9 @@ class NeirosBackend:
             return list_sites(session, company_id)
 
     def set_deal_sum(self, company_id: str, deal_id: int, site_id: int, summ: float) -> None:
-        with self.sandbox.write(company_id) as session:
-            set_deal_sum(session, company_id, deal_id, site_id, summ)
+        """The deal's sum, in one statement on the sandbox's write path (``Sandbox.raw_write``)."""
+        with self.sandbox.raw_write(company_id) as transaction:
+            updated = run_sql(transaction, fastsql.SET_DEAL_SUM,
+                              {"summ": summ, "deal": deal_id, "company": company_id, "site": site_id})
+            if not updated:
+                raise not_found(f"Deal {deal_id}")

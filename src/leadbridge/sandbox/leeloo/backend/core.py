@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadbridge.contract.leeloo import NOT_DEFINED
@@ -114,40 +114,44 @@ def append_message(session: Session | RawTransaction, company_id: str, account_i
     return message_id, person_id
 
 
-def first_source(session: Session, where: ColumnElement[bool], what: str) -> Any:
-    """The traffic source a new subscription comes through: the first one matching ``where``."""
-    source = session.execute(
-        select(s.TrafficSource.id, s.TrafficSource.leadgentool_id, s.TrafficSource.tunnel_id)
-        .where(where).order_by(s.TrafficSource.created_at, s.TrafficSource.id).limit(1)
-    ).first()
-    if source is None:
+def lookup(transaction: RawTransaction, sql: str, company_id: str, oid: str, *, what: str,
+           field: str | None = None) -> tuple[Any, ...]:
+    """The row ``sql`` (a ``fastsql`` lookup by ``:id`` and ``:company``) reads, or a 404 (naming
+    ``field`` if a body field): :func:`find` for the write path."""
+    if is_oid(oid):
+        rows = run_sql(transaction, sql, {"id": oid, "company": company_id})
+        if rows:
+            return tuple(rows[0])
+    raise ApiError(404, f"{what} not found", field=field)
+
+
+def first_source(transaction: RawTransaction, sql: str, params: dict[str, Any], what: str) -> tuple[str, str, str]:
+    """The traffic source a new subscription comes through, ``(id, leadgentool_id, tunnel_id)``:
+    the first one ``sql`` (``fastsql.FIRST_SOURCE_OF_…``) finds."""
+    rows = run_sql(transaction, sql, params)
+    if not rows:
         raise ApiError(409, f"{what} has no traffic source to subscribe through")
-    return source
+    source_id, leadgentool_id, tunnel_id = rows[0]
+    return source_id, leadgentool_id, tunnel_id
 
 
-def _contact(session: Session, person_id: str | None) -> tuple[str, str]:
-    """The person's email and phone as Leeloo shows them (NOT_DEFINED when empty)."""
-    row = session.execute(select(s.Person.email, s.Person.phone).where(s.Person.id == person_id)).first() \
-        if person_id else None
-    return (defined(row.email), defined(row.phone)) if row else (NOT_DEFINED, NOT_DEFINED)
-
-
-def subscription_event(session: Session, account_id: str, person_id: str, tunnel_id: str | None,
+def subscription_event(transaction: RawTransaction, account_id: str, person_id: str, tunnel_id: str | None,
                        leadgentool_id: str | None, source_id: str | None, now: datetime) -> dict[str, Any]:
     """The data of a SUBSCRIPTION webhook (our reading: the wiki's copy ends before its example)."""
-    source = session.scalar(select(s.TrafficSource.name).where(s.TrafficSource.id == source_id)) \
-        if source_id else None
-    email, phone = _contact(session, person_id)
+    source = run_sql(transaction, fastsql.SOURCE_NAME, {"id": source_id}) if source_id else []
+    contact = run_sql(transaction, fastsql.PERSON_CONTACT, {"person": person_id}) if person_id else []
+    email, phone = (defined(contact[0][0]), defined(contact[0][1])) if contact else (NOT_DEFINED, NOT_DEFINED)
     return {"account_id": account_id, "person_id": person_id, "tunnel_id": tunnel_id,
-            "leadgentool_id": leadgentool_id, "source": source, "email": email, "phone": phone,
-            "created_at": iso(now)}
+            "leadgentool_id": leadgentool_id, "source": source[0][0] if source else None, "email": email,
+            "phone": phone, "created_at": iso(now)}
 
 
 class Backend:
     """Leeloo's state bound to a sandbox (its engine, clock and caches).
 
     Each public method is one request's work, returning the documented shape: a read on a
-    session of its own, or a write in one short transaction opened by :meth:`_write`.
+    session of its own (or hand-written SQL on the sandbox's read connection), or a write in one
+    short transaction opened by :meth:`_write`.
     """
 
     def __init__(self, sandbox: Sandbox, clock: Callable[[], datetime] | None = None) -> None:
@@ -158,17 +162,13 @@ class Backend:
         """This backend with its clock stopped at ``when`` (the world's activity dates its events)."""
         return type(self)(self.sandbox, lambda: when)
 
-    def _write(self, company_id: str) -> AbstractContextManager[Session]:
+    def _write(self, company_id: str) -> AbstractContextManager[RawTransaction]:
         """The one write path: a transaction of the company, committed whole or rolled back whole.
 
-        The session's events note what each statement changed (``cache.Change``); after the
-        commit the company's cache drops what that made stale and the webhook events the write
-        emitted are queued (a rolled-back write sends nothing). The sandbox's own context manager
-        is handed on as it is: no layer of our own on every write.
+        Its statements are hand-written (``fastsql``, run by :func:`run_sql` on the connection
+        kept open beside the reads): no session, no unit of work, no statement built per request.
+        Each statement notes what it changed (``cache.Change``); after the commit the company's
+        cache drops what that made stale and the webhook events the write emitted are queued (a
+        rolled-back write sends nothing). The sandbox's own context manager is handed on as it is.
         """
-        return self.sandbox.write(company_id)
-
-    def _raw_write(self, company_id: str) -> AbstractContextManager[RawTransaction]:
-        """:meth:`_write` for hand-written SQL (``fastsql``, :func:`run_sql`) on the connection kept
-        open for reads: the hottest write, where a session's set-up costs more than its statements."""
         return self.sandbox.raw_write(company_id)

@@ -7,8 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
 
 from leadbridge.sandbox import fastsql, tunnel_stats
 from leadbridge.sandbox import schema as s
@@ -21,19 +20,21 @@ from leadbridge.sandbox.leeloo.backend.core import (
     count,
     find,
     first_source,
+    lookup,
     subscription_event,
 )
 from leadbridge.sandbox.leeloo.backend.people import person_card
+from leadbridge.sandbox.state import RawTransaction, db_time, run_sql
 from leadbridge.sandbox.webhooks import emit
 from leadbridge.sandbox.wire import ApiError, is_oid, iso, iso_stored
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def render_template(session: Session, company_id: str, template_id: str, variables: dict[str, Any]) -> str:
-    template = find(session, s.Template, company_id, template_id, s.Template.text, what="Template",
-                    field="template_id")
-    text: str = template.text
+def render_template(transaction: RawTransaction, company_id: str, template_id: str,
+                    variables: dict[str, Any]) -> str:
+    (text,) = lookup(transaction, fastsql.TEMPLATE_OF_COMPANY, company_id, template_id, what="Template",
+                     field="template_id")
     return _PLACEHOLDER.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], text)
 
 
@@ -57,16 +58,16 @@ class MessagingBackend(Backend):
     def send_template(self, company_id: str, body: bodies.SendTemplate) -> None:
         """The template's text, {name} placeholders filled from ``variables``, as the API user's message."""
         now = self.now()
-        with self._write(company_id) as session:
-            text = render_template(session, company_id, body.template_id, body.variables)
-            append_message(session, company_id, body.account_id, text, "YOUR_MESSAGE", now,
-                           created_by=api_user(self.sandbox, session, company_id), template_id=body.template_id,
+        with self._write(company_id) as transaction:
+            text = render_template(transaction, company_id, body.template_id, body.variables)
+            append_message(transaction, company_id, body.account_id, text, "YOUR_MESSAGE", now,
+                           created_by=api_user(self.sandbox, transaction, company_id), template_id=body.template_id,
                            field="account_id")
 
     def send_message(self, company_id: str, body: bodies.SendMessage) -> None:
-        """The API user's text message: the hottest write, on the raw lane (:meth:`_raw_write`)."""
+        """The API user's text message (the hottest write)."""
         now = self.now()
-        with self._raw_write(company_id) as transaction:
+        with self._write(company_id) as transaction:
             append_message(transaction, company_id, body.account_id, body.text, "YOUR_MESSAGE", now,
                            created_by=api_user(self.sandbox, transaction, company_id), field="account_id")
 
@@ -125,32 +126,32 @@ class MessagingBackend(Backend):
         with self.sandbox.read() as session:
             account = find(session, s.Account, company_id, account_id, s.Account.person_id,
                            what="Communication channel")
-            return person_card(session, company_id, account.person_id, include)
+        return person_card(self.sandbox.query, company_id, account.person_id, include)
 
     def manual_subscribe(self, company_id: str, account_id: str, body: bodies.ManualSubscribe) -> None:
         """Subscribe the account to a tunnel at a block; the block's text is sent as the bot's message."""
         now = self.now()
-        with self._write(company_id) as session:
-            account = find(session, s.Account, company_id, account_id, s.Account.id, s.Account.person_id,
-                           what="Communication channel")
-            find(session, s.Tunnel, company_id, body.tunnel_id, what="Tunnel", field="tunnel_id")
-            block = session.execute(
-                select(s.TunnelBlock.text).where(s.TunnelBlock.id == body.tunnel_block_id,
-                                                 s.TunnelBlock.tunnel_id == body.tunnel_id,
-                                                 s.TunnelBlock.company_id == company_id)
-            ).first()
-            if block is None:
+        with self._write(company_id) as transaction:
+            account_id, person_id = lookup(transaction, fastsql.ACCOUNT_OF_COMPANY, company_id, account_id,
+                                           what="Communication channel")
+            lookup(transaction, fastsql.TUNNEL_OF_COMPANY, company_id, body.tunnel_id, what="Tunnel",
+                   field="tunnel_id")
+            block = run_sql(transaction, fastsql.BLOCK_OF_TUNNEL,
+                            {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
+            if not block:
                 raise ApiError(404, "Tunnel block not found in this tunnel", field="tunnel_block_id")
-            source = first_source(session, s.TrafficSource.tunnel_id == body.tunnel_id, "The tunnel")
-            tunnel_stats.count_new_subscription(session, company_id, account.person_id, body.tunnel_id)
-            session.execute(insert(s.Subscription).values(
-                company_id=company_id, person_id=account.person_id, account_id=account.id, tunnel_id=body.tunnel_id,
-                leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=body.tunnel_block_id,
-                created_at=now,
-            ))
-            append_message(session, company_id, account.id, "", SYSTEM_MESSAGE, now)
-            if block.text:
-                append_message(session, company_id, account.id, block.text, "BOT_MESSAGE", now)
-            emit(session, company_id, "SUBSCRIPTION",
-                 lambda: subscription_event(session, account.id, account.person_id, body.tunnel_id,
-                                            source.leadgentool_id, source.id, now))
+            source_id, leadgentool_id, _ = first_source(transaction, fastsql.FIRST_SOURCE_OF_TUNNEL,
+                                                        {"tunnel": body.tunnel_id}, "The tunnel")
+            stored_now = db_time(transaction, now)
+            tunnel_stats.count_new_subscription(transaction, company_id, person_id, body.tunnel_id)
+            run_sql(transaction, fastsql.INSERT_SUBSCRIPTION, {
+                "company": company_id, "person": person_id, "account": account_id, "tunnel": body.tunnel_id,
+                "leadgentool": leadgentool_id, "source": source_id, "block": body.tunnel_block_id, "now": stored_now,
+            })
+            append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
+            block_text: str = block[0][0]
+            if block_text:
+                append_message(transaction, company_id, account_id, block_text, "BOT_MESSAGE", now)
+            emit(transaction, company_id, "SUBSCRIPTION",
+                 lambda: subscription_event(transaction, account_id, person_id, body.tunnel_id, leadgentool_id,
+                                            source_id, now))

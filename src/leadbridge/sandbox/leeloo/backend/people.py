@@ -4,13 +4,12 @@ or for SMS, their contacts, custom fields, comments and tags."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, select
 
 from leadbridge.contract.leeloo import NOT_DEFINED
 from leadbridge.sandbox import fastsql, tunnel_stats
@@ -18,22 +17,29 @@ from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
-    USER_COLUMNS,
     Backend,
     api_user,
     append_message,
     count,
     defined,
-    find,
     first_source,
+    lookup,
     money,
     subscription_event,
-    user_dict,
 )
 from leadbridge.sandbox.search import person_search_text
-from leadbridge.sandbox.state import Sandbox, note_added
+from leadbridge.sandbox.state import (
+    RawTransaction,
+    Reader,
+    Sandbox,
+    db_json,
+    db_time,
+    from_db_json,
+    note_added,
+    run_sql,
+)
 from leadbridge.sandbox.webhooks import emit
-from leadbridge.sandbox.wire import ApiError, iso, iso_stored, new_oid
+from leadbridge.sandbox.wire import ApiError, is_oid, iso, iso_stored, new_oid
 
 MESSENGER_MANUAL = "MANUAL"  # people added by hand (POST /people) hang on this connection
 
@@ -83,30 +89,24 @@ def _people_query(company_id: str, flt: PeopleFilter) -> Any:
     return query
 
 
-def tag_names(session: Session, person_ids: list[str]) -> dict[str, list[str]]:
+def tag_names(read: Reader, person_ids: list[str]) -> dict[str, list[str]]:
+    """Each person's tag names, by name."""
     names: dict[str, list[str]] = defaultdict(list)
-    rows = session.execute(
-        select(s.PersonTag.person_id, s.Tag.name)
-        .join(s.Tag, s.Tag.id == s.PersonTag.tag_id)
-        .where(s.PersonTag.person_id.in_(person_ids))
-        .order_by(s.Tag.name)
-    )
-    for person_id, name in rows:
-        names[person_id].append(name)
+    if person_ids:
+        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, person_ids)
+        for person_id, name in read(sql, ids):
+            names[person_id].append(name)
     return names
 
 
-def account_links(session: Session, person_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def account_links(read: Reader, person_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each person's accounts, oldest first."""
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    rows = session.execute(
-        select(s.Account.person_id, s.Account.id, s.Account.connection_id, s.Account.connection_status,
-               s.Account.messenger)
-        .where(s.Account.person_id.in_(person_ids))
-        .order_by(s.Account.created_at, s.Account.id)
-    )
-    for person_id, account_id, connection_id, connection_status, messenger in rows:
-        links[person_id].append({"account_id": account_id, "connection_id": connection_id,
-                                 "connection_status": connection_status, "from": messenger})
+    if person_ids:
+        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, person_ids)
+        for person_id, account_id, connection_id, connection_status, messenger in read(sql, ids):
+            links[person_id].append({"account_id": account_id, "connection_id": connection_id,
+                                     "connection_status": connection_status, "from": messenger})
     return links
 
 
@@ -161,158 +161,158 @@ def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: in
               "lastMessageTime": iso_stored(last)}
         for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
     }
-    if people:
-        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, list(people))
-        for pid, account_id, connection_id, status, messenger in sandbox.query(sql, ids):
-            people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
-                                            "connection_status": status, "from": messenger})
-        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, list(people))
-        for pid, tag in sandbox.query(sql, ids):
-            people[pid]["tags"].append(tag)
+    accounts = account_links(sandbox.query, list(people))
+    tags = tag_names(sandbox.query, list(people))
+    for pid, person in people.items():
+        person["accounts"] = accounts.get(pid, [])
+        person["tags"] = tags.get(pid, [])
     return list(people.values())
 
 
-def subscribe_history(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(s.Tunnel.name.label("tunnel_name"), s.Leadgentool.name.label("leadgentool_name"),
-               s.TrafficSource.name.label("source_name"), s.Subscription.tunnel_id,
-               s.Subscription.leadgentool_id, s.Subscription.traffic_source_id, s.Subscription.account_id)
-        .join(s.Tunnel, s.Tunnel.id == s.Subscription.tunnel_id)
-        .join(s.Leadgentool, s.Leadgentool.id == s.Subscription.leadgentool_id)
-        .join(s.TrafficSource, s.TrafficSource.id == s.Subscription.traffic_source_id)
-        .where(where)
-        .order_by(s.Subscription.created_at, s.Subscription.id)
-    )
-    return [
-        {"tunnelName": r.tunnel_name, "leadgentoolName": r.leadgentool_name, "trafficSource": r.source_name,
-         "tunnelId": r.tunnel_id, "leadgentoolId": r.leadgentool_id, "trafficSourceId": r.traffic_source_id,
-         "accountId": r.account_id}
-        for r in rows
-    ]
+def subscribe_history(read: Reader, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """A person's or account's ``subscribeHistory`` (``fastsql.PERSON_SUBSCRIPTIONS`` or
+    ``ACCOUNT_SUBSCRIPTIONS``), oldest first."""
+    return [history_item(*row) for row in read(sql, params)]
+
+
+def history_item(tunnel_name: str, leadgentool_name: str, source_name: str, tunnel_id: str, leadgentool_id: str,
+                 source_id: str, account_id: str) -> dict[str, Any]:
+    """One subscription of a person's or account's ``subscribeHistory``."""
+    return {"tunnelName": tunnel_name, "leadgentoolName": leadgentool_name, "trafficSource": source_name,
+            "tunnelId": tunnel_id, "leadgentoolId": leadgentool_id, "trafficSourceId": source_id,
+            "accountId": account_id}
 
 
 PERSON_INCLUDES = frozenset({"contactedUsers", "orders"})
 
 
-def person_relations(session: Session, person_id: str, include: frozenset[str]) -> tuple[
-    dict[str, list[dict[str, str]]], dict[str, list[dict[str, Any]]], Sequence[Any]
+class OrderOfPerson(NamedTuple):
+    id: str
+    title: str
+    price: float
+    currency: str
+    status: str
+    payment_method: str
+    updated_at: Any  # as stored: read it with iso_stored
+
+
+def person_relations(read: Reader, person_id: str, include: frozenset[str]) -> tuple[
+    dict[str, list[dict[str, str]]], dict[str, list[dict[str, Any]]], list[OrderOfPerson]
 ]:
     """links (always), included (as asked) and the order rows of one person."""
-    user_ids = list(session.scalars(
-        select(s.ContactedUser.user_id).where(s.ContactedUser.person_id == person_id).order_by(s.ContactedUser.user_id)
-    ))
-    orders = session.execute(
-        select(s.Order.id, s.Order.title, s.Order.price, s.Order.currency, s.Order.status,
-               s.Order.payment_method, s.Order.updated_at)
-        .where(s.Order.person_id == person_id)
-        .order_by(s.Order.created_at.desc(), s.Order.id.desc())
-    ).all()
+    user_ids = [row[0] for row in read(fastsql.CONTACTED_USERS, {"person": person_id})]
+    orders = [OrderOfPerson(*row) for row in read(fastsql.PERSON_ORDERS, {"person": person_id})]
     links = {
         "contactedUsers": [{"type": "users", "id": user_id} for user_id in user_ids],
         "orders": [{"type": "orders", "id": order.id} for order in orders],
     }
     included: dict[str, list[dict[str, Any]]] = {}
     if "contactedUsers" in include:
-        users = session.execute(select(*USER_COLUMNS).where(s.User.id.in_(user_ids)).order_by(s.User.id))
-        included["users"] = [user_dict(row) for row in users]
+        users = read(*fastsql.in_list(fastsql.USERS_BY_ID, user_ids)) if user_ids else []
+        included["users"] = [{"id": user_id, "name": name, "createdAt": iso_stored(created_at),
+                              "updatedAt": iso_stored(updated_at)} for user_id, name, created_at, updated_at in users]
     if "orders" in include:
         included["orders"] = []
     return links, included, orders
 
 
-def person_card(session: Session, company_id: str, person_id: str,
+def person_card(read: Reader, company_id: str, person_id: str,
                 include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
-    """GET /api/v2/people/{id}: the person and the side-loaded records asked for."""
-    person = find(session, s.Person, company_id, person_id,
-                  s.Person.id, s.Person.name, s.Person.profile_image, s.Person.gender, s.Person.phone,
-                  s.Person.email, s.Person.locale, s.Person.custom_fields, s.Person.created_at,
-                  s.Person.updated_at, what="Person")
-    links, included, orders = person_relations(session, person.id, include)
+    """GET /api/v2/people/{id}: the person and the side-loaded records asked for, read by
+    hand-written SQL (``read``: the sandbox's read connection, or a write's transaction)."""
+    rows = read(fastsql.PERSON_CARD, {"id": person_id, "company": company_id}) if is_oid(person_id) else []
+    if not rows:
+        raise ApiError(404, "Person not found")
+    (person_id, name, profile_image, gender, phone, email, locale, custom_fields, created_at,
+     updated_at) = rows[0]
+    links, included, orders = person_relations(read, person_id, include)
     if "orders" in include:
         included["orders"] = [
             {"id": o.id, "title": o.title, "price": money(o.price), "currency": o.currency, "status": o.status,
-             "updatedAt": iso(o.updated_at)}
+             "updatedAt": iso_stored(o.updated_at)}
             for o in orders
         ]
     data = {
-        "id": person.id,
-        "name": person.name,
-        "tags": tag_names(session, [person.id]).get(person.id, []),
-        "profileImage": defined(person.profile_image),
-        "gender": defined(person.gender),
-        "phone": defined(person.phone),
-        "email": defined(person.email),
-        "locale": person.locale,
-        "accounts": account_links(session, [person.id]).get(person.id, []),
-        "subscribeHistory": subscribe_history(session, s.Subscription.person_id == person.id),
+        "id": person_id,
+        "name": name,
+        "tags": tag_names(read, [person_id]).get(person_id, []),
+        "profileImage": defined(profile_image),
+        "gender": defined(gender),
+        "phone": defined(phone),
+        "email": defined(email),
+        "locale": locale,
+        "accounts": account_links(read, [person_id]).get(person_id, []),
+        "subscribeHistory": subscribe_history(read, fastsql.PERSON_SUBSCRIPTIONS, {"person": person_id}),
         "links": links,
-        "custom_fields": person.custom_fields or [],
-        "created_at": iso(person.created_at),
-        "updated_at": iso(person.updated_at),
+        "custom_fields": from_db_json(custom_fields) or [],
+        "created_at": iso_stored(created_at),
+        "updated_at": iso_stored(updated_at),
     }
     return data, included
 
 
-def _connection_of(session: Session, company_id: str, messenger: str, kind: str) -> str:
+def _connection_of(transaction: RawTransaction, company_id: str, messenger: str, kind: str) -> str:
     """The company's connection for ``messenger``, created on first use."""
-    connection_id = session.scalar(
-        select(s.Connection.id).where(s.Connection.company_id == company_id, s.Connection.messenger == messenger)
-        .order_by(s.Connection.id).limit(1)
-    )
-    if connection_id is None:
-        connection_id = new_oid()
-        session.execute(insert(s.Connection).values(id=connection_id, company_id=company_id, type=kind,
-                                                    name=kind.capitalize(), messenger=messenger))
+    rows = run_sql(transaction, fastsql.CONNECTION_OF_MESSENGER, {"company": company_id, "messenger": messenger})
+    if rows:
+        connection_id: str = rows[0][0]
+        return connection_id
+    connection_id = new_oid()
+    run_sql(transaction, fastsql.INSERT_CONNECTION, {"id": connection_id, "company": company_id, "type": kind,
+                                                     "name": kind.capitalize(), "messenger": messenger})
     return connection_id
 
 
-def _new_account(session: Session, company_id: str, person_id: str, connection_id: str, messenger: str,
-                 name: str, source: Any, now: datetime) -> str:
+def _new_account(transaction: RawTransaction, company_id: str, person_id: str, connection_id: str, messenger: str,
+                 name: str, source: tuple[str, str, str], now: datetime) -> str:
     account_id = new_oid(now)
-    session.execute(insert(s.Account).values(
-        id=account_id, company_id=company_id, person_id=person_id, connection_id=connection_id,
-        messenger=messenger, name=name, bot_status="BOT", connection_status="OK", utm_marks={},
-        last_message_time=None, created_at=now, updated_at=now,
-    ))
-    tunnel_stats.count_new_subscription(session, company_id, person_id, source.tunnel_id)
-    session.execute(insert(s.Subscription).values(
-        company_id=company_id, person_id=person_id, account_id=account_id, tunnel_id=source.tunnel_id,
-        leadgentool_id=source.leadgentool_id, traffic_source_id=source.id, tunnel_block_id=None, created_at=now,
-    ))
-    append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
-    emit(session, company_id, "SUBSCRIPTION",
-         lambda: subscription_event(session, account_id, person_id, source.tunnel_id, source.leadgentool_id,
-                                    source.id, now))
+    source_id, leadgentool_id, tunnel_id = source
+    stored_now = db_time(transaction, now)
+    run_sql(transaction, fastsql.INSERT_ACCOUNT, {
+        "id": account_id, "company": company_id, "person": person_id, "connection": connection_id,
+        "messenger": messenger, "name": name, "utm_marks": db_json(transaction, {}), "now": stored_now,
+    })
+    tunnel_stats.count_new_subscription(transaction, company_id, person_id, tunnel_id)
+    run_sql(transaction, fastsql.INSERT_SUBSCRIPTION, {
+        "company": company_id, "person": person_id, "account": account_id, "tunnel": tunnel_id,
+        "leadgentool": leadgentool_id, "source": source_id, "block": None, "now": stored_now,
+    })
+    append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    emit(transaction, company_id, "SUBSCRIPTION",
+         lambda: subscription_event(transaction, account_id, person_id, tunnel_id, leadgentool_id, source_id, now))
     return account_id
 
 
-def _new_person(session: Session, company_id: str, name: str, phone: str | None, email: str | None,
+def _new_person(transaction: RawTransaction, company_id: str, name: str, phone: str | None, email: str | None,
                 now: datetime) -> str:
     person_id = new_oid(now)
-    session.execute(insert(s.Person).values(
-        id=person_id, company_id=company_id, name=name, phone=phone, email=email, gender="NOT_DEFINED",
-        locale="", profile_image="NOT_DEFINED", custom_fields=[], last_message_time=None,
-        created_at=now, updated_at=now, search_text=person_search_text(name, email, phone),
-    ))
-    note_added(session, "leeloo_person", person_id)
+    run_sql(transaction, fastsql.INSERT_PERSON, {
+        "id": person_id, "company": company_id, "name": name, "phone": phone, "email": email,
+        "custom_fields": db_json(transaction, []), "now": db_time(transaction, now),
+        "search_text": person_search_text(name, email, phone),
+    })
+    note_added(transaction, "leeloo_person", person_id)
     return person_id
 
 
-def _require_all(session: Session, model: Any, company_id: str, ids: list[str], what: str, field: str) -> None:
-    wanted = set(ids)
+def _require_all(transaction: RawTransaction, sql: str, company_id: str, ids: list[str], what: str,
+                 field: str) -> None:
+    """Every one of ``ids`` is a record of the company that ``sql`` (``fastsql.…_OF_COMPANY``) finds."""
+    wanted = sorted(set(ids))
     if not wanted:
         return
-    found = set(session.scalars(select(model.id).where(model.id.in_(wanted), model.company_id == company_id)))
-    missing = sorted(wanted - found)
+    statement, params = fastsql.in_list(sql, wanted)
+    found = {row[0] for row in run_sql(transaction, statement, {**params, "company": company_id})}
+    missing = [oid for oid in wanted if oid not in found]
     if missing:
         raise ApiError(404, f"{what} not found: {', '.join(missing)}", field=field)
 
 
-def _tag(session: Session, person_id: str, tag_ids: list[str]) -> None:
-    present = set(session.scalars(select(s.PersonTag.tag_id).where(s.PersonTag.person_id == person_id)))
+def _tag(transaction: RawTransaction, person_id: str, tag_ids: list[str]) -> None:
+    present = {row[0] for row in run_sql(transaction, fastsql.TAGS_OF_PERSON, {"person": person_id})}
     for tag_id in dict.fromkeys(tag_ids):
         if tag_id not in present:
-            session.execute(insert(s.PersonTag).values(person_id=person_id, tag_id=tag_id))
+            run_sql(transaction, fastsql.INSERT_PERSON_TAG, {"person": person_id, "tag": tag_id})
 
 
 class PeopleBackend(Backend):
@@ -337,8 +337,8 @@ class PeopleBackend(Backend):
                 .order_by(s.Person.id)
             ).all()
             ids = [row.id for row in rows]
-            tags = tag_names(session, ids)
-            accounts = account_links(session, ids)
+        tags = tag_names(self.sandbox.query, ids)
+        accounts = account_links(self.sandbox.query, ids)
         return [
             {
                 "id": row.id,
@@ -355,22 +355,24 @@ class PeopleBackend(Backend):
     def person_view(self, company_id: str, person_id: str,
                     include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
         """GET /api/v2/people/{id}: the person and the side-loaded records asked for."""
-        with self.sandbox.read() as session:
-            return person_card(session, company_id, person_id, include)
+        return person_card(self.sandbox.query, company_id, person_id, include)
 
     def create_person(self, company_id: str, body: bodies.CreatePerson) -> dict[str, Any]:
         """POST /api/v2/people: a person with a MANUAL account, subscribed through the leadgentool."""
         now = self.now()
-        with self._write(company_id) as session:
-            find(session, s.Leadgentool, company_id, body.leadgentool_id, what="Leadgentool", field="leadgentool_id")
-            _require_all(session, s.User, company_id, body.connected_users_ids, "User", "connected_users_ids")
-            source = first_source(session, s.TrafficSource.leadgentool_id == body.leadgentool_id, "The leadgentool")
-            person_id = _new_person(session, company_id, body.name, body.phone, body.email, now)
-            connection_id = _connection_of(session, company_id, MESSENGER_MANUAL, "manual")
-            account_id = _new_account(session, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
+        with self._write(company_id) as transaction:
+            lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
+                   field="leadgentool_id")
+            _require_all(transaction, fastsql.USERS_OF_COMPANY, company_id, body.connected_users_ids, "User",
+                         "connected_users_ids")
+            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
+                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
+            person_id = _new_person(transaction, company_id, body.name, body.phone, body.email, now)
+            connection_id = _connection_of(transaction, company_id, MESSENGER_MANUAL, "manual")
+            account_id = _new_account(transaction, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
                                       source, now)
             for user_id in dict.fromkeys(body.connected_users_ids):
-                session.execute(insert(s.ContactedUser).values(person_id=person_id, user_id=user_id))
+                run_sql(transaction, fastsql.INSERT_CONTACTED_USER, {"person": person_id, "user": user_id})
             return {
                 "id": account_id,
                 "person_id": person_id,
@@ -383,7 +385,8 @@ class PeopleBackend(Backend):
                 "phone": defined(body.phone),
                 "email": defined(body.email),
                 "locale": "",
-                "subscribeHistory": subscribe_history(session, s.Subscription.account_id == account_id),
+                "subscribeHistory": subscribe_history(transaction.read, fastsql.ACCOUNT_SUBSCRIPTIONS,
+                                                      {"account": account_id}),
                 "createdAt": iso(now),
                 "updatedAt": iso(now),
             }
@@ -392,64 +395,60 @@ class PeopleBackend(Backend):
         """POST /api/v2/people/sms: an SMS account per entry (on the person with that phone, or a
         new person), subscribed through the leadgentool and tagged with the given tag ids."""
         now = self.now()
-        with self._write(company_id) as session:
-            connection = find(session, s.Connection, company_id, body.connection_id, s.Connection.id,
-                              s.Connection.messenger, what="Connection", field="connection_id")
-            if connection.messenger != MESSENGER_SMS:
+        with self._write(company_id) as transaction:
+            connection_id, messenger = lookup(transaction, fastsql.CONNECTION_OF_COMPANY, company_id,
+                                              body.connection_id, what="Connection", field="connection_id")
+            if messenger != MESSENGER_SMS:
                 raise ApiError(422, "connection_id is not an SMS connection", field="connection_id")
-            find(session, s.Leadgentool, company_id, body.leadgentool_id, what="Leadgentool", field="leadgentool_id")
-            _require_all(session, s.Tag, company_id, body.tags, "Tag", "tags")
-            source = first_source(session, s.TrafficSource.leadgentool_id == body.leadgentool_id, "The leadgentool")
+            lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
+                   field="leadgentool_id")
+            _require_all(transaction, fastsql.TAGS_OF_COMPANY, company_id, body.tags, "Tag", "tags")
+            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
+                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
             for entry in body.data:
-                person_id = session.scalar(
-                    select(s.Person.id).where(s.Person.company_id == company_id, s.Person.phone == entry.phone)
-                    .order_by(s.Person.created_at).limit(1)
-                )
-                if person_id is None:
-                    person_id = _new_person(session, company_id, entry.name or entry.phone, entry.phone,
-                                            entry.email, now)
-                account_id = session.scalar(
-                    select(s.Account.id)
-                    .where(s.Account.person_id == person_id, s.Account.connection_id == connection.id)
-                )
-                if account_id is None:
-                    _new_account(session, company_id, person_id, connection.id, MESSENGER_SMS,
+                found = run_sql(transaction, fastsql.PERSON_OF_PHONE, {"company": company_id, "phone": entry.phone})
+                person_id = found[0][0] if found else _new_person(
+                    transaction, company_id, entry.name or entry.phone, entry.phone, entry.email, now)
+                if not run_sql(transaction, fastsql.ACCOUNT_ON_CONNECTION,
+                               {"person": person_id, "connection": connection_id}):
+                    _new_account(transaction, company_id, person_id, connection_id, MESSENGER_SMS,
                                  entry.name or entry.phone, source, now)
-                _tag(session, person_id, body.tags)
+                _tag(transaction, person_id, body.tags)
             return len(body.data)
 
     def update_person(self, company_id: str, person_id: str, body: bodies.UpdatePerson) -> dict[str, Any]:
         """PUT /api/v2/people/{id}: the person's phone, email and custom fields; answers the updated card."""
         now = self.now()
-        with self._write(company_id) as session:
-            person = find(session, s.Person, company_id, person_id, s.Person.id, s.Person.custom_fields,
-                          s.Person.name, s.Person.email, s.Person.phone, what="Person")
-            values: dict[str, Any] = {"updated_at": now}
-            if body.phone is not None:
-                values["phone"] = body.phone
-            if body.email is not None:
-                values["email"] = body.email
-            if body.phone is not None or body.email is not None:
-                values["search_text"] = person_search_text(person.name, values.get("email", person.email),
-                                                           values.get("phone", person.phone))
+        with self._write(company_id) as transaction:
+            person_id, name, email, phone, stored_fields, search_text = lookup(
+                transaction, fastsql.PERSON_TO_UPDATE, company_id, person_id, what="Person")
+            custom_fields = from_db_json(stored_fields) or []
             if body.custom_fields is not None:
-                merged = {field["name"]: field for field in person.custom_fields or []}
+                merged = {field["name"]: field for field in custom_fields}
                 for field in body.custom_fields:
                     merged[field.name] = field.model_dump()
-                values["custom_fields"] = list(merged.values())
-            session.execute(update(s.Person).where(s.Person.id == person.id).values(**values)
-                            .execution_options(synchronize_session=False))
-            return person_card(session, company_id, person_id)[0]
+                custom_fields = list(merged.values())
+            phone = phone if body.phone is None else body.phone
+            email = email if body.email is None else body.email
+            values = {"person": person_id, "now": db_time(transaction, now), "phone": phone, "email": email,
+                      "custom_fields": db_json(transaction, custom_fields)}
+            new_search_text = person_search_text(name, email, phone)
+            if new_search_text == search_text:
+                run_sql(transaction, fastsql.UPDATE_PERSON, values)
+            else:
+                run_sql(transaction, fastsql.UPDATE_PERSON_AND_SEARCH_TEXT, {**values, "search_text": new_search_text})
+            return person_card(transaction.read, company_id, person_id)[0]
 
     def add_comment(self, company_id: str, person_id: str, text: str) -> dict[str, Any]:
         """PUT /api/v2/people/{id}/add-comment: a comment by the API user."""
         now = self.now()
-        with self._write(company_id) as session:
-            created_by = api_user(self.sandbox, session, company_id)
-            find(session, s.Person, company_id, person_id, what="Person")
+        with self._write(company_id) as transaction:
+            created_by = api_user(self.sandbox, transaction, company_id)
+            lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id, person_id, what="Person")
             comment_id = new_oid(now)
-            session.execute(insert(s.Comment).values(id=comment_id, company_id=company_id, person_id=person_id,
-                                                     created_by=created_by, text=text, created_at=now, updated_at=now))
+            run_sql(transaction, fastsql.INSERT_COMMENT, {"id": comment_id, "company": company_id, "person": person_id,
+                                                          "created_by": created_by, "text": text,
+                                                          "now": db_time(transaction, now)})
             return {
                 "created_by": created_by,
                 "company_id": company_id,
@@ -464,13 +463,11 @@ class PeopleBackend(Backend):
     def change_tag(self, company_id: str, person_id: str, tag_id: str, *, add: bool) -> None:
         """add-tag / remove-tag; both are idempotent."""
         now = self.now()
-        with self._write(company_id) as session:
-            find(session, s.Person, company_id, person_id, what="Person")
-            find(session, s.Tag, company_id, tag_id, what="Tag", field="tag_id")
+        with self._write(company_id) as transaction:
+            lookup(transaction, fastsql.PERSON_OF_COMPANY, company_id, person_id, what="Person")
+            lookup(transaction, fastsql.TAG_OF_COMPANY, company_id, tag_id, what="Tag", field="tag_id")
             if add:
-                _tag(session, person_id, [tag_id])
+                _tag(transaction, person_id, [tag_id])
             else:
-                session.execute(delete(s.PersonTag)
-                                .where(s.PersonTag.person_id == person_id, s.PersonTag.tag_id == tag_id))
-            session.execute(update(s.Person).where(s.Person.id == person_id).values(updated_at=now)
-                            .execution_options(synchronize_session=False))
+                run_sql(transaction, fastsql.DELETE_PERSON_TAG, {"person": person_id, "tag": tag_id})
+            run_sql(transaction, fastsql.TOUCH_PERSON_UPDATED, {"person": person_id, "now": db_time(transaction, now)})

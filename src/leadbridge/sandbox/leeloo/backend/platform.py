@@ -6,8 +6,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
@@ -15,8 +16,10 @@ from leadbridge.sandbox.leeloo.backend.core import (
     Backend,
     company_page,
     find,
+    lookup,
     user_dict,
 )
+from leadbridge.sandbox.state import db_time, run_sql
 from leadbridge.sandbox.wire import iso, new_oid
 
 
@@ -25,17 +28,17 @@ class PlatformBackend(Backend):
 
     def create_call(self, company_id: str, body: bodies.CreateCall) -> dict[str, Any]:
         now = self.now()
-        with self._write(company_id) as session:
-            find(session, s.User, company_id, body.user_id, what="User", field="user_id")
-            find(session, s.Account, company_id, body.account_id, what="Communication channel", field="account_id")
+        with self._write(company_id) as transaction:
+            lookup(transaction, fastsql.USER_OF_COMPANY, company_id, body.user_id, what="User", field="user_id")
+            lookup(transaction, fastsql.ACCOUNT_OF_COMPANY, company_id, body.account_id, what="Communication channel",
+                   field="account_id")
             row = {
-                "id": new_oid(now), "company_id": company_id, "account_id": body.account_id, "user_id": body.user_id,
-                "from_number": body.from_, "to_number": body.to, "date": body.date, "record_link": body.record_link,
-                "status": body.status, "duration": body.duration, "type": body.type,
-                "call_id": str(uuid.uuid1()), "telephone_connection_id": new_oid(now),
-                "created_at": now, "updated_at": now,
+                "id": new_oid(now), "company": company_id, "account": body.account_id, "user": body.user_id,
+                "from_number": body.from_, "to_number": body.to, "date": db_time(transaction, body.date),
+                "record_link": body.record_link, "status": body.status, "duration": body.duration, "type": body.type,
+                "call_id": str(uuid.uuid1()), "telephone_connection_id": new_oid(now), "now": db_time(transaction, now),
             }
-            session.execute(insert(s.Call).values(**row))
+            run_sql(transaction, fastsql.INSERT_CALL, row)
             return {
                 "raw_response": {}, "record_link": body.record_link, "company_id": company_id, "user_id": body.user_id,
                 "account_id": body.account_id, "provider_type": "MANUAL", "to": body.to, "from": body.from_,

@@ -6,11 +6,10 @@ import secrets
 import string
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from leadbridge.sandbox import fastsql, tunnel_stats
 from leadbridge.sandbox import schema as s
-from leadbridge.sandbox import tunnel_stats
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
@@ -20,8 +19,10 @@ from leadbridge.sandbox.leeloo.backend.core import (
     company_page,
     defined,
     find,
+    lookup,
     money,
 )
+from leadbridge.sandbox.state import RawTransaction, db_optional_time, db_time, run_sql
 from leadbridge.sandbox.webhooks import emit
 from leadbridge.sandbox.wire import ApiError, iso, new_oid
 
@@ -33,13 +34,10 @@ def _order_brief(row: Any) -> dict[str, Any]:
             "status": row.status, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at)}
 
 
-def _latest_account(session: Session, person_id: str) -> str | None:
+def _latest_account(transaction: RawTransaction, person_id: str | None) -> str | None:
     """The person's account with the latest conversation: where notices of their orders go."""
-    account_id: str | None = session.scalar(
-        select(s.Account.id).where(s.Account.person_id == person_id)
-        .order_by(s.Account.last_message_time.desc().nulls_last(), s.Account.id).limit(1)
-    )
-    return account_id
+    rows = run_sql(transaction, fastsql.LATEST_ACCOUNT, {"person": person_id}) if person_id else []
+    return rows[0][0] if rows else None
 
 
 ORDER_LIST_COLUMNS = (s.Order.id, s.Order.person_id, s.Order.title, s.Order.price, s.Order.currency,
@@ -62,63 +60,64 @@ class SalesBackend(Backend):
     def create_traffic_source(self, company_id: str, leadgentool_id: str,
                               body: bodies.CreateTrafficSource) -> dict[str, Any]:
         now = self.now()
-        with self._write(company_id) as session:
-            created_by = api_user(self.sandbox, session, company_id)
-            lgt = find(session, s.Leadgentool, company_id, leadgentool_id, s.Leadgentool.id, s.Leadgentool.tunnel_id,
-                       what="Leadgentool")
+        with self._write(company_id) as transaction:
+            created_by = api_user(self.sandbox, transaction, company_id)
+            leadgentool_id, tunnel_id = lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id,
+                                               leadgentool_id, what="Leadgentool")
             source_id = new_oid(now)
-            row = {
-                "id": source_id, "company_id": company_id, "leadgentool_id": lgt.id, "tunnel_id": lgt.tunnel_id,
-                "name": body.name, "description": body.description, "type": "normal",
-                "hash": "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6)),
-                "resubscribe_button_id": new_oid(now), "created_by": created_by, "created_at": now, "updated_at": now,
-            }
-            session.execute(insert(s.TrafficSource).values(**row))
+            source_hash = "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+            resubscribe_button_id = new_oid(now)
+            run_sql(transaction, fastsql.INSERT_TRAFFIC_SOURCE, {
+                "id": source_id, "company": company_id, "leadgentool": leadgentool_id, "tunnel": tunnel_id,
+                "name": body.name, "description": body.description, "hash": source_hash,
+                "resubscribe_button": resubscribe_button_id, "created_by": created_by,
+                "now": db_time(transaction, now),
+            })
             return {
                 "type": "normal", "fb_adset_id": None, "name": body.name, "description": body.description,
                 "synchronized_with_fb": False, "synchronization_error": False, "disabled": False,
-                "company_id": company_id, "leadgentool_id": lgt.id, "tunnel_id": lgt.tunnel_id,
-                "created_by": created_by,
-                "hash": row["hash"], "resubscribe_button_id": row["resubscribe_button_id"],
+                "company_id": company_id, "leadgentool_id": leadgentool_id, "tunnel_id": tunnel_id,
+                "created_by": created_by, "hash": source_hash, "resubscribe_button_id": resubscribe_button_id,
                 "createdAt": iso(now), "updatedAt": iso(now), "id": source_id,
             }
 
     def create_order(self, company_id: str, body: bodies.CreateOrder) -> dict[str, Any]:
         """POST /api/v2/orders: an OPENED manual order for the person, priced by the offer."""
         now = self.now()
-        with self._write(company_id) as session:
-            person = find(session, s.Person, company_id, body.personId, s.Person.id, s.Person.email, s.Person.phone,
-                          what="Person", field="personId")
-            offer = find(session, s.Offer, company_id, body.offerId, s.Offer.id, s.Offer.title, s.Offer.description,
-                         s.Offer.price, s.Offer.currency, s.Offer.tunnel_id, what="Offer", field="offerId")
-            credits = find(session, s.PaymentCredits, company_id, body.paymentCreditsId, s.PaymentCredits.id,
-                           s.PaymentCredits.payment_method, what="Payment system", field="paymentCreditsId")
-            if credits.payment_method != MANUAL:
+        with self._write(company_id) as transaction:
+            person_id, person_email, person_phone = lookup(
+                transaction, fastsql.PERSON_OF_COMPANY, company_id, body.personId, what="Person", field="personId")
+            offer_id, title, description, price, currency, tunnel_id = lookup(
+                transaction, fastsql.OFFER_OF_COMPANY, company_id, body.offerId, what="Offer", field="offerId")
+            credits_id, payment_method = lookup(transaction, fastsql.PAYMENT_CREDITS_OF_COMPANY, company_id,
+                                                body.paymentCreditsId, what="Payment system",
+                                                field="paymentCreditsId")
+            if payment_method != MANUAL:
                 raise ApiError(422, "paymentCreditsId is not a manual payment system", field="paymentCreditsId")
             if body.managerId is not None:
-                find(session, s.User, company_id, body.managerId, what="User", field="managerId")
+                lookup(transaction, fastsql.USER_OF_COMPANY, company_id, body.managerId, what="User",
+                       field="managerId")
             order_id = new_oid(now)
-            tunnel_stats.count_new_order(session, company_id, offer.tunnel_id)
-            session.execute(insert(s.Order).values(
-                id=order_id, company_id=company_id, person_id=person.id, offer_id=offer.id, tunnel_id=offer.tunnel_id,
-                title=offer.title, description=offer.description, price=offer.price, currency=offer.currency,
-                status="OPENED", payment_method=MANUAL, payment_credits_id=credits.id, manager_id=body.managerId,
-                email=body.email or person.email, phone=body.phone or person.phone,
-                is_notify_account=body.isNotifyAccount,
-                transaction_date=body.transactionDate or now, payment_date=None, user_comments=None,
-                created_at=now, updated_at=now,
-            ))
-            account_id = _latest_account(session, person.id)
+            email, phone = body.email or person_email, body.phone or person_phone
+            tunnel_stats.count_new_order(transaction, company_id, tunnel_id)
+            run_sql(transaction, fastsql.INSERT_ORDER, {
+                "id": order_id, "company": company_id, "person": person_id, "offer": offer_id, "tunnel": tunnel_id,
+                "title": title, "description": description, "price": price, "currency": currency,
+                "payment_method": MANUAL, "payment_credits": credits_id, "manager": body.managerId,
+                "email": email, "phone": phone, "notify": body.isNotifyAccount,
+                "transaction_date": db_time(transaction, body.transactionDate or now),
+                "now": db_time(transaction, now),
+            })
+            account_id = _latest_account(transaction, person_id)
             if account_id is not None:
-                append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
+                append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
             if body.isNotifyAccount and account_id is not None:
-                text = f"Ваш заказ «{offer.title}» на сумму {money(offer.price)} {offer.currency} создан."
-                append_message(session, company_id, account_id, text, "BOT_MESSAGE", now)
-            emit(session, company_id, "ORDER", lambda: {
-                "order_id": order_id, "account_id": account_id, "offer_name": offer.title, "price": money(offer.price),
-                "currency": offer.currency, "email": defined(body.email or person.email),
-                "phone": defined(body.phone or person.phone), "created_at": iso(now)})
-            return {"id": order_id, "title": offer.title, "price": money(offer.price), "currency": offer.currency,
+                text = f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан."
+                append_message(transaction, company_id, account_id, text, "BOT_MESSAGE", now)
+            emit(transaction, company_id, "ORDER", lambda: {
+                "order_id": order_id, "account_id": account_id, "offer_name": title, "price": money(price),
+                "currency": currency, "email": defined(email), "phone": defined(phone), "created_at": iso(now)})
+            return {"id": order_id, "title": title, "price": money(price), "currency": currency,
                     "status": "OPENED", "createdAt": iso(now), "updatedAt": iso(now)}
 
     def list_orders(self, company_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
@@ -138,37 +137,35 @@ class SalesBackend(Backend):
     def update_manual_order(self, company_id: str, order_id: str, body: bodies.UpdateManualOrder) -> None:
         """Resolve or reject an OPENED manual order (payment-system orders change only by payment)."""
         now = self.now()
-        with self._write(company_id) as session:
-            order = find(session, s.Order, company_id, order_id, s.Order.id, s.Order.status, s.Order.payment_method,
-                         s.Order.person_id, s.Order.title, s.Order.price, s.Order.currency, s.Order.email,
-                         s.Order.phone, s.Order.payment_credits_id, s.Order.tunnel_id, what="Order")
-            if order.payment_method != MANUAL:
-                raise ApiError(409, f"Order is not a manual order (paymentMethod {order.payment_method})")
-            if order.status != "OPENED":
-                raise ApiError(409, f"Order is already {order.status}; only an OPENED manual order can be updated")
-            values: dict[str, Any] = {"status": body.status, "updated_at": now, "user_comments": body.userComments}
+        with self._write(company_id) as transaction:
+            (order_id, status, payment_method, person_id, title, price, currency, email, phone,
+             payment_credits_id, tunnel_id) = lookup(transaction, fastsql.ORDER_OF_COMPANY, company_id, order_id,
+                                                     what="Order")
+            if payment_method != MANUAL:
+                raise ApiError(409, f"Order is not a manual order (paymentMethod {payment_method})")
+            if status != "OPENED":
+                raise ApiError(409, f"Order is already {status}; only an OPENED manual order can be updated")
+            payment_date = (body.paymentDate or now) if body.status == "RESOLVED" else None
             if body.status == "RESOLVED":
-                values["payment_date"] = body.paymentDate or now
-            if body.currency is not None:
-                values["currency"] = body.currency
-            if body.price is not None:
-                values["price"] = body.price
-            if body.status == "RESOLVED":
-                tunnel_stats.count_sale(session, company_id, order.person_id, order.tunnel_id,
-                                        values.get("price", order.price), values.get("currency", order.currency))
-            session.execute(update(s.Order).where(s.Order.id == order.id).values(**values)
-                            .execution_options(synchronize_session=False))
-            account_id = _latest_account(session, order.person_id)
+                tunnel_stats.count_sale(transaction, company_id, person_id, tunnel_id,
+                                        price if body.price is None else body.price,
+                                        currency if body.currency is None else body.currency)
+            run_sql(transaction, fastsql.SETTLE_ORDER, {
+                "id": order_id, "status": body.status, "now": db_time(transaction, now),
+                "comments": body.userComments, "payment_date": db_optional_time(transaction, payment_date),
+                "currency": body.currency, "price": body.price,
+            })
+            account_id = _latest_account(transaction, person_id)
             if account_id is not None:
-                append_message(session, company_id, account_id, "", SYSTEM_MESSAGE, now)
+                append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
             if body.status == "RESOLVED":
-                emit(session, company_id, "SALE", lambda: {
-                    "order_id": order.id, "account_id": account_id, "offer_name": order.title,
-                    "price": money(values.get("price", order.price)),
-                    "currency": values.get("currency", order.currency),
-                    "email": defined(order.email), "phone": defined(order.phone),
-                    "created_at": iso(values["payment_date"]),
-                    "payment_method": order.payment_credits_id})
+                emit(transaction, company_id, "SALE", lambda: {
+                    "order_id": order_id, "account_id": account_id, "offer_name": title,
+                    "price": money(price if body.price is None else body.price),
+                    "currency": currency if body.currency is None else body.currency,
+                    "email": defined(email), "phone": defined(phone),
+                    "created_at": iso(payment_date),
+                    "payment_method": payment_credits_id})
 
     def list_tunnels(self, company_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         with self.sandbox.read() as session:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from leadbridge.sandbox import fastsql
 from leadbridge.sandbox import schema as s
 from leadbridge.sandbox.leeloo.backend.core import (
     Backend,
@@ -20,7 +21,7 @@ from leadbridge.sandbox.leeloo.backend.people import (
     tag_names,
     tagged_people,
 )
-from leadbridge.sandbox.wire import iso
+from leadbridge.sandbox.wire import iso, iso_stored
 
 
 class V1Backend(Backend):
@@ -41,7 +42,7 @@ class V1Backend(Backend):
                 .where(s.Account.id.in_(query.order_by(s.Account.id).limit(limit).offset(offset).scalar_subquery()))
                 .order_by(s.Account.id)
             ).all()
-            names = tag_names(session, list({r.person_id for r in rows}))
+            names = tag_names(self.sandbox.query, list({r.person_id for r in rows}))
             return [
                 {"id": r.id, "name": r.name, "tags": names.get(r.person_id, []), "from": r.messenger,
                  "botStatus": r.bot_status, "lastMessageTime": iso(r.last_message_time), "createdAt": iso(r.created_at)}
@@ -56,21 +57,22 @@ class V1Backend(Backend):
                      s.Account.messenger, s.Account.bot_status, s.Account.created_at, s.Account.updated_at,
                      what="Account")
             person = session.execute(select(s.Person.gender, s.Person.locale).where(s.Person.id == a.person_id)).one()
-            links, included, orders = person_relations(session, a.person_id, include)
-            if "orders" in include:
-                included["orders"] = [
-                    {"price": money(o.price), "currency": o.currency, "paymentMethod": o.payment_method,
-                     "status": o.status, "updatedAt": iso(o.updated_at)}
-                    for o in orders
-                ]
-            history = [
-                {key: item[key] for key in ("tunnelName", "leadgentoolName", "trafficSource")}
-                for item in subscribe_history(session, s.Subscription.account_id == a.id)
+        read = self.sandbox.query
+        links, included, orders = person_relations(read, a.person_id, include)
+        if "orders" in include:
+            included["orders"] = [
+                {"price": money(o.price), "currency": o.currency, "paymentMethod": o.payment_method,
+                 "status": o.status, "updatedAt": iso_stored(o.updated_at)}
+                for o in orders
             ]
-            data = {
-                "id": a.id, "name": a.name, "tags": tag_names(session, [a.person_id]).get(a.person_id, []),
-                "from": a.messenger, "botStatus": a.bot_status, "gender": defined(person.gender),
-                "locale": person.locale, "subscribeHistory": history, "links": links,
-                "createdAt": iso(a.created_at), "updatedAt": iso(a.updated_at),
-            }
-            return data, included
+        history = [
+            {key: item[key] for key in ("tunnelName", "leadgentoolName", "trafficSource")}
+            for item in subscribe_history(read, fastsql.ACCOUNT_SUBSCRIPTIONS, {"account": a.id})
+        ]
+        data = {
+            "id": a.id, "name": a.name, "tags": tag_names(read, [a.person_id]).get(a.person_id, []),
+            "from": a.messenger, "botStatus": a.bot_status, "gender": defined(person.gender),
+            "locale": person.locale, "subscribeHistory": history, "links": links,
+            "createdAt": iso(a.created_at), "updatedAt": iso(a.updated_at),
+        }
+        return data, included
