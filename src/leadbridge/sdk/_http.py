@@ -652,31 +652,33 @@ class SyncTransport(_Core):
         ahead = list(islice(pending, read_ahead(pager)))
         if ahead:
             # The first page tells the pages to come: they are asked for before the caller reads
-            # its records. The pool runs `concurrency` requests at a time (one, in a sequential
-            # walk); pages queued behind them let a free worker start the next request while an
-            # earlier page is still in flight. Workers only fetch: the reader reads, so a slot is
-            # free again as soon as its answer arrives, not after the models of every page ahead
-            # of it are built.
-            pool = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
+            # its records, `concurrency` requests at a time (one, in a sequential walk), more
+            # pages queued behind them. A worker only fetches: it hands the answer to the page
+            # reader (one thread, reading pages as they arrive, in whatever order) and goes on
+            # to its next request at once; no page waits for the caller to reach it.
+            reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadbridge-page-reader")
+            fetchers = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
+
+            def fetch(op: Operation[PageLike[T]]) -> Future[PageLike[T]]:
+                return reader.submit(self.finish, op, self.respond(op))
+
             try:
-                window: deque[tuple[Operation[PageLike[T]], Future[httpx.Response]]] = deque(
-                    (op, pool.submit(self.respond, op)) for op in ahead
-                )
+                window: deque[Future[Future[PageLike[T]]]] = deque(fetchers.submit(fetch, op) for op in ahead)
                 del ahead
                 yield from fresh(last)
                 while window:
-                    op, answer = window.popleft()
-                    response = answer.result()
+                    answer = window.popleft()
                     following = next(pending, None)
                     if following is not None:
-                        window.append((following, pool.submit(self.respond, following)))
+                        window.append(fetchers.submit(fetch, following))
                     del last  # see the note in _Core.dedupe
-                    last = self.finish(op, response)
+                    last = answer.result().result()
                     yield from fresh(last)
             finally:
                 # A walk left early sends nothing more: the pages queued are dropped and the
                 # requests under way are waited for (a thread cannot be interrupted mid-request).
-                pool.shutdown(wait=True, cancel_futures=True)
+                fetchers.shutdown(wait=True, cancel_futures=True)
+                reader.shutdown(wait=True, cancel_futures=True)
         else:
             yield from fresh(last)
         while (following_op := pager.follow(last)) is not None:
@@ -742,15 +744,17 @@ class AsyncTransport(_Core):
         pending = iter(pager.plan(last))
         in_flight = asyncio.Semaphore(pager.concurrency)
 
-        async def fetch(op: Operation[Any]) -> httpx.Response:
+        async def fetch(op: Operation[PageLike[T]]) -> PageLike[T]:
             async with in_flight:
-                return await self.respond(op)
+                response = await self.respond(op)
+            await asyncio.sleep(0)  # the slot is free: the next request goes out before this page is read
+            return self.finish(op, response)
 
         # As in the sync transport: the pages to come asked for before the first page's records
-        # are read, `concurrency` requests at a time, more pages queued, and pages read by the
-        # reader once their slot is free again.
-        window: deque[tuple[Operation[PageLike[T]], asyncio.Task[httpx.Response]]] = deque(
-            (op, asyncio.ensure_future(fetch(op))) for op in islice(pending, read_ahead(pager))
+        # are read, `concurrency` requests at a time, more pages queued, and each page read as
+        # soon as it arrives, after its slot is free again.
+        window: deque[asyncio.Task[PageLike[T]]] = deque(
+            asyncio.ensure_future(fetch(op)) for op in islice(pending, read_ahead(pager))
         )
         try:
             if window:
@@ -758,27 +762,22 @@ class AsyncTransport(_Core):
             for item in fresh(last):
                 yield item
             while window:
-                op, answer = window.popleft()
-                response = await answer
+                answer = window.popleft()
                 following = next(pending, None)
                 if following is not None:
-                    window.append((following, asyncio.ensure_future(fetch(following))))
-                # The slot this answer freed goes to a queued page: let its request go out
-                # before this page is read.
-                await asyncio.sleep(0)
+                    window.append(asyncio.ensure_future(fetch(following)))
                 del last  # see the note in _Core.dedupe
-                last = self.finish(op, response)
+                last = await answer
                 for item in fresh(last):
                     yield item
         finally:
             # A walk left early (or failed) cancels the requests under way and waits until they
             # are: none is left running, or sending, once the walk is closed.
-            unfinished = [task for _, task in window]
-            for task in unfinished:
+            for task in window:
                 task.cancel()
-            if unfinished:
-                await asyncio.wait(unfinished)
-                for task in unfinished:  # a page that failed ahead of the walk's end is not an error of it
+            if window:
+                await asyncio.wait(window)
+                for task in window:  # a page that failed ahead of the walk's end is not an error of it
                     if not task.cancelled():
                         task.exception()
         while (following_op := pager.follow(last)) is not None:
