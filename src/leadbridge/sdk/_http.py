@@ -652,33 +652,31 @@ class SyncTransport(_Core):
         ahead = list(islice(pending, read_ahead(pager)))
         if ahead:
             # The first page tells the pages to come: they are asked for before the caller reads
-            # its records, `concurrency` requests at a time (one, in a sequential walk), more
-            # pages queued behind them. A worker only fetches: it hands the answer to the page
-            # reader (one thread, reading pages as they arrive, in whatever order) and goes on
-            # to its next request at once; no page waits for the caller to reach it.
-            reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadbridge-page-reader")
-            fetchers = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
-
-            def fetch(op: Operation[PageLike[T]]) -> Future[PageLike[T]]:
-                return reader.submit(self.finish, op, self.respond(op))
-
+            # its records. The pool runs `concurrency` requests at a time (one, in a sequential
+            # walk); pages queued behind them let a free worker start the next request while an
+            # earlier page is still in flight. Workers only fetch: the reader reads, so a slot is
+            # free again as soon as its answer arrives, not after the models of every page ahead
+            # of it are built.
+            pool = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
             try:
-                window: deque[Future[Future[PageLike[T]]]] = deque(fetchers.submit(fetch, op) for op in ahead)
+                window: deque[tuple[Operation[PageLike[T]], Future[httpx.Response]]] = deque(
+                    (op, pool.submit(self.respond, op)) for op in ahead
+                )
                 del ahead
                 yield from fresh(last)
                 while window:
-                    answer = window.popleft()
+                    op, answer = window.popleft()
+                    response = answer.result()
                     following = next(pending, None)
                     if following is not None:
-                        window.append(fetchers.submit(fetch, following))
+                        window.append((following, pool.submit(self.respond, following)))
                     del last  # see the note in _Core.dedupe
-                    last = answer.result().result()
+                    last = self.finish(op, response)
                     yield from fresh(last)
             finally:
                 # A walk left early sends nothing more: the pages queued are dropped and the
                 # requests under way are waited for (a thread cannot be interrupted mid-request).
-                fetchers.shutdown(wait=True, cancel_futures=True)
-                reader.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown(wait=True, cancel_futures=True)
         else:
             yield from fresh(last)
         while (following_op := pager.follow(last)) is not None:
@@ -751,8 +749,11 @@ class AsyncTransport(_Core):
             return self.finish(op, response)
 
         # As in the sync transport: the pages to come asked for before the first page's records
-        # are read, `concurrency` requests at a time, more pages queued, and each page read as
-        # soon as it arrives, after its slot is free again.
+        # are read, `concurrency` requests at a time, more pages queued. Each page is read as
+        # soon as it arrives, once its slot is free again, not when the reader reaches it: a
+        # page read while the caller waits for an earlier one costs the walk nothing. (The sync
+        # walk leaves reading to its reader: a page-reading thread there would contend with the
+        # requests for the interpreter lock, and showed no gain in bench/sdk.py.)
         window: deque[asyncio.Task[PageLike[T]]] = deque(
             asyncio.ensure_future(fetch(op)) for op in islice(pending, read_ahead(pager))
         )
