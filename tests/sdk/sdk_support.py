@@ -6,12 +6,15 @@ import email.parser
 import email.policy
 import inspect
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 
 from leadbridge import AsyncDialog, AsyncLeeloo, AsyncNeiros, Dialog, Leeloo, Neiros
+from leadbridge.sandbox.server import RunningSandbox
 
 MODES = ["sync", "async"]
 
@@ -76,3 +79,32 @@ def request_body(request: httpx.Request) -> tuple[str | None, Any]:
     if content_type.startswith("application/json"):
         return "json", json.loads(request.content)
     return "form", form_fields(request)
+
+
+@contextmanager
+def sandbox_control(running: RunningSandbox) -> Iterator[httpx.Client]:
+    """The control API of ``running`` with its faults and request log cleared; afterwards its
+    faults are cleared again and realistic mode is off."""
+    with httpx.Client(base_url=running.url + "/_sandbox", timeout=30) as client:
+        client.delete("/faults").raise_for_status()
+        client.delete("/requests").raise_for_status()
+        yield client
+        client.delete("/faults").raise_for_status()
+        client.post("/realistic", json={"enabled": False}).raise_for_status()
+
+
+def control_fixture(sandbox_fixture: str) -> Any:
+    """A ``control`` fixture: :func:`sandbox_control` of the sandbox the fixture named serves."""
+
+    @pytest.fixture
+    def control(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+        with sandbox_control(request.getfixturevalue(sandbox_fixture)) as client:
+            yield client
+
+    return control
+
+
+def logged(control: httpx.Client, **filters: Any) -> list[dict[str, Any]]:
+    """The sandbox's request log, filtered as ``GET /_sandbox/requests`` filters it."""
+    entries: list[dict[str, Any]] = control.get("/requests", params={"limit": 100_000, **filters}).json()["data"]
+    return entries

@@ -8,11 +8,10 @@ which the server answers before reading the request, are sent again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
-from sdk_support import MODES, close, collect, leeloo_client, resolve
+from sdk_support import MODES, close, collect, control_fixture, leeloo_client, logged, resolve
 
 from leadbridge import errors
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
@@ -29,18 +28,7 @@ def big() -> Iterator[RunningSandbox]:
         yield running
 
 
-@pytest.fixture
-def control(big: RunningSandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=big.url + "/_sandbox", timeout=30) as client:
-        client.delete("/faults").raise_for_status()
-        client.delete("/requests").raise_for_status()
-        yield client
-        client.delete("/faults").raise_for_status()
-
-
-def logged(control: httpx.Client, **filters: Any) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = control.get("/requests", params={"limit": 100_000, **filters}).json()["data"]
-    return entries
+control = control_fixture("big")
 
 
 @pytest.mark.parametrize("mode", MODES)

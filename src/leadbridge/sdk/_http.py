@@ -585,6 +585,13 @@ class _Core:
         return fresh
 
 
+def read_ahead(pager: Pager[Any]) -> int:
+    """Pages a walk asks for before the caller reaches them: ``concurrency`` requests under way
+    and more queued behind them, so that a request slot freed by an answer is taken again at
+    once, even when pages arrive out of order. The answers wait unread (bytes, not models)."""
+    return pager.concurrency * PAGES_AHEAD_PER_WORKER
+
+
 def remembered_pages(concurrency: int) -> int:
     """Pages whose keys a walk keeps: every page that may be in flight at once, and one more.
 
@@ -641,20 +648,22 @@ class SyncTransport(_Core):
     def iterate(self, pager: Pager[T]) -> Iterator[T]:
         fresh = self.dedupe(pager)
         last = self.run(pager.first)
-        yield from fresh(last)
-        planned = pager.plan(last)
-        if pager.concurrency > 1 and len(planned) > 1:
+        pending = iter(pager.plan(last))
+        ahead = list(islice(pending, read_ahead(pager)))
+        if ahead:
+            # The first page tells the pages to come: they are asked for before the caller reads
+            # its records. The pool runs `concurrency` requests at a time (one, in a sequential
+            # walk); pages queued behind them let a free worker start the next request while an
+            # earlier page is still in flight. Workers only fetch: the reader reads, so a slot is
+            # free again as soon as its answer arrives, not after the models of every page ahead
+            # of it are built.
             pool = ThreadPoolExecutor(max_workers=pager.concurrency, thread_name_prefix="leadbridge-page")
             try:
-                pending = iter(planned)
-                # The pool runs `concurrency` requests at a time; pages queued behind them let a
-                # free worker start the next request while an earlier page is still in flight.
-                # Workers only fetch: the reader reads, so a slot is free again as soon as its
-                # answer arrives, not after the models of every page ahead of it are built.
                 window: deque[tuple[Operation[PageLike[T]], Future[httpx.Response]]] = deque(
-                    (op, pool.submit(self.respond, op))
-                    for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
+                    (op, pool.submit(self.respond, op)) for op in ahead
                 )
+                del ahead
+                yield from fresh(last)
                 while window:
                     op, answer = window.popleft()
                     response = answer.result()
@@ -665,12 +674,11 @@ class SyncTransport(_Core):
                     last = self.finish(op, response)
                     yield from fresh(last)
             finally:
+                # A walk left early sends nothing more: the pages queued are dropped and the
+                # requests under way are waited for (a thread cannot be interrupted mid-request).
                 pool.shutdown(wait=True, cancel_futures=True)
         else:
-            for op in planned:
-                del last
-                last = self.run(op)
-                yield from fresh(last)
+            yield from fresh(last)
         while (following_op := pager.follow(last)) is not None:
             del last
             last = self.run(following_op)
@@ -731,45 +739,48 @@ class AsyncTransport(_Core):
     async def iterate(self, pager: Pager[T]) -> AsyncIterator[T]:
         fresh = self.dedupe(pager)
         last = await self.run(pager.first)
-        for item in fresh(last):
-            yield item
-        planned = pager.plan(last)
-        if pager.concurrency > 1 and len(planned) > 1:
-            pending = iter(planned)
-            in_flight = asyncio.Semaphore(pager.concurrency)
+        pending = iter(pager.plan(last))
+        in_flight = asyncio.Semaphore(pager.concurrency)
 
-            async def fetch(op: Operation[Any]) -> httpx.Response:
-                async with in_flight:
-                    return await self.respond(op)
+        async def fetch(op: Operation[PageLike[T]]) -> PageLike[T]:
+            async with in_flight:
+                response = await self.respond(op)
+            await asyncio.sleep(0)  # the slot is free: the next request goes out before this page is read
+            return self.finish(op, response)
 
-            # As in the sync transport: `concurrency` requests at a time, more pages queued,
-            # and pages read by the reader once their slot is free again.
-            window: deque[tuple[Operation[PageLike[T]], asyncio.Task[httpx.Response]]] = deque(
-                (op, asyncio.ensure_future(fetch(op)))
-                for op in islice(pending, pager.concurrency * PAGES_AHEAD_PER_WORKER)
-            )
-            try:
-                while window:
-                    op, answer = window.popleft()
-                    response = await answer
-                    following = next(pending, None)
-                    if following is not None:
-                        window.append((following, asyncio.ensure_future(fetch(following))))
-                        # Let the new request go out before this page is read.
-                        await asyncio.sleep(0)
-                    del last  # see the note in _Core.dedupe
-                    last = self.finish(op, response)
-                    for item in fresh(last):
-                        yield item
-            finally:
-                for _, task in window:
-                    task.cancel()
-        else:
-            for op in planned:
-                del last
-                last = await self.run(op)
+        # As in the sync transport: the pages to come asked for before the first page's records
+        # are read, `concurrency` requests at a time, more pages queued. Each page is read as
+        # soon as it arrives, once its slot is free again, not when the reader reaches it: a
+        # page read while the caller waits for an earlier one costs the walk nothing. (The sync
+        # walk leaves reading to its reader: a page-reading thread there would contend with the
+        # requests for the interpreter lock, and showed no gain in bench/sdk.py.)
+        window: deque[asyncio.Task[PageLike[T]]] = deque(
+            asyncio.ensure_future(fetch(op)) for op in islice(pending, read_ahead(pager))
+        )
+        try:
+            if window:
+                await asyncio.sleep(0)  # the first requests go out before the first page is read
+            for item in fresh(last):
+                yield item
+            while window:
+                answer = window.popleft()
+                following = next(pending, None)
+                if following is not None:
+                    window.append(asyncio.ensure_future(fetch(following)))
+                del last  # see the note in _Core.dedupe
+                last = await answer
                 for item in fresh(last):
                     yield item
+        finally:
+            # A walk left early (or failed) cancels the requests under way and waits until they
+            # are: none is left running, or sending, once the walk is closed.
+            for task in window:
+                task.cancel()
+            if window:
+                await asyncio.wait(window)
+                for task in window:  # a page that failed ahead of the walk's end is not an error of it
+                    if not task.cancelled():
+                        task.exception()
         while (following_op := pager.follow(last)) is not None:
             del last
             last = await self.run(following_op)
