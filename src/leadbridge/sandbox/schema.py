@@ -219,6 +219,10 @@ class Account(LeelooRow, Timestamps, Base):
         Index("ix_account_company_id_id", "company_id", "id"),
         # The channels list, most recent conversation first, read from the index's end.
         Index("ix_account_company_last_message", "company_id", "last_message_time", "id"),
+        # A people page's accounts: its people are one run of the company's ids, so their
+        # accounts are one range of this index, in the page's order and read from the index alone.
+        Index("ix_account_company_person_page", "company_id", "person_id", "created_at", "id", "connection_id",
+              "connection_status", "messenger"),
     )
 
 

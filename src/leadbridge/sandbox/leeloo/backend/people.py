@@ -116,9 +116,10 @@ NO_FILTER = PeopleFilter()
 # The unfiltered people page is the hottest read: by hand (fastsql), in three small indexed
 # queries on the sandbox's read connection (same order as tag_names and account_links).
 # A deep OFFSET makes the database walk every index entry before it; an anchor (the id at
-# every ANCHOR_STEP-th place, kept until the company's next write) lets a page start near
-# its place instead, so a client walking 100,000 people pays the same for every page.
-ANCHOR_STEP = 1000
+# every ANCHOR_STEP-th place, kept until people are added or removed) lets a page start near
+# its place instead, so a client walking 100,000 people pays the same for every page, and a
+# page at any offset walks fewer than ANCHOR_STEP entries before its first row.
+ANCHOR_STEP = 100
 
 
 def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[Any]:
@@ -139,19 +140,22 @@ def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> 
 
 
 def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = _people_rows(sandbox, company_id, limit, offset)
+    if not rows:
+        return []
     people = {
         pid: {"id": pid, "name": name, "email": defined(email), "phone": defined(phone), "tags": [], "accounts": [],
               "lastMessageTime": iso_stored(last)}
-        for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
+        for pid, name, email, phone, last in rows
     }
-    if people:
-        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, list(people))
-        for pid, account_id, connection_id, status, messenger in sandbox.query(sql, ids):
-            people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
-                                            "connection_status": status, "from": messenger})
-        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, list(people))
-        for pid, tag in sandbox.query(sql, ids):
-            people[pid]["tags"].append(tag)
+    # The page is the company's people from its first id to its last, none left out.
+    page_range = {"company": company_id, "first": rows[0][0], "last": rows[-1][0]}
+    for pid, account_id, connection_id, status, messenger in sandbox.query(fastsql.PAGE_ACCOUNTS, page_range):
+        people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
+                                        "connection_status": status, "from": messenger})
+    for pid, tag in sandbox.query(fastsql.PAGE_TAGS, page_range):
+        if (person := people.get(pid)) is not None:  # not another company's person in the range
+            person["tags"].append(tag)
     return list(people.values())
 
 
