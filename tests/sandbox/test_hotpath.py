@@ -160,6 +160,22 @@ def test_deep_pages_match_a_plain_offset_walk(fresh: RunningSandbox) -> None:
                                       total + 2 * ANCHOR_STEP + 5, total + 2 * ANCHOR_STEP + 10])
 
 
+CARD_KEYS = ("id", "name", "email", "phone", "tags", "accounts")  # a page's record and the card both show
+
+
+@pytest.mark.parametrize("offset", [0, 150])
+def test_page_records_match_their_cards(leeloo: httpx.Client, other_leeloo: httpx.Client, offset: int) -> None:
+    """A page reads its people's accounts and tags as ranges of ids, in which other companies'
+    people lie too: each record shows what its card shows, and nothing of another company."""
+    page = leeloo.get(f"/api/v2/people?limit=20&offset={offset}").json()["data"]
+    assert len(page) == 20 and any(person["tags"] for person in page)
+    for person in page:
+        card = leeloo.get(f"/api/v2/people/{person['id']}").json()["data"]
+        assert {key: person[key] for key in CARD_KEYS} == {key: card[key] for key in CARD_KEYS}
+    foreign = {p["id"] for p in other_leeloo.get("/api/v2/people?limit=100").json()["data"]}
+    assert foreign and min(foreign) < page[-1]["id"] and max(foreign) > page[0]["id"]
+
+
 def _sms_connection(client: httpx.Client) -> str:
     connections = client.get("/api/v2/connections").json()["data"]["connections"]
     return str(next(c["id"] for c in connections if c["type"] == "sms"))

@@ -91,8 +91,11 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
             if activity is not None:
                 await activity.stop_task()
 
+    # No OpenTelemetry: FastAPI's own would look up the global providers on every request, a
+    # good part of what a page served from memory costs.
     app = FastAPI(title=TITLE, description=DESCRIPTION, version="1.0", default_response_class=JSON,
-                  docs_url=None, redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None, lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.sandbox = sandbox
     app.state.leeloo = LeelooBackend(sandbox)
     app.state.neiros = NeirosBackend(sandbox)

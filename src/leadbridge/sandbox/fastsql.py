@@ -6,9 +6,6 @@ statement, the session's unit of work) costs more than the database's own. Their
 written for both SQLite and PostgreSQL (``:name`` parameters, rewritten for psycopg by
 ``state.run_sql``), so tests/sandbox/test_query_plans.py can check the plan of each one and
 tests/sandbox/test_hotpath.py that each answers as the general path does.
-
-``{marks}`` in a statement stands for the ``:p0, :p1, …`` of an ``IN`` over one page of ids
-(:func:`in_list`).
 """
 
 from __future__ import annotations
@@ -36,11 +33,25 @@ PEOPLE_FROM_ANCHOR = (
     "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
     " WHERE company_id = :company AND id >= :anchor ORDER BY id LIMIT :limit OFFSET :offset"
 )
+# A page's people are the company's people from its :first id to its :last: their accounts and
+# tags are one range of an index each (one seek, not one per person), already in the page's order.
 PAGE_ACCOUNTS = (
+    "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
+    " WHERE company_id = :company AND person_id BETWEEN :first AND :last ORDER BY person_id, created_at, id"
+)
+# Tagged people have no company column: the range holds other companies' people too, whom the
+# caller leaves out. (A condition on the tag's company would have the planner walk every person
+# tagged with each of the company's tags instead.)
+PAGE_TAGS = (
+    "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
+    " WHERE pt.person_id BETWEEN :first AND :last ORDER BY pt.person_id, t.name"
+)
+# The accounts and tags of people by id (a card, a filtered page): one seek a person.
+ACCOUNTS_OF_PEOPLE = (
     "SELECT person_id, id, connection_id, connection_status, messenger FROM leeloo_account"
     " WHERE person_id IN ({marks}) ORDER BY created_at, id"
 )
-PAGE_TAGS = (
+TAGS_OF_PEOPLE = (
     "SELECT pt.person_id, t.name FROM leeloo_person_tag pt JOIN leeloo_tag t ON t.id = pt.tag_id"
     " WHERE pt.person_id IN ({marks}) ORDER BY t.name"
 )
@@ -248,6 +259,7 @@ STATEMENTS = {
     name: value for name, value in dict(globals()).items()
     if name.isupper() and not name.startswith("_") and isinstance(value, str)
 }
+
 
 
 def in_list(sql: str, ids: list[str]) -> tuple[str, dict[str, str]]:

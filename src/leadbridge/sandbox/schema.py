@@ -150,6 +150,12 @@ class Leadgentool(ListedLeelooRow, Base):
 
 class TrafficSource(ListedLeelooRow, Timestamps, Base):
     __tablename__ = "leeloo_traffic_source"
+    # A subscription goes through the first source of its tunnel or leadgentool: read from these
+    # in that order, not every source of one sorted (a leadgentool gathers sources over time).
+    __table_args__ = (
+        Index("ix_traffic_source_tunnel_created_id", "tunnel_id", "created_at", "id"),
+        Index("ix_traffic_source_leadgentool_created_id", "leadgentool_id", "created_at", "id"),
+    )
     leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -219,6 +225,10 @@ class Account(LeelooRow, Timestamps, Base):
         Index("ix_account_company_id_id", "company_id", "id"),
         # The channels list, most recent conversation first, read from the index's end.
         Index("ix_account_company_last_message", "company_id", "last_message_time", "id"),
+        # A people page's accounts: its people are one run of the company's ids, so their
+        # accounts are one range of this index, in the page's order and read from the index alone.
+        Index("ix_account_company_person_page", "company_id", "person_id", "created_at", "id", "connection_id",
+              "connection_status", "messenger"),
     )
 
 

@@ -93,7 +93,7 @@ def tag_names(read: Reader, person_ids: list[str]) -> dict[str, list[str]]:
     """Each person's tag names, by name."""
     names: dict[str, list[str]] = defaultdict(list)
     if person_ids:
-        sql, ids = fastsql.in_list(fastsql.PAGE_TAGS, person_ids)
+        sql, ids = fastsql.in_list(fastsql.TAGS_OF_PEOPLE, person_ids)
         for person_id, name in read(sql, ids):
             names[person_id].append(name)
     return names
@@ -103,7 +103,7 @@ def account_links(read: Reader, person_ids: list[str]) -> dict[str, list[dict[st
     """Each person's accounts, oldest first."""
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if person_ids:
-        sql, ids = fastsql.in_list(fastsql.PAGE_ACCOUNTS, person_ids)
+        sql, ids = fastsql.in_list(fastsql.ACCOUNTS_OF_PEOPLE, person_ids)
         for person_id, account_id, connection_id, connection_status, messenger in read(sql, ids):
             links[person_id].append({"account_id": account_id, "connection_id": connection_id,
                                      "connection_status": connection_status, "from": messenger})
@@ -118,8 +118,9 @@ NO_FILTER = PeopleFilter()
 # A deep OFFSET makes the database walk every index entry before it; an anchor (the id at
 # every ANCHOR_STEP-th place, kept until people are added before the last of them or
 # removed) lets a page start near its place instead, so a client walking 1,000,000 people
-# pays the same for every page.
-ANCHOR_STEP = 1000
+# pays the same for every page, and a page at any offset walks fewer than ANCHOR_STEP
+# entries before its first row.
+ANCHOR_STEP = 100
 
 
 def _anchors_after(anchors: list[str], added: list[str]) -> list[str] | None:
@@ -156,16 +157,22 @@ def _people_rows(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> 
 
 
 def _unfiltered_people(sandbox: Sandbox, company_id: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    rows = _people_rows(sandbox, company_id, limit, offset)
+    if not rows:
+        return []
     people = {
         pid: {"id": pid, "name": name, "email": defined(email), "phone": defined(phone), "tags": [], "accounts": [],
               "lastMessageTime": iso_stored(last)}
-        for pid, name, email, phone, last in _people_rows(sandbox, company_id, limit, offset)
+        for pid, name, email, phone, last in rows
     }
-    accounts = account_links(sandbox.query, list(people))
-    tags = tag_names(sandbox.query, list(people))
-    for pid, person in people.items():
-        person["accounts"] = accounts.get(pid, [])
-        person["tags"] = tags.get(pid, [])
+    # The page is the company's people from its first id to its last, none left out.
+    page_range = {"company": company_id, "first": rows[0][0], "last": rows[-1][0]}
+    for pid, account_id, connection_id, status, messenger in sandbox.query(fastsql.PAGE_ACCOUNTS, page_range):
+        people[pid]["accounts"].append({"account_id": account_id, "connection_id": connection_id,
+                                        "connection_status": status, "from": messenger})
+    for pid, tag in sandbox.query(fastsql.PAGE_TAGS, page_range):
+        if (person := people.get(pid)) is not None:  # not another company's person in the range
+            person["tags"].append(tag)
     return list(people.values())
 
 
