@@ -9,6 +9,8 @@ in memory at once. Batches go straight to the driver as tuples (:class:`Layout`)
 cost more per row than drawing the row itself). People are drawn oldest first, so new ids
 land at the end of the primary keys' indexes, and while the rows go in the database does
 the least it can (:func:`_bulk_loading`); secondary and search indexes are built at the end.
+A large SQLite file is written by a loader process (:mod:`leadbridge.sandbox.sqlite_loader`)
+while this one draws the next batch.
 
 Seeding can be stopped at any point (Ctrl-C stops it between two batches). The database
 then carries the :data:`SEEDING_MARK` row, and the next start drops what was written and
@@ -22,8 +24,10 @@ the demo tenant; see :data:`DOC_IDS`.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -38,6 +42,7 @@ from sqlalchemy import JSON, Connection, DateTime, Engine, Table, delete, insert
 
 from leadbridge.sandbox import schema, search
 from leadbridge.sandbox.search import normalise, person_search_text
+from leadbridge.sandbox.sqlite_loader import Loader
 
 # Demo data is anchored to a fixed instant, not to "now", so one seed gives one data set.
 ANCHOR = datetime(2026, 11, 1)
@@ -186,9 +191,13 @@ def _iso(at: datetime) -> str:
 # --people, and a batch takes a fraction of a second, so Ctrl-C is answered at once.
 FLUSH_ROWS = 50_000
 Progress = Callable[[str, int, int], None]
-# SQLite's page cache while seeding (KiB): the tables' last pages stay in memory.
-SEEDING_CACHE_KIB = 128 * 1024
+# SQLite's page cache while seeding (KiB): the tables' last pages stay in memory; a larger one
+# only adds memory (the indexes are built as fast with this one).
+SEEDING_CACHE_KIB = 32 * 1024
 REBUILD_INDEXES_FROM = 20_000  # people
+# From this many people a SQLite file is written by a loader process of its own while the rows
+# are drawn (sqlite_loader.py); below it seeding takes under a second, and the process gains nothing.
+LOADER_FROM = 5_000  # people
 # In sandbox_state while seeding runs: its presence at start means seeding was interrupted.
 SEEDING_MARK = "seeding_incomplete"
 Row = tuple[Any, ...]
@@ -366,14 +375,15 @@ def seed_all(engine: Engine, *, seed: int, people: int, progress: Progress | Non
         search_index = search.suspend_index(conn)
         conn.commit()
         with _bulk_loading(conn):
-            for number, tenant in enumerate(TENANTS):
-                rng = random.Random(f"{seed}:{number}")
-                count = people if number == 0 else max(10, int(people * tenant.people_share))
-                writer = RowWriter(conn, tenant.name, count, progress)
-                data = DemoData(tenant, rng, writer)
-                build_tenant(data, count, demo=number == 0)
-                data.flush()
-                writer.report(count)
+            with _loader_for(conn, people) as loader:
+                for number, tenant in enumerate(TENANTS):
+                    rng = random.Random(f"{seed}:{number}")
+                    count = people if number == 0 else max(10, int(people * tenant.people_share))
+                    writer = RowWriter(conn, tenant.name, count, progress, loader)
+                    data = DemoData(tenant, rng, writer)
+                    build_tenant(data, count, demo=number == 0)
+                    data.flush()
+                    writer.report(count)
             for index in indexes:
                 index.create(conn)
             if search_index:
@@ -420,6 +430,28 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
             driver.rollback()
             conn.exec_driver_sql("RESET synchronous_commit")
             conn.commit()
+
+
+@contextmanager
+def _loader_for(conn: Connection, people: int) -> Iterator[Loader | None]:
+    """A loader process writing this seeding's rows, when the database is a SQLite file and the
+    seeding large enough (see :data:`LOADER_FROM`); None otherwise, and the rows are written on
+    ``conn``. Once the block ends every row sent is written; if it raises, the process is
+    stopped and what it had not committed is rolled back."""
+    url = conn.engine.url
+    usable = (conn.dialect.name == "sqlite" and people >= LOADER_FROM and url.database not in (None, "", ":memory:")
+              and not url.query and bool(sys.executable) and os.path.isfile(Loader.script))
+    if not usable:
+        yield None
+        return
+    assert url.database is not None
+    loader = Loader(url.database, SEEDING_CACHE_KIB)
+    try:
+        yield loader
+    except BaseException:
+        loader.stop()
+        raise
+    loader.finish()
 
 
 def _leave_wal(driver: Any) -> bool:
@@ -494,15 +526,18 @@ def seeding_interrupted(conn: Connection) -> bool:
 
 
 class RowWriter:
-    """Bulk inserts of :class:`Layout` tuples on one connection, each batch its own transaction:
-    ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would
-    cost more per row than drawing the row itself)."""
+    """Bulk inserts of :class:`Layout` tuples, each batch its own transaction: ``executemany`` on
+    SQLite, ``COPY`` on PostgreSQL (the SQLAlchemy statement layer would cost more per row than
+    drawing the row itself), or, given a :class:`Loader`, sent to that process, which inserts
+    them into the SQLite file while the next rows are drawn."""
 
-    def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None) -> None:
+    def __init__(self, conn: Connection, label: str = "", total: int = 0, progress: Progress | None = None,
+                 loader: Loader | None = None) -> None:
         if conn.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"demo data is written to SQLite or PostgreSQL, not {conn.dialect.name}")
         self.driver: Any = conn.connection.driver_connection
         self.sqlite = conn.dialect.name == "sqlite"
+        self.loader = loader
         self.label = label
         self.total = total
         self.progress = progress
@@ -510,23 +545,30 @@ class RowWriter:
         self.reported = -1
 
     def insert(self, layout: Layout, rows: list[Row]) -> None:
-        cursor = self.driver.cursor()
-        try:
-            if self.sqlite:
-                cursor.executemany(layout.insert_sql, rows)
-            else:
-                with cursor.copy(layout.copy_sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-        finally:
-            cursor.close()
+        if self.loader is not None:
+            self.loader.insert(layout.insert_sql, rows)
+        else:
+            cursor = self.driver.cursor()
+            try:
+                if self.sqlite:
+                    cursor.executemany(layout.insert_sql, rows)
+                else:
+                    with cursor.copy(layout.copy_sql) as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            finally:
+                cursor.close()
         if layout is PERSON_ROW:
             self.people += len(rows)
             self.report(self.people)
 
     def commit(self) -> None:
-        """Commit the batch written so far (on the driver's connection, which the rows went through)."""
-        self.driver.commit()
+        """Commit the batch written so far (on the driver's connection, which the rows went through,
+        or in the loader process)."""
+        if self.loader is not None:
+            self.loader.commit()
+        else:
+            self.driver.commit()
 
     def report(self, people: int) -> None:
         if self.progress is not None and people != self.reported:
