@@ -38,7 +38,7 @@ from typing import Any
 
 from faker.providers.internet.ru_RU import Provider as InternetProvider
 from faker.providers.person.ru_RU import Provider as PersonProvider
-from sqlalchemy import JSON, Connection, DateTime, Engine, Table, delete, insert, select
+from sqlalchemy import JSON, Boolean, Connection, DateTime, Engine, Table, delete, insert, select
 
 from leadbridge.sandbox import schema, search
 from leadbridge.sandbox.search import normalise, person_search_text
@@ -207,17 +207,27 @@ class Layout:
     """The columns a table's seeded rows are written with, in order, and a row given by column
     key made into a tuple of them, as SQLAlchemy would bind it: a missing column gets its
     Python default, datetimes become SQLAlchemy's SQLite text (which PostgreSQL's ``COPY``
-    reads too), JSON its text. An autoincrement id is left to the database.
+    reads too), JSON its text, booleans 1 or 0. An autoincrement id is left to the database.
+
+    ``unset`` names nullable columns that every seeded row leaves NULL: they are left out of
+    the INSERT (and of the tuples), as binding None costs the ``sqlite3`` module a search for
+    an adapter for each value, and booleans are 1 and 0 for the same reason (an exact int is
+    bound directly, a bool is not).
     """
 
-    def __init__(self, model: type[schema.Base], keys: str | None = None) -> None:
+    def __init__(self, model: type[schema.Base], keys: str | None = None, unset: str = "") -> None:
         table = model.__table__
         assert isinstance(table, Table)
         columns = {column.key: column for column in table.columns
                    if not (column.primary_key and column.autoincrement is True)}
-        order = tuple(keys.split()) if keys else tuple(columns)
-        if sorted(order) != sorted(columns):
-            raise ValueError(f"{table.name}: rows are drawn as {order}, the table has {tuple(columns)}")
+        order = tuple(keys.split()) if keys else tuple(key for key in columns if key not in unset.split())
+        self.unset = tuple(unset.split())
+        if sorted(order + self.unset) != sorted(columns):
+            raise ValueError(f"{table.name}: rows are drawn as {order} with {self.unset} unset, "
+                             f"the table has {tuple(columns)}")
+        for key in self.unset:
+            if not columns[key].nullable or columns[key].default is not None:
+                raise ValueError(f"{table.name}.{key} cannot be left unset: it is not null or has a default")
         self.table = table
         self.keys = order
         names = ", ".join(f'"{columns[key].name}"' for key in order)
@@ -226,6 +236,9 @@ class Layout:
         self._columns = [(key, columns[key].default, _converter(columns[key])) for key in order]
 
     def row(self, values: dict[str, Any]) -> Row:
+        for key in self.unset:
+            if values.get(key) is not None:
+                raise ValueError(f"{self.table.name}.{key} is left unset in seeded rows, not {values[key]!r}")
         out = []
         for key, default, convert in self._columns:
             if key in values:
@@ -243,6 +256,8 @@ def _converter(column: Any) -> Callable[[Any], Any] | None:
         return _iso
     if isinstance(column.type, JSON):
         return json.dumps
+    if isinstance(column.type, Boolean):
+        return int
     return None
 
 
@@ -251,16 +266,16 @@ PERSON_ROW = Layout(schema.Person, "id company_id name phone email gender locale
                                    "last_message_time created_at updated_at search_text")
 ACCOUNT_ROW = Layout(schema.Account, "id company_id person_id connection_id messenger name bot_status "
                                      "connection_status utm_marks last_message_time created_at updated_at")
-MESSAGE_ROW = Layout(schema.Message, "id company_id account_id text type read created_by template_id "
-                                     "created_at updated_at")
+MESSAGE_ROW = Layout(schema.Message, "id company_id account_id text type read created_by created_at updated_at",
+                     unset="template_id")
 PERSON_TAG_ROW = Layout(schema.PersonTag, "person_id tag_id")
 CONTACTED_ROW = Layout(schema.ContactedUser, "person_id user_id")
 SUBSCRIPTION_ROW = Layout(schema.Subscription, "company_id person_id account_id tunnel_id leadgentool_id "
-                                               "traffic_source_id tunnel_block_id created_at")
+                                               "traffic_source_id created_at", unset="tunnel_block_id")
 ORDER_ROW = Layout(schema.Order, "id company_id person_id offer_id tunnel_id title description price currency "
-                                 "status payment_method payment_credits_id manager_id email phone "
-                                 "is_notify_account transaction_date payment_date user_comments created_at "
-                                 "updated_at")
+                                 "status payment_method payment_credits_id email phone is_notify_account "
+                                 "transaction_date payment_date created_at updated_at",
+                   unset="manager_id user_comments")
 DEAL_ROW = Layout(schema.Deal, "id company_id site_id neiros_visit neiros_id created_at phone duration record "
                                "canal traffic summ status")
 _LAYOUTS = {layout.table: layout for layout in (PERSON_ROW, ACCOUNT_ROW, MESSAGE_ROW, PERSON_TAG_ROW,
@@ -831,7 +846,8 @@ def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
     The hottest loop of seeding, about ten rows a person: rows are made as tuples of their
     layouts straight away, an ObjectId's seconds are counted along with its instant, a pick
     from n things is ``int(random() * n)`` (one call, where ``Random.choice`` makes several),
-    instants are written as :func:`_iso` writes them, without the call,
+    instants are written as :func:`_iso` writes them, without the call, booleans are 1 and 0
+    and the columns a layout leaves unset are not in its tuples (see :class:`Layout`),
     and what depends on a name only is worked out once per name.
     """
     random, getrandbits = data.rng.random, data.rng.getrandbits
@@ -909,8 +925,8 @@ def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
                 moment_s += 60 * minutes
                 kind, text, author = chat[int(random() * 48)]
                 at = moment.isoformat(" ", "microseconds")
-                messages.append((f"{moment_s:08x}{getrandbits(64):016x}", cid, account_id, text, kind, True, author,
-                                 None, at, at))
+                messages.append((f"{moment_s:08x}{getrandbits(64):016x}", cid, account_id, text, kind, 1, author,
+                                 at, at))
                 rows += 1
             bot_status = "BOT" if random() < 0.9 else "ADMIN"
             utm = utm_marks[int(random() * 3)] if random() < 0.3 else "{}"
@@ -932,7 +948,7 @@ def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
             contacted.append((person_id, user_ids[int(random() * len(user_ids))]))
             rows += 1
         tunnel_id, leadgentool_id, source_id = sources[int(random() * len(sources))]
-        subscriptions.append((cid, person_id, first_account[0], tunnel_id, leadgentool_id, source_id, None,
+        subscriptions.append((cid, person_id, first_account[0], tunnel_id, leadgentool_id, source_id,
                               first_account[1]))
         if random() < 0.15:
             offer_id, offer_tunnel_id, title, price, currency = offers[int(random() * len(offers))]
@@ -941,8 +957,8 @@ def _add_people(data: DemoData, ctx: dict[str, Any], count: int) -> list[str]:
             credits_id, method, statuses = credits[int(random() * len(credits))]
             status = statuses[int(random() * len(statuses))]
             orders.append((f"{created_s + 86400 * days:08x}{getrandbits(64):016x}", cid, person_id, offer_id,
-                           offer_tunnel_id, title, "", price, currency, status, method, credits_id, None, email,
-                           phone, False, at, at if status in ("RESOLVED", "SUCCESS") else None, None, at, at))
+                           offer_tunnel_id, title, "", price, currency, status, method, credits_id, email, phone, 0,
+                           at, at if status in ("RESOLVED", "SUCCESS") else None, at, at))
             rows += 1
         data.pending += rows
         data.checkpoint()
