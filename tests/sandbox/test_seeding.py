@@ -1,8 +1,10 @@
-"""Seeding: one seed gives one data set on every database, an in-memory sandbox seeded before in
-the process starts from a copy of its own, and the bulk-loading settings do not outlive it."""
+"""Seeding: one seed gives one data set on every database (a large SQLite file written by the
+loader process too), an in-memory sandbox seeded before in the process starts from a copy of its
+own, the bulk-loading settings do not outlive it, and a seeding stopped part-way is done again."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from leadbridge.sandbox import schema, search
 from leadbridge.sandbox.seed import LOADER_FROM, SEEDING_MARK, TENANTS
+from leadbridge.sandbox.sqlite_loader import Loader, LoaderFailed
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from pg_support import private_pg_schema
 
@@ -138,3 +141,18 @@ def test_a_file_seeded_by_the_loader_process_and_stopped_part_way_is_seeded_agai
     finally:
         seeded.close()
         in_memory.close()
+
+
+def test_the_loader_process_commits_what_it_is_told_to_and_a_failure_names_its_cause(tmp_path: Path) -> None:
+    database = tmp_path / "loaded.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE note (text TEXT NOT NULL)")
+    loader = Loader(str(database), 1024)
+    loader.insert("INSERT INTO note (text) VALUES (?)", [("kept",), ("кириллица",)])
+    loader.commit()
+    loader.insert("INSERT INTO note (text) VALUES (?)", [("never committed",)])
+    loader.insert("INSERT INTO nowhere (text) VALUES (?)", [("lost",)])
+    with pytest.raises(LoaderFailed, match="no such table: nowhere"):
+        loader.finish()
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT text FROM note ORDER BY rowid").fetchall() == [("kept",), ("кириллица",)]
