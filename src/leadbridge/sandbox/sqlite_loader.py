@@ -7,7 +7,8 @@ nearly all the time, so a thread would not run them side by side; a second proce
 :class:`Loader` starts this file as that process (``python -I sqlite_loader.py FILE CACHE_KIB``,
 run by path, so it imports the standard library only and is ready in a few milliseconds) and
 sends it frames on its standard input: an 8-byte length, then a ``marshal``-ed ``(sql, rows)``
-(``executemany`` of an INSERT) or ``None`` (commit the rows sent so far). Both ends are the
+(the rows of an INSERT of one row of values, which it runs as statements of
+:data:`ROWS_PER_STATEMENT` rows) or ``None`` (commit the rows sent so far). Both ends are the
 same interpreter, which is what ``marshal`` needs.
 
 The process writes as the seeding connection would (:func:`leadbridge.sandbox.seed._bulk_loading`):
@@ -27,6 +28,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import suppress
+from itertools import chain
 from typing import IO, Any
 
 try:
@@ -36,6 +38,8 @@ except ImportError:  # not on Windows
 
 _LENGTH = struct.Struct("<Q")
 PIPE_BYTES = 1024 * 1024
+# Rows inserted by one statement (fewer where SQLite takes fewer values in one statement).
+ROWS_PER_STATEMENT = 200
 COMMIT = None  # the frame that commits what came before it
 
 
@@ -116,6 +120,23 @@ def _frames(stream: IO[bytes]) -> Iterator[Any]:
         yield marshal.loads(frame)
 
 
+def _insert(connection: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``executemany`` of ``sql`` (an INSERT of one row of values), as statements of many rows each:
+    the ``sqlite3`` module's cost is mostly per statement run, not per value bound."""
+    width = sql.count("?")
+    per_statement = max(1, min(ROWS_PER_STATEMENT,
+                               connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // max(1, width)))
+    whole = len(rows) - len(rows) % per_statement
+    if per_statement > 1 and whole:
+        values = sql[sql.rindex("("):]
+        statement = sql + (", " + values) * (per_statement - 1)
+        execute, flat = connection.execute, chain.from_iterable
+        for start in range(0, whole, per_statement):
+            execute(statement, tuple(flat(rows[start:start + per_statement])))
+        rows = rows[whole:]
+    connection.executemany(sql, rows)
+
+
 def load(path: str, cache_kib: int, stream: IO[bytes]) -> None:
     """The loader process: write the frames read from ``stream`` into the SQLite file at ``path``."""
     connection = sqlite3.connect(path, isolation_level=None)
@@ -131,7 +152,7 @@ def load(path: str, cache_kib: int, stream: IO[bytes]) -> None:
                 connection.execute("BEGIN")
             else:
                 sql, rows = frame
-                connection.executemany(sql, rows)
+                _insert(connection, sql, rows)
     finally:
         connection.close()  # rows not committed are rolled back
 
