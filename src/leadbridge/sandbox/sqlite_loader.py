@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import marshal
 import os
+import queue
 import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from itertools import chain
@@ -38,6 +40,8 @@ except ImportError:  # not on Windows
 
 _LENGTH = struct.Struct("<Q")
 PIPE_BYTES = 1024 * 1024
+# Frames queued for the pipe at most: about two batches of seed.FLUSH_ROWS rows.
+FRAMES_AHEAD = 16
 # Rows inserted by one statement (fewer where SQLite takes fewer values in one statement).
 ROWS_PER_STATEMENT = 200
 COMMIT = None  # the frame that commits what came before it
@@ -63,6 +67,13 @@ class Loader:
         assert self.process.stdin is not None
         self.pipe: IO[bytes] = self.process.stdin
         _widen(self.pipe)
+        # The frames go down the pipe from a thread of their own (writing to a pipe lets go of the
+        # interpreter's lock), so drawing goes on while the loader is still reading the last batch,
+        # which is larger than the pipe holds; the queue bounds what waits.
+        self.frames: queue.Queue[bytes | None] = queue.Queue(maxsize=FRAMES_AHEAD)
+        self.broken = False
+        self.sender = threading.Thread(target=self._send_frames, name="sqlite-loader-pipe", daemon=True)
+        self.sender.start()
 
     def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         self._send(marshal.dumps((sql, rows)))
@@ -71,14 +82,26 @@ class Loader:
         self._send(marshal.dumps(COMMIT))
 
     def _send(self, frame: bytes) -> None:
-        try:
-            self.pipe.write(_LENGTH.pack(len(frame)))
-            self.pipe.write(frame)
-        except BrokenPipeError:
-            raise self._failure() from None
+        if self.broken:
+            raise self._failure()
+        self.frames.put(frame)
+
+    def _send_frames(self) -> None:
+        """The sending thread: write each queued frame until the end (None); once the process
+        has gone, only take them off the queue."""
+        while (frame := self.frames.get()) is not None:
+            if self.broken:
+                continue
+            try:
+                self.pipe.write(_LENGTH.pack(len(frame)))
+                self.pipe.write(frame)
+            except (BrokenPipeError, ValueError):  # the process ended, or stop() closed the pipe
+                self.broken = True
 
     def finish(self) -> None:
         """Wait until every row sent is written (what was committed stays committed)."""
+        self.frames.put(None)
+        self.sender.join()
         with suppress(BrokenPipeError):
             self.pipe.close()
         if self.process.wait() != 0:
@@ -89,6 +112,11 @@ class Loader:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        with suppress(queue.Empty):  # what still waits is not sent; this thread alone puts frames
+            while True:
+                self.frames.get_nowait()
+        self.frames.put(None)
+        self.sender.join()
         for stream in (self.process.stdin, self.process.stderr):
             if stream is not None:
                 with suppress(BrokenPipeError):
