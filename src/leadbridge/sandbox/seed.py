@@ -195,6 +195,10 @@ Progress = Callable[[str, int, int], None]
 # only adds memory (the indexes are built as fast with this one).
 SEEDING_CACHE_KIB = 32 * 1024
 REBUILD_INDEXES_FROM = 20_000  # people
+# Helper threads of SQLite's sorter while it builds those indexes (SQLite caps them, at 8 by
+# default): a large index is sorted in parts side by side (1,000,000 people: the indexes take
+# about a quarter less time, for a fifth more CPU).
+SORTER_THREADS = os.cpu_count() or 1
 # From this many people a SQLite file is written by a loader process of its own while the rows
 # are drawn (sqlite_loader.py); below it seeding takes under a second, and the process gains nothing.
 LOADER_FROM = 5_000  # people
@@ -415,7 +419,8 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
     SQLite: foreign keys are not checked (the rows are drawn consistent, and checking costs a
     lookup a reference), nothing is synced to disk before the end (an interrupted seeding is
     redone from the start anyway), a larger page cache keeps the tables' last pages in memory,
-    and a database in WAL mode takes a rollback journal meanwhile (:func:`_leave_wal`).
+    the sorts that build the indexes at the end use every core (:data:`SORTER_THREADS`), and a
+    database in WAL mode takes a rollback journal meanwhile (:func:`_leave_wal`).
     PostgreSQL: commits do not wait for the disk.
     """
     driver = conn.connection.driver_connection
@@ -423,7 +428,7 @@ def _bulk_loading(conn: Connection) -> Iterator[None]:
     if conn.dialect.name == "sqlite":
         # PRAGMA foreign_keys is ignored inside a transaction: end the driver's one first.
         driver.commit()
-        seeding = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB}
+        seeding = {"foreign_keys": 0, "synchronous": 0, "cache_size": -SEEDING_CACHE_KIB, "threads": SORTER_THREADS}
         before = {pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0] for pragma in seeding}
         for pragma, value in seeding.items():
             driver.execute(f"PRAGMA {pragma} = {value}")
