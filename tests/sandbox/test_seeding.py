@@ -1,8 +1,10 @@
-"""Seeding: one seed gives one data set on every database, an in-memory sandbox seeded before in
-the process starts from a copy of its own, and the bulk-loading settings do not outlive it."""
+"""Seeding: one seed gives one data set on every database (a large SQLite file written by the
+loader process too), an in-memory sandbox seeded before in the process starts from a copy of its
+own, the bulk-loading settings do not outlive it, and a seeding stopped part-way is done again."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from leadbridge.sandbox import schema, search
-from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.seed import LOADER_FROM, SEEDING_MARK, TENANTS
+from leadbridge.sandbox.sqlite_loader import Loader, LoaderFailed
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from pg_support import private_pg_schema
 
@@ -31,6 +34,16 @@ def every_row(sandbox: Sandbox) -> dict[str, list[tuple[Any, ...]]]:
             found = [tuple(row) for row in session.execute(select(*columns).order_by(*table.primary_key.columns))]
             rows[table.name] = sorted(found, key=repr) if table.name in UNORDERED else found
     return rows
+
+
+def assert_found_by_name(sandbox: Sandbox, order: str) -> None:
+    """The console's people search finds the first person of ``order`` by name."""
+    with sandbox.engine.connect() as conn:
+        name = conn.exec_driver_sql(f"SELECT name FROM leeloo_person {order} LIMIT 1").scalar()
+    with sandbox.read() as session:
+        found = session.scalars(select(schema.Person.name).where(
+            search.condition(session, TENANTS[0].company_id, str(name)))).all()
+    assert name in found
 
 
 @pytest.fixture
@@ -77,11 +90,7 @@ def test_an_in_memory_sandbox_seeded_before_starts_from_a_copy_of_its_own() -> N
         assert first_rows == second_rows
         with second.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            name = conn.exec_driver_sql("SELECT name FROM leeloo_person ORDER BY id LIMIT 1").scalar()
-        with second.read() as session:  # the search index came along
-            found = session.scalars(select(schema.Person.name).where(
-                search.condition(session, TENANTS[0].company_id, str(name)))).all()
-        assert name in found
+        assert_found_by_name(second, "ORDER BY id")  # the search index came along
     finally:
         first.close()
         second.close()
@@ -102,3 +111,48 @@ def test_a_seeded_file_database_is_back_in_wal_mode_with_foreign_keys_checked(tm
             session.add(schema.Tag(id="0" * 23 + "4", company_id="0" * 24, name="no such company"))
     finally:
         sandbox.close()
+
+
+def test_a_file_seeded_by_the_loader_process_and_stopped_part_way_is_seeded_again_in_full(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seed.sqlite3'}"
+
+    def stop(tenant: str, drawn: int, wanted: int) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C would, while the loader process writes
+
+    stopped = Sandbox(url, seed=16, people=LOADER_FROM)
+    with pytest.raises(KeyboardInterrupt):
+        stopped.start(progress=stop)
+    stopped.close()
+    with Sandbox(url, seed=16, people=LOADER_FROM).engine.connect() as conn:
+        assert conn.execute(select(schema.SandboxState.key).where(schema.SandboxState.key == SEEDING_MARK)).first()
+    seeded = Sandbox(url, seed=16, people=LOADER_FROM)
+    seeded.start()
+    in_memory = Sandbox(MEMORY_URL, seed=16, people=LOADER_FROM)
+    in_memory.start()
+    try:
+        rows = every_row(seeded)
+        assert len(rows[schema.Person.__tablename__]) > LOADER_FROM
+        assert rows == every_row(in_memory)
+        with seeded.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert_found_by_name(seeded, "ORDER BY id DESC")  # the search index covers the people the loader wrote
+    finally:
+        seeded.close()
+        in_memory.close()
+
+
+def test_the_loader_process_commits_what_it_is_told_to_and_a_failure_names_its_cause(tmp_path: Path) -> None:
+    database = tmp_path / "loaded.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE note (text TEXT NOT NULL)")
+    loader = Loader(str(database), 1024)
+    loader.insert("INSERT INTO note (text) VALUES (?)", [("kept",), ("кириллица",)])
+    loader.commit()
+    loader.insert("INSERT INTO note (text) VALUES (?)", [("never committed",)])
+    loader.insert("INSERT INTO nowhere (text) VALUES (?)", [("lost",)])
+    with pytest.raises(LoaderFailed, match="no such table: nowhere"):
+        loader.finish()
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT text FROM note ORDER BY rowid").fetchall() == [("kept",), ("кириллица",)]
