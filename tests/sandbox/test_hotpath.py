@@ -13,7 +13,7 @@ from sqlalchemy import select
 from http_clients import TIMEOUT
 from leadbridge.contract.leeloo import ENDPOINTS
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.hotpath import direct_routes, paging
+from leadbridge.sandbox.hotpath import DirectRoute, direct_routes, paging, static_routes
 from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.leeloo.routes import ROUTERS
 from leadbridge.sandbox.server import RunningSandbox
@@ -230,6 +230,21 @@ def test_every_leeloo_write_is_called_directly() -> None:
         parts = endpoint.path.replace("{", "").replace("}", "").split("/")
         found = next(route for route in table[endpoint.method, len(parts)] if route.match(parts))
         assert found.endpoint is not None, endpoint.name
+
+
+def test_a_static_path_is_looked_up_only_where_no_earlier_route_takes_it() -> None:
+    """The lane's one-lookup table of parameterless paths gives the route the walk would give."""
+    table = direct_routes(ROUTERS)
+    static = static_routes(table)
+    assert ("POST", "/api/v2/messages/send-message") in static and ("POST", "/api/v2/calls") in static
+    for (method, path), endpoint in static.items():
+        parts = path.split("/")
+        assert next(route for route in table[method, len(parts)] if route.match(parts)).endpoint is endpoint, path
+    # A parameterless path that an earlier parameterised route takes is left to the walk.
+    shadowing = DirectRoute(("", "api", None), (), None)
+    shadowed = DirectRoute(("", "api", "x"), (), table["POST", 5][0].endpoint)
+    assert static_routes({("POST", 3): [shadowing, shadowed]}) == {}
+    assert static_routes({("POST", 3): [shadowed, shadowing]}) == {("POST", "/api/x"): shadowed.endpoint}
 
 
 def test_a_write_answers_alike_in_both_lanes(leeloo: httpx.Client) -> None:
