@@ -69,7 +69,7 @@ def run(bench: Bench, args: str, source: Path, echo: Callable[[str], None]) -> d
         if match:
             figures[match["name"]] = float(match["value"])  # the last printing of a name wins: the summary
     # Each run's figures as they come, so that a stopped comparison still shows what it measured.
-    echo(f"  {bench.script} on {source.name}: " + "; ".join(f"{name} {value:.3f}" for name, value in figures.items()))
+    echo(f"  {bench.script} on {source.name}: " + "; ".join(f"{name} {value:.4g}" for name, value in figures.items()))
     return figures
 
 
@@ -99,14 +99,14 @@ def main() -> int:
                         sides[side].append(run(bench, extra[name], source, lambda text: print(text, flush=True)))
                 common = [key for key in sides["after"][0] if all(key in figures for figures in
                                                                   sides["before"] + sides["after"])]
-                print(f"\n{'figure':<30} {'before':>8} {'after':>8}  change, + is better (medians of {options.rounds})")
+                print(f"\n{'figure':<30} {'before':>9} {'after':>9}  change, + is better (medians of {options.rounds})")
                 for key in common:
                     old = statistics.median(figures[key] for figures in sides["before"])
                     new = statistics.median(figures[key] for figures in sides["after"])
                     worse = bench.worse(old, new)
                     worst = max(worst, worse)
                     mark = "  WORSE" if worse > TOLERANCE else ""
-                    print(f"{key:<30} {old:>8.3f} {new:>8.3f}  {-worse:+.1%}{mark}")
+                    print(f"{key:<30} {old:>9.4g} {new:>9.4g}  {-worse:+.1%}{mark}")
                 print()
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=TREE, check=False)

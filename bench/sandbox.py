@@ -10,8 +10,9 @@ A second process on 127.0.0.1 loads one endpoint at a time with keep-alive conne
 ``wrk`` when it is installed (``apt-get install -y wrk``, ``brew install wrk``), else a
 small asyncio load generator in Python, which is slower than the server it measures and
 so understates the bare app (the ratios then look better than they are: install wrk).
-The bare app is measured between every two endpoints and the ratios use the mean of
-those runs, so load from other processes on the machine affects both sides alike.
+The bare app is measured between every two endpoints, and each endpoint's ratio uses the
+two bare runs around it, so load from other processes, and the machine's drift over a run of
+several minutes, affect both sides alike. Ratios are printed to four significant digits.
 
 Targets, at --people (100,000): every write >= 0.1 of the bare app's req/s, send-message
 >= 0.3, the cached people page >= 0.6, a people page read from the database at a random
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import re
@@ -345,6 +347,19 @@ def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only:
     return measured, bare_rates
 
 
+def bare_beside(measured: dict[str, float], bare_rates: list[float]) -> dict[str, float]:
+    """Each endpoint's baseline: the mean of the bare app's runs just before and just after it
+    (``measure_all`` measures the bare app first and after every endpoint)."""
+    return {name: (bare_rates[place] + bare_rates[place + 1]) / 2 for place, name in enumerate(measured)}
+
+
+def figure(ratio: float) -> str:
+    """A ratio to four significant digits, never in exponent form (0.3861, 0.001530)."""
+    if ratio <= 0:
+        return "0.000"
+    return f"{ratio:.{max(3, 3 - math.floor(math.log10(ratio)))}f}"
+
+
 def main() -> int:
     if "--workers" in sys.argv:  # several processes on PostgreSQL: bench/workers.py measures that
         from workers import main as workers_main
@@ -380,17 +395,18 @@ def main() -> int:
     measured, bare_rates = measure_all(sandbox, load, args.seconds, args.connections, args.only, writes_only=False)
     sandbox.close()
     bare_rate = statistics.mean(bare_rates)
+    beside = bare_beside(measured, bare_rates)
     print(f"\nbare app: {bare_rate:,.0f} req/s (runs: {', '.join(f'{rate:,.0f}' for rate in bare_rates)})")
     print(f"at {args.people:,} people:")
     missed = False
     ratios: dict[str, float] = {}
     writes = {name for name in measured if is_write(name)}
     for name, rate in measured.items():
-        ratio = ratios[name] = rate / bare_rate
+        ratio = ratios[name] = rate / beside[name]
         goal = TARGETS.get(name, WRITE_TARGET if name in writes else None)
         verdict = "" if goal is None else (f"  (target >= {goal}: " + ("met)" if ratio >= goal else "MISSED)"))
         missed |= goal is not None and ratio < goal
-        print(f"  {name:<28} {rate:>9,.0f} req/s  {ratio:.3f} of the bare app{verdict}")
+        print(f"  {name:<28} {rate:>9,.0f} req/s  {figure(ratio)} of the bare app{verdict}")
 
     if args.small:
         small = seeded_sandbox(args.small_db, args.small, args.reuse)
@@ -398,14 +414,15 @@ def main() -> int:
                                                  [name for name in measured if name in writes], writes_only=True)
         small.close()
         small_bare_rate = statistics.mean(small_bare)
+        small_beside = bare_beside(small_measured, small_bare)
         print(f"\nwrites at {args.small:,} and at {args.people:,} people (each as a ratio to the bare app "
               f"beside it: {small_bare_rate:,.0f} and {bare_rate:,.0f} req/s)")
         for name, rate in small_measured.items():
-            small_ratio = rate / small_bare_rate
+            small_ratio = rate / small_beside[name]
             growth = small_ratio / ratios[name]
             verdict = "met" if growth <= GROWTH_LIMIT else "MISSED"
             missed |= growth > GROWTH_LIMIT
-            print(f"  {name:<28} {small_ratio:.3f} -> {ratios[name]:.3f}: {growth:.2f}x slower at "
+            print(f"  {name:<28} {figure(small_ratio)} -> {figure(ratios[name])}: {growth:.2f}x slower at "
                   f"{args.people:,} (target <= {GROWTH_LIMIT}: {verdict})")
     return 1 if missed else 0
 
