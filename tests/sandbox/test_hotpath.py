@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from http_clients import TIMEOUT
 from leadbridge.contract.leeloo import ENDPOINTS
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.hotpath import DirectRoute, direct_routes, paging, static_routes
+from leadbridge.sandbox.hotpath import PREFIX, DirectRoute, direct_routes, paging, static_routes
 from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.leeloo.routes import ROUTERS
 from leadbridge.sandbox.server import RunningSandbox
@@ -228,7 +229,8 @@ def test_every_leeloo_write_is_called_directly() -> None:
         if endpoint.method == "GET":
             continue
         parts = endpoint.path.replace("{", "").replace("}", "").split("/")
-        found = next(route for route in table[endpoint.method, len(parts)] if route.match(parts))
+        found = next(route for route in table[endpoint.method, len(parts), tuple(parts[:PREFIX])]
+                     if route.match(parts))
         assert found.endpoint is not None, endpoint.name
 
 
@@ -239,12 +241,31 @@ def test_a_static_path_is_looked_up_only_where_no_earlier_route_takes_it() -> No
     assert ("POST", "/api/v2/messages/send-message") in static and ("POST", "/api/v2/calls") in static
     for (method, path), endpoint in static.items():
         parts = path.split("/")
-        assert next(route for route in table[method, len(parts)] if route.match(parts)).endpoint is endpoint, path
+        candidates = table[method, len(parts), tuple(parts[:PREFIX])]
+        assert next(route for route in candidates if route.match(parts)).endpoint is endpoint, path
     # A parameterless path that an earlier parameterised route takes is left to the walk.
-    shadowing = DirectRoute(("", "api", None), (), None)
-    shadowed = DirectRoute(("", "api", "x"), (), table["POST", 5][0].endpoint)
-    assert static_routes({("POST", 3): [shadowing, shadowed]}) == {}
-    assert static_routes({("POST", 3): [shadowed, shadowing]}) == {("POST", "/api/x"): shadowed.endpoint}
+    send = static["POST", "/api/v2/messages/send-message"]
+    shadowing = DirectRoute(("", "api", "v2", "x", None), ((4, "id"),), None)
+    shadowed = DirectRoute(("", "api", "v2", "x", "y"), (), send)
+    key = ("POST", 5, ("", "api", "v2", "x"))
+    assert static_routes({key: [shadowing, shadowed]}) == {}
+    assert static_routes({key: [shadowed, shadowing]}) == {("POST", "/api/v2/x/y"): send}
+
+
+def test_the_lane_walks_only_the_routes_a_path_may_match() -> None:
+    """Routes are keyed by their literal first segments: a path of another resource, or of another
+    platform, meets none of Leeloo's routes; a route with a parameter among them is refused."""
+    table = direct_routes(ROUTERS)
+    assert all(route.segments[:PREFIX] == key for (_, _, key), routes in table.items() for route in routes)
+    assert ("GET", 5, ("", "api", "userapi", "v1")) not in table  # Neiros' /api/userapi/v1/sites
+    router = APIRouter()
+
+    @router.get("/api/{version}/people")
+    async def shifted(request: Request, company: str, version: str) -> dict[str, str]:
+        return {}
+
+    with pytest.raises(ValueError, match="first 4 segments"):
+        direct_routes([router])
 
 
 def test_a_write_answers_alike_in_both_lanes(leeloo: httpx.Client) -> None:

@@ -78,6 +78,9 @@ _PATH_PARAMETER = re.compile(r"^\{(\w+)\}$")
 DIRECT_ARGUMENTS = frozenset({"request", "company"})
 
 
+PREFIX = 4  # segments that key the table: "", "api", the version and the resource ("people")
+
+
 @dataclass(frozen=True)
 class DirectRoute:
     """A Leeloo route as the lane matches it: its path's segments (None where a parameter
@@ -89,33 +92,44 @@ class DirectRoute:
 
     def match(self, parts: list[str]) -> bool:
         # A parameter matches any non-empty segment, as FastAPI's default converter does.
-        return all(part == segment if segment is not None else part != ""
-                   for segment, part in zip(self.segments, parts, strict=True))
+        # A plain loop: this runs on every request the lane sees, and a generator costs more.
+        for segment, part in zip(self.segments, parts, strict=True):
+            if part != segment and (segment is not None or part == ""):
+                return False
+        return True
 
 
-def direct_routes(routers: Iterable[APIRouter]) -> dict[tuple[str, int], list[DirectRoute]]:
-    """Every route of ``routers`` by method and number of path segments, in FastAPI's order."""
-    table: dict[tuple[str, int], list[DirectRoute]] = {}
+Table = dict[tuple[str, int, tuple[str, ...]], list[DirectRoute]]
+
+
+def direct_routes(routers: Iterable[APIRouter]) -> Table:
+    """Every route of ``routers`` that a path could match, keyed by method, number of path segments
+    and the path's first ``PREFIX`` segments, in FastAPI's order. A request looks up its own key:
+    only the routes it may match are walked, and a path of no Leeloo route (Neiros', Dialog's)
+    finds none. (No Leeloo route has a parameter among its first segments: checked here.)"""
+    table: Table = {}
     for router in routers:
         for route in router.routes:
             if not isinstance(route, APIRoute):
                 continue
             parts = route.path.split("/")
             names = {index: m[1] for index, part in enumerate(parts) if (m := _PATH_PARAMETER.match(part))}
+            if any(index < PREFIX for index in names):
+                raise ValueError(f"{route.path}: the fast lane keys routes on their first {PREFIX} segments")
             arguments = set(inspect.signature(route.endpoint).parameters)
             direct = arguments <= DIRECT_ARGUMENTS | set(names.values()) and "company" in arguments
             entry = DirectRoute(tuple(None if index in names else part for index, part in enumerate(parts)),
                                 tuple(names.items()), route.endpoint if direct else None)
             for method in route.methods or ():
-                table.setdefault((method, len(parts)), []).append(entry)
+                table.setdefault((method, len(parts), tuple(parts[:PREFIX])), []).append(entry)
     return table
 
 
-def static_routes(table: dict[tuple[str, int], list[DirectRoute]]) -> dict[tuple[str, str], Endpoint]:
+def static_routes(table: Table) -> dict[tuple[str, str], Endpoint]:
     """The directly called routes whose path has no parameter, by method and path, where no route
     before them would take that path: found by one lookup instead of a walk of the table."""
     static: dict[tuple[str, str], Endpoint] = {}
-    for (method, _), candidates in table.items():
+    for (method, _, _), candidates in table.items():
         for place, route in enumerate(candidates):
             if route.endpoint is None or route.parameters:
                 continue
@@ -152,7 +166,7 @@ class FastLane:
         method: str = scope["method"]
         if method == "GET":
             if path == "/api/v2/people":
-                return self.paged(scope, self.people, {"last_message": api.NO_WINDOW})
+                return self.paged(scope, self.people, {})
             if path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
                 channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
                 if not channel or "/" in channel:
@@ -163,7 +177,7 @@ class FastLane:
             parsed = paging(scope["query_string"], 0, 0)
             return None if parsed is None or parsed[0] else (static, {}, parsed[1], False)
         parts = path.split("/")
-        for candidate in self.direct.get((method, len(parts)), ()):
+        for candidate in self.direct.get((method, len(parts), tuple(parts[:PREFIX])), ()):
             if candidate.match(parts):
                 parsed = paging(scope["query_string"], 0, 0)
                 if candidate.endpoint is None or parsed is None or parsed[0]:
@@ -177,7 +191,8 @@ class FastLane:
         paged = paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
-        kwargs["page"] = api.Paging(paged[0].get("limit", DEFAULT_LIMIT), paged[0].get("offset", 0))
+        kwargs["limit"] = paged[0].get("limit", DEFAULT_LIMIT)
+        kwargs["offset"] = paged[0].get("offset", 0)
         return endpoint, kwargs, paged[1], True
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint,
@@ -198,7 +213,7 @@ class FastLane:
             else:
                 cache = sandbox.cache(company)
                 # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-                key = (scope["path"], *kwargs["page"])
+                key = (scope["path"], kwargs["limit"], kwargs["offset"])
                 body = cache.page(key)
                 if body is None:
                     body = orjson.dumps(await endpoint(request, company, **kwargs))

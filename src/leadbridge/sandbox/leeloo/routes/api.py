@@ -12,13 +12,16 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import AfterValidator, BaseModel
 
 from leadbridge.contract.days import upper_bound
-from leadbridge.contract.leeloo import DEFAULT_LIMIT, ENDPOINTS, PAGE_CAP, TOKEN_HEADER
+
+# DEFAULT_LIMIT is re-exported: each paged handler's default is api.DEFAULT_LIMIT.
+from leadbridge.contract.leeloo import DEFAULT_LIMIT as DEFAULT_LIMIT
+from leadbridge.contract.leeloo import ENDPOINTS, PAGE_CAP, TOKEN_HEADER
 from leadbridge.sandbox.dependencies import body_doc
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
@@ -76,38 +79,19 @@ Tags = Annotated[
     Query(alias="filter[tags]", description="Tag names or ids, repeated or comma-separated; matches any of them"),
 ]
 Include = Annotated[list[str] | None, Query(description="Comma-separated side-loads")]
-DateWindow = tuple[datetime | None, datetime | None]
 
 
-class Paging(NamedTuple):
-    limit: int
-    offset: int
+# Paging, date windows and side-loads are plain query parameters of each handler, parsed by the
+# functions below, not FastAPI sub-dependencies: each sub-dependency costs every request a solve of
+# its own (a tenth of a small read's time), for what a function call does.
 
 
-# Dependencies: asynchronous, so FastAPI calls them on the event loop (not in a worker thread).
-
-
-async def paging(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Paging:
-    return Paging(limit, offset)
-
-
-async def last_message_window(start: LastMessageFrom = None, end: LastMessageTo = None) -> DateWindow:
-    return date_range(start, end)
-
-
-async def person_includes(include: Include = None) -> frozenset[str]:
+def person_includes(include: list[str] | None) -> frozenset[str]:
     return parse_include(include, PERSON_INCLUDES)
 
 
-async def tunnel_includes(include: Include = None) -> frozenset[str]:
+def tunnel_includes(include: list[str] | None) -> frozenset[str]:
     return parse_include(include, TUNNEL_INCLUDES)
-
-
-Page = Annotated[Paging, Depends(paging)]
-LastMessage = Annotated[DateWindow, Depends(last_message_window)]
-PersonIncludes = Annotated[frozenset[str], Depends(person_includes)]
-TunnelIncludes = Annotated[frozenset[str], Depends(tunnel_includes)]
-NO_WINDOW: DateWindow = (None, None)
 
 
 def body(model: type[BaseModel], example: str) -> dict[str, Any]:
@@ -144,8 +128,9 @@ def list_route(router: APIRouter, name: str, read: Callable[[LeelooBackend, str,
     ``read`` is called by name on the request's backend, so a subclass's (or a patched) method serves."""
     method = read.__name__
 
-    async def handler(request: Request, company: Company, paged: Page) -> dict[str, Any]:
-        return page(getattr(backend(request), method)(company, *paged), paged)
+    async def handler(request: Request, company: Company, limit: Limit = DEFAULT_LIMIT,
+                      offset: Offset = 0) -> dict[str, Any]:
+        return page(getattr(backend(request), method)(company, limit, offset), limit, offset)
 
     handler.__name__ = method  # the OpenAPI operationId
     route(router, name, **documentation)(handler)
@@ -176,12 +161,12 @@ def ok(data: Any, **extra: Any) -> dict[str, Any]:
     return {"status": 1, "data": data, **extra}
 
 
-def page(found: Found, paged: Paging) -> dict[str, Any]:
+def page(found: Found, limit: int, offset: int) -> dict[str, Any]:
     """A list envelope of ``found``: a page of records and how many match in all. filteredCount is
     the number of records in this response and totalCount the number matching the filter, as the
     v1 document defines them."""
     items, total = found
-    meta = {"limit": paged.limit, "offset": paged.offset, "filteredCount": len(items), "totalCount": total}
+    meta = {"limit": limit, "offset": offset, "filteredCount": len(items), "totalCount": total}
     return {"status": 1, "data": items, "meta": meta}
 
 

@@ -40,24 +40,28 @@ async def send_message(request: Request, company: api.Company) -> dict[str, Any]
 
 
 @api.route(router, "communication_channels_list", summary="Communication channels (with UTM marks), latest first")
-async def list_channels(request: Request, company: api.Company, page: api.Page,
-                        last_message: api.LastMessage) -> dict[str, Any]:
-    return api.page(api.backend(request).list_channels(company, *last_message, *page), page)
+async def list_channels(request: Request, company: api.Company, limit: api.Limit = api.DEFAULT_LIMIT,
+                        offset: api.Offset = 0, last_message_from: api.LastMessageFrom = None,
+                        last_message_to: api.LastMessageTo = None) -> dict[str, Any]:
+    window = api.date_range(last_message_from, last_message_to)
+    return api.page(api.backend(request).list_channels(company, *window, limit, offset), limit, offset)
 
 
 @api.route(router, "chat_messages_list",
            summary="Chat history of a communication channel, newest first",
            description="The document names the parameter person_id but means the communication channel "
                        "(account) id.")
-async def chat_messages(request: Request, company: api.Company, person_id: str, page: api.Page) -> dict[str, Any]:
-    return api.page(api.backend(request).chat_messages(company, person_id, *page, with_author=False), page)
+async def chat_messages(request: Request, company: api.Company, person_id: str, limit: api.Limit = api.DEFAULT_LIMIT,
+                        offset: api.Offset = 0) -> dict[str, Any]:
+    found = api.backend(request).chat_messages(company, person_id, limit, offset, with_author=False)
+    return api.page(found, limit, offset)
 
 
 @api.route(router, "communication_channel_person",
            summary="The person behind a communication channel (include=contactedUsers,orders)")
 async def channel_person(request: Request, company: api.Company, account_id: str,
-                         include: api.PersonIncludes) -> dict[str, Any]:
-    data, included = api.backend(request).person_of_account(company, account_id, include)
+                         include: api.Include = None) -> dict[str, Any]:
+    data, included = api.backend(request).person_of_account(company, account_id, api.person_includes(include))
     return api.ok(data, included=included)
 
 

@@ -18,21 +18,24 @@ router = api.new_router()
 async def list_people(
     request: Request,
     company: api.Company,
-    page: api.Page,
-    last_message: api.LastMessage,
+    limit: api.Limit = api.DEFAULT_LIMIT,
+    offset: api.Offset = 0,
+    last_message_from: api.LastMessageFrom = None,
+    last_message_to: api.LastMessageTo = None,
     tags: api.Tags = None,
     phone: Annotated[str | None, Query(alias="filter[phone]")] = None,
     email: Annotated[str | None, Query(alias="filter[email]")] = None,
 ) -> dict[str, Any]:
+    window = api.date_range(last_message_from, last_message_to)
     flt = PeopleFilter(
         tags=api.split_tags(tags),
-        last_message_from=last_message[0],
-        last_message_to=last_message[1],
+        last_message_from=window[0],
+        last_message_to=window[1],
         # "+" in a query string decodes to a space: the document's own example sends +380… unescaped.
         phone=("+" + phone.strip()) if phone and phone.startswith(" ") else phone,
         email=email,
     )
-    return api.page(api.backend(request).list_people(company, flt, *page), page)
+    return api.page(api.backend(request).list_people(company, flt, limit, offset), limit, offset)
 
 
 @api.route(router, "people_sms", summary="Add people reachable by SMS (an SMS account each)",
@@ -53,8 +56,8 @@ async def create_person(request: Request, company: api.Company) -> dict[str, Any
 
 @api.route(router, "people_get", summary="A person's card (include=contactedUsers,orders)")
 async def get_person(request: Request, company: api.Company, person_id: str,
-                     include: api.PersonIncludes) -> dict[str, Any]:
-    data, included = api.backend(request).person_view(company, person_id, include)
+                     include: api.Include = None) -> dict[str, Any]:
+    data, included = api.backend(request).person_view(company, person_id, api.person_includes(include))
     return api.ok(data, included=included)
 
 

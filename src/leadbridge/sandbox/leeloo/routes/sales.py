@@ -62,8 +62,8 @@ async def all_tunnel_stats(request: Request, company: api.Company) -> dict[str, 
                        "(id, name, text), since no documented call lists the block ids that "
                        "manual-subscribe needs.")
 async def get_tunnel(request: Request, company: api.Company, tunnel_id: str,
-                     include: api.TunnelIncludes) -> dict[str, Any]:
-    data, linked = api.backend(request).tunnel_view(company, tunnel_id, include)
+                     include: api.Include = None) -> dict[str, Any]:
+    data, linked = api.backend(request).tunnel_view(company, tunnel_id, api.tunnel_includes(include))
     return api.ok(data, linked=linked)
 
 
