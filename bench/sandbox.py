@@ -227,6 +227,12 @@ def targets(sandbox: Any, url: str) -> list[Target]:
     def body(value: Any) -> bytes:
         return orjson.dumps(value)
 
+    # The demo tenant's first campaign (the id the documents' examples use), made before anything
+    # is measured: the reads of a campaign (GET campaign, the report) read it, and the reads are
+    # measured before the writes (see measure_all).
+    httpx.post(url + "/api/campaigns", headers=dialog_json, content=body({**campaign, "phones": phones[:1]}),
+               timeout=60).raise_for_status()
+
     channel = f"/api/v2/communication-channels/{busiest}"
     return [
         # Leeloo v2: people
@@ -334,7 +340,9 @@ def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only:
             return rate
 
         bare_rates.append(measure(bare))
-        for target in targets(sandbox, url):
+        # Reads first, on the data as seeded: after the writes' runs a read would meet what they
+        # added, more the faster the writes are, and its figure would fall with their progress.
+        for target in sorted(targets(sandbox, url), key=lambda target: target.write):
             if (only and target.name not in only) or (writes_only and not target.write):
                 continue
             probe = httpx.request(target.method, url + target.path, headers=target.headers, content=target.body,
