@@ -72,7 +72,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     from leadbridge.console import sandbox_ui as console
     from leadbridge.sandbox import control
     from leadbridge.sandbox.dialog.routes import router as dialog_router
-    from leadbridge.sandbox.leeloo.routes import router as leeloo_router
+    from leadbridge.sandbox.leeloo.routes import ROUTERS as LEELOO_ROUTERS
     from leadbridge.sandbox.neiros.routes import router as neiros_router
 
     sandbox = sandbox or Sandbox()
@@ -100,9 +100,14 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     app.state.leeloo = LeelooBackend(sandbox)
     app.state.neiros = NeirosBackend(sandbox)
     app.state.dialog = DialogBackend(sandbox)
-    app.include_router(leeloo_router)
-    app.include_router(neiros_router)
-    app.include_router(dialog_router)
+    # The vendors' routes go into the app's own list of routes, not through include_router: FastAPI
+    # matches an included router by walking its routes once to select it and again to find the
+    # route, at each level of nesting, on every request (a fifth of a small read's time). Their
+    # routers have nothing include_router would add: no prefix left to apply, no dependencies.
+    for platform_router in (*LEELOO_ROUTERS, neiros_router, dialog_router):
+        if platform_router.dependencies:
+            raise ValueError("a platform router with dependencies must be included with include_router")
+        app.router.routes.extend(platform_router.routes)
     app.include_router(control.router)
     console.install(app)
 
