@@ -29,7 +29,7 @@ DOCUMENT_LOGIN = ("test@test.ru", "123456")
 
 def microseconds_z(value: datetime) -> str:
     """Laravel's JSON date form, as the deal example shows it: 2020-07-18T21:04:48.000000Z."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def plain_number(value: float) -> int | float:
@@ -101,7 +101,7 @@ def list_deals(sandbox: Sandbox, session: Session, company_id: str, window: Deal
     rows = session.execute(query).all()
     if len(rows) == PAGE_SIZE:
         cache.put((*walk, window.page), rows[-1].id, rows_of=("neiros_deal",))
-    projects = [{"id": deal_id, "site_id": site_id, "date": created.strftime("%Y-%m-%d")}
+    projects = [{"id": deal_id, "site_id": site_id, "date": created.date().isoformat()}
                 for deal_id, site_id, created in rows]
     return {
         "data": {"projects": projects},
