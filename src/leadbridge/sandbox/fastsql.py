@@ -223,10 +223,14 @@ STATS_ADD_UNIQ_SUBSCRIBER = _STATS_ADD.format(figures="uniq_subscribers = uniq_s
 STATS_ADD_ORDER = _STATS_ADD.format(figures="orders = orders + 1")
 STATS_ADD_SALE = _STATS_ADD.format(figures="sales = sales + 1, total_sale = total_sale + :amount")
 STATS_ADD_UNIQ_SALE = _STATS_ADD.format(figures="uniq_sales = uniq_sales + 1")
-SUBSCRIBED_TUNNELS_OF_PERSON = "SELECT tunnel_id FROM leeloo_subscription WHERE person_id = :person"
-PAID_TUNNELS_OF_PERSON = (
-    "SELECT tunnel_id FROM leeloo_order WHERE person_id = :person AND status IN ('RESOLVED', 'SUCCESS')"
+# Whether the person had any subscription (paid order) before, and whether one in the tunnel: two
+# EXISTS, which stop at the first row, since a person subscribed again and again has a row each time.
+SUBSCRIBED_BEFORE = (
+    "SELECT EXISTS (SELECT 1 FROM leeloo_subscription WHERE person_id = :person),"
+    " EXISTS (SELECT 1 FROM leeloo_subscription WHERE person_id = :person AND tunnel_id = :tunnel)"
 )
+_PAID_OF_PERSON = "FROM leeloo_order WHERE person_id = :person AND status IN ('RESOLVED', 'SUCCESS')"
+PAID_BEFORE = f"SELECT EXISTS (SELECT 1 {_PAID_OF_PERSON}), EXISTS (SELECT 1 {_PAID_OF_PERSON} AND tunnel_id = :tunnel)"
 
 # Neiros: a deal's sum, on the deal of that company and site only.
 SET_DEAL_SUM = (

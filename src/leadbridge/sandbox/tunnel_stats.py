@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, delete, distinct, func, insert, select
@@ -34,7 +33,7 @@ Writer = Session | RawTransaction  # a write's transaction, either kind
 # Tunnel stats report totalSale in USD; orders in other currencies are converted with
 # this fixed table (USD per unit), so the figures are reproducible.
 USD_RATES = {"USD": 1.0, "EUR": 1.08, "UAH": 0.024, "RUB": 0.011}
-PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale (also spelled in fastsql.PAID_TUNNELS_OF_PERSON)
+PAID_STATUSES = ("RESOLVED", "SUCCESS")  # a sale (also spelled in fastsql.PAID_BEFORE)
 
 FIGURES = ("subscribers", "uniq_subscribers", "orders", "sales", "uniq_sales", "total_sale",
            "visits", "uniq_visits", "shows", "uniq_shows", "expenses")
@@ -55,21 +54,20 @@ def _add(target: Writer, sql: str, company_id: str, rows: list[str], amount: flo
         run_sql(target, sql, {"company": company_id, "row": rows[0], "other_row": rows[-1], "amount": amount})
 
 
-def _firsts(tunnel_id: str | None, had: Collection[str | None]) -> list[str]:
+def _firsts(target: Writer, sql: str, person_id: str, tunnel_id: str | None) -> list[str]:
     """Of the rows an object of ``tunnel_id`` counts in, those where the person had none before
-    (``had``: the tunnels of the person's earlier objects)."""
-    return [row for row in _rows_of(tunnel_id) if not had or (row != s.ALL_TUNNELS and row not in had)]
-
-
-def _tunnels(target: Writer, sql: str, person_id: str) -> set[str | None]:
-    return {tunnel_id for (tunnel_id,) in run_sql(target, sql, {"person": person_id})}
+    (``sql``: whether the person had any such object, and whether one in the tunnel)."""
+    had_any, had_in_tunnel = run_sql(target, sql, {"person": person_id, "tunnel": tunnel_id})[0]
+    if not had_any:
+        return _rows_of(tunnel_id)
+    return [] if tunnel_id is None or had_in_tunnel else [tunnel_id]
 
 
 def count_new_subscription(target: Writer, company_id: str, person_id: str, tunnel_id: str) -> None:
     """A subscription of the person to the tunnel is about to be inserted."""
     _add(target, fastsql.STATS_ADD_SUBSCRIBER, company_id, _rows_of(tunnel_id))
-    had = _tunnels(target, fastsql.SUBSCRIBED_TUNNELS_OF_PERSON, person_id)
-    _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id, _firsts(tunnel_id, had))
+    _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id,
+         _firsts(target, fastsql.SUBSCRIBED_BEFORE, person_id, tunnel_id))
 
 
 def count_new_order(target: Writer, company_id: str, tunnel_id: str | None) -> None:
@@ -82,8 +80,7 @@ def count_sale(target: Writer, company_id: str, person_id: str | None, tunnel_id
     _add(target, fastsql.STATS_ADD_SALE, company_id, _rows_of(tunnel_id), usd(price, currency))
     if person_id is None:
         return  # counted among the sales, but no one's
-    had = _tunnels(target, fastsql.PAID_TUNNELS_OF_PERSON, person_id)
-    _add(target, fastsql.STATS_ADD_UNIQ_SALE, company_id, _firsts(tunnel_id, had))
+    _add(target, fastsql.STATS_ADD_UNIQ_SALE, company_id, _firsts(target, fastsql.PAID_BEFORE, person_id, tunnel_id))
 
 
 def read(session: Session, company_id: str, tunnel_id: str) -> dict[str, Any]:
