@@ -3,10 +3,12 @@
 - A NUL character in the path or query string is refused with a 422 naming the parameter
   (PostgreSQL cannot hold one in text, SQLite would: the answer must not depend on the database).
 - Anything a route raises that nothing else handled becomes a logged 500 in the style of
-  the API called. Starlette's ServerErrorMiddleware would send its 500 and then re-raise,
-  which makes uvicorn drop the keep-alive connection; here the exception ends with the
-  response, so the client's next request on the same connection is served as usual. The
-  write that failed has already been rolled back by its transaction (``Sandbox.write``).
+  the API called. Inside FastAPI, Starlette's ServerErrorMiddleware sends that 500 (the app's
+  handler for ``Exception`` renders it) and then raises the exception again, which would make
+  uvicorn drop the keep-alive connection; here the exception ends with the response, so the
+  client's next request on the same connection is served as usual. What the fast lane serves
+  fails straight into this layer, which answers the same 500. The write that failed has
+  already been rolled back by its transaction (``Sandbox.write``).
 """
 
 from __future__ import annotations

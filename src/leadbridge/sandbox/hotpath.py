@@ -35,7 +35,6 @@ import orjson
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge.contract.leeloo import DEFAULT_LIMIT, PAGE_CAP, TOKEN_HEADER
@@ -143,7 +142,6 @@ class FastLane:
     def __init__(self, app: ASGIApp, render_error: Callable[[str, ApiError], JSON]) -> None:
         self.app = app
         self.render_error = render_error
-        self.company = api.leeloo_company
         self.max_limit = api.MAX_LIMIT
         self.page_cap = PAGE_CAP
         self.token_header = TOKEN_HEADER.lower().encode("latin-1")
@@ -202,23 +200,27 @@ class FastLane:
             if name == self.token_header:
                 token = value.decode("latin-1")
                 break
-        token = token or query_token
-        request = Request(scope, receive)
         sandbox: Sandbox = scope["app"].state.sandbox
-        response: Response
         try:
-            company = await self.company(request, token)
+            # As api.leeloo_company: the token's company, remembered for the request log. Without
+            # a Request object: a page served from memory needs none.
+            company = sandbox.leeloo_company(token or query_token)
+            scope.setdefault("state", {})["company_id"] = company
             if not cached_page:
-                response = JSON(await endpoint(request, company, **kwargs))
-            else:
-                cache = sandbox.cache(company)
-                # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-                key = (scope["path"], kwargs["limit"], kwargs["offset"])
-                body = cache.page(key)
-                if body is None:
-                    body = orjson.dumps(await endpoint(request, company, **kwargs))
-                    cache.put_page(key, body)
-                response = Response(body, media_type="application/json")
+                response = JSON(await endpoint(Request(scope, receive), company, **kwargs))
+                await response(scope, receive, send)
+                return
+            cache = sandbox.cache(company)
+            # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
+            key = (scope["path"], kwargs["limit"], kwargs["offset"])
+            body = cache.page(key)
+            if body is None:
+                body = orjson.dumps(await endpoint(Request(scope, receive), company, **kwargs))
+                cache.put_page(key, body)
         except ApiError as exc:
-            response = self.render_error(scope["path"], exc)
-        await response(scope, receive, send)
+            await self.render_error(scope["path"], exc)(scope, receive, send)
+            return
+        # The two messages a Starlette Response would send, without building one.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
