@@ -46,5 +46,13 @@ def private_pg_schema(prefix: str = "lb") -> Iterator[str]:
         yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{name}"
     finally:
         with engine.begin() as conn:
+            # A connection left in a transaction on this schema (a request cut off mid-way, its
+            # process still up) would hold its locks, and DROP SCHEMA would wait for it forever:
+            # the test is over, so such connections are ended first, and the drop waits a bounded time.
+            conn.execute(sqlalchemy.text(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :name AND l.pid <> pg_backend_pid()"
+            ), {"name": name})
+            conn.execute(sqlalchemy.text("SET LOCAL lock_timeout = '60s'"))
             conn.execute(sqlalchemy.text(f'DROP SCHEMA "{name}" CASCADE'))
         engine.dispose()

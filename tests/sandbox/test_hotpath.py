@@ -14,7 +14,7 @@ from sqlalchemy import select
 from http_clients import TIMEOUT
 from leadbridge.contract.leeloo import ENDPOINTS
 from leadbridge.sandbox import schema
-from leadbridge.sandbox.hotpath import PREFIX, DirectRoute, direct_routes, paging, static_routes
+from leadbridge.sandbox.hotpath import PREFIX, DirectRoute, direct_routes, lookup_paging, paging, static_routes
 from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.leeloo.routes import ROUTERS
 from leadbridge.sandbox.server import RunningSandbox
@@ -71,6 +71,37 @@ def test_auth_errors_identical(anon: httpx.Client) -> None:
 def test_only_plain_paging_takes_the_fast_lane(query: bytes,
                                                expected: tuple[dict[str, int], str | None] | None) -> None:
     assert paging(query, 999_999_999, 100) == expected
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    (b"filter%5Bphone%5D=%2B79001234567", ({"phone": "+79001234567"}, None)),
+    (b"filter[phone]=+79001234567&limit=5", ({"limit": 5, "phone": " 79001234567"}, None)),  # "+" is a space
+    (b"filter[email]=a%40b.ru&authToken=t", ({"email": "a@b.ru"}, "t")),
+    (b"filter[phone]=", ({"phone": ""}, None)),
+    (b"filter[phone]=1&filter[phone]=2", None),  # repeated: FastAPI takes the last
+    (b"filter[phone]=1&filter[email]=a", None),
+    (b"filter[phone]=1&filter[tags]=vip", None),
+    (b"filter[phone]=1&limit=-1", None),
+    (b"limit=5", None),  # no lookup: the plain page's own lane
+])
+def test_a_phone_or_email_lookup_takes_the_fast_lane(query: bytes,
+                                                     expected: tuple[dict[str, object], str | None] | None) -> None:
+    assert lookup_paging(query, 999_999_999, 100) == expected
+
+
+def test_a_phone_or_email_lookup_answers_alike_in_both_lanes(leeloo: httpx.Client) -> None:
+    person = next(p for p in leeloo.get("/api/v2/people", params={"limit": 50}).json()["data"]
+                  if p["phone"] != "NOT_DEFINED" and p["email"] != "NOT_DEFINED")
+    for name, value in (("phone", person["phone"]), ("email", person["email"]), ("phone", "+70000000000"),
+                        ("phone", "NOT_DEFINED"), ("email", "")):
+        for page in ({}, {"limit": 1, "offset": 1}):
+            params = {f"filter[{name}]": value, **page}
+            fast = leeloo.get("/api/v2/people", params=params)
+            routed = leeloo.get("/api/v2/people", params={**params, "filter[tags]": ""})  # FastAPI's lane
+            assert fast.status_code == routed.status_code == 200, (fast.text, routed.text)
+            assert fast.json() == routed.json(), params
+    found = leeloo.get("/api/v2/people", params={"filter[phone]": person["phone"]}).json()
+    assert person["id"] in [p["id"] for p in found["data"]] and found["meta"]["totalCount"] >= 1
 
 
 @pytest.mark.parametrize("limit", [100, 101, 5000])

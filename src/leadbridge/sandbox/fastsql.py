@@ -18,6 +18,15 @@ PEOPLE_PAGE = (
     "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
     " WHERE company_id = :company ORDER BY id LIMIT :limit OFFSET :offset"
 )
+# The people with one phone (email), as flows look a person up before adding one: a range of the
+# (company_id, phone, id) index ((company_id, email, id)), already in id order.
+PEOPLE_OF_PHONE = (
+    "SELECT id, name, email, phone, last_message_time FROM leeloo_person"
+    " WHERE company_id = :company AND phone = :value ORDER BY id LIMIT :limit OFFSET :offset"
+)
+PEOPLE_OF_PHONE_COUNT = "SELECT count(*) FROM leeloo_person WHERE company_id = :company AND phone = :value"
+PEOPLE_OF_EMAIL = PEOPLE_OF_PHONE.replace("phone = :value", "email = :value")
+PEOPLE_OF_EMAIL_COUNT = PEOPLE_OF_PHONE_COUNT.replace("phone = :value", "email = :value")
 # A deep OFFSET makes the database walk every index entry before it; an anchor (the id at every
 # :step-th place) lets a page start near its place instead.
 PEOPLE_ANCHORS = (

@@ -30,6 +30,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter
@@ -47,6 +48,31 @@ CHAT_MESSAGES = "/chat-messages"
 MAX_DIGITS = 9  # beyond this FastAPI's validation (and the database) decide
 
 Endpoint = Callable[..., Awaitable[dict[str, Any]]]
+
+
+# The people list's filters the lane takes (by their names in the query, as handler arguments):
+# the lookup of a person by phone or email that flows make before adding one.
+PEOPLE_LOOKUPS = {"filter[phone]": "phone", "filter[email]": "email"}
+
+
+def lookup_paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, Any], str | None] | None:
+    """As :func:`paging`, for a query with one of :data:`PEOPLE_LOOKUPS` too (its value as the handler
+    takes it: decoded as Starlette decodes a query string); None when FastAPI should parse it."""
+    filters: dict[str, str] = {}
+    rest: list[bytes] = []
+    for pair in query.split(b"&"):
+        decoded = parse_qsl(pair.decode("latin-1"), keep_blank_values=True)
+        argument = PEOPLE_LOOKUPS.get(decoded[0][0]) if decoded else None
+        if argument is None:
+            rest.append(pair)
+        elif filters:
+            return None  # two lookups, or one repeated: FastAPI decides
+        else:
+            filters[argument] = decoded[0][1]
+    parsed = paging(b"&".join(rest), max_limit, page_cap)
+    if parsed is None or not filters:
+        return None
+    return {**parsed[0], **filters}, parsed[1]
 
 
 def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int], str | None] | None:
@@ -164,6 +190,8 @@ class FastLane:
         method: str = scope["method"]
         if method == "GET":
             if path == "/api/v2/people":
+                if b"filter" in scope["query_string"]:
+                    return self.lookup(scope)
                 return self.paged(scope, self.people, {})
             if path.startswith(CHANNELS) and path.endswith(CHAT_MESSAGES):
                 channel = path[len(CHANNELS) : -len(CHAT_MESSAGES)]
@@ -183,6 +211,15 @@ class FastLane:
                 return (candidate.endpoint, {name: parts[index] for index, name in candidate.parameters},
                         parsed[1], False)
         return None
+
+    def lookup(self, scope: Scope) -> tuple[Endpoint, dict[str, Any], str | None, bool] | None:
+        """The people list with a phone or email to look up: not kept rendered (each lookup asks
+        for another value)."""
+        parsed = lookup_paging(scope["query_string"], self.max_limit, self.page_cap)
+        if parsed is None:
+            return None
+        kwargs = {"limit": DEFAULT_LIMIT, "offset": 0, **parsed[0]}
+        return self.people, kwargs, parsed[1], False
 
     def paged(self, scope: Scope, endpoint: Endpoint,
               kwargs: dict[str, Any]) -> tuple[Endpoint, dict[str, Any], str | None, bool] | None:

@@ -322,12 +322,44 @@ def _tag(transaction: RawTransaction, person_id: str, tag_ids: list[str]) -> Non
             run_sql(transaction, fastsql.INSERT_PERSON_TAG, {"person": person_id, "tag": tag_id})
 
 
+def _single_value_filter(flt: PeopleFilter) -> tuple[str, str] | None:
+    """("phone" or "email", the value) when that is the filter's only condition and a value a
+    person may have (not NOT_DEFINED, which matches the people without one), else None."""
+    if flt.tags or flt.last_message_from or flt.last_message_to or bool(flt.phone) == bool(flt.email):
+        return None
+    column, value = ("phone", flt.phone) if flt.phone else ("email", flt.email)
+    return None if value is None or value == NOT_DEFINED else (column, value)
+
+
+def _people_of_value(sandbox: Sandbox, company_id: str, column: str, value: str, limit: int,
+                     offset: int) -> tuple[list[dict[str, Any]], int]:
+    """A page of the people with this phone (email), and how many they are: the lookup flows make
+    before adding a person, so by hand and uncached (a new value each time; both read an index
+    range of a few entries)."""
+    page, counted = ((fastsql.PEOPLE_OF_PHONE, fastsql.PEOPLE_OF_PHONE_COUNT) if column == "phone"
+                     else (fastsql.PEOPLE_OF_EMAIL, fastsql.PEOPLE_OF_EMAIL_COUNT))
+    params = {"company": company_id, "value": value}
+    total: int = sandbox.query(counted, params)[0][0]
+    rows = sandbox.query(page, {**params, "limit": limit, "offset": offset}) if total > offset else []
+    ids = [row[0] for row in rows]
+    tags = tag_names(sandbox.query, ids)
+    accounts = account_links(sandbox.query, ids)
+    return [
+        {"id": pid, "name": name, "email": defined(email), "phone": defined(phone), "tags": tags.get(pid, []),
+         "accounts": accounts.get(pid, []), "lastMessageTime": iso_stored(last)}
+        for pid, name, email, phone, last in rows
+    ], total
+
+
 class PeopleBackend(Backend):
     """People (/api/v2/people…): the list, the card, people added, their contacts, comments and tags."""
 
     def list_people(self, company_id: str, flt: PeopleFilter, limit: int,
                     offset: int) -> tuple[list[dict[str, Any]], int]:
         """One page of people (GET /api/v2/people) and the number matching the filter."""
+        single = _single_value_filter(flt)
+        if single is not None:
+            return _people_of_value(self.sandbox, company_id, *single, limit, offset)
         total: int | None = self.sandbox.cache(company_id).get(("people", flt))
         if total is None:
             total = count(self.sandbox, company_id, ("people", flt), _people_query(company_id, flt),
