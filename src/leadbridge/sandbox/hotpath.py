@@ -18,7 +18,9 @@ Plain form:
 - ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
   with at most ``limit`` and ``offset`` as plain numbers. These pages are kept rendered in
   the company's cache (``cache.CompanyCache``) until the company's next write: a client
-  paging through data it does not change gets them straight from memory.
+  paging through data it does not change gets them straight from memory;
+- ``GET /api/v2/people`` looking up one ``filter[phone]`` or ``filter[email]`` (with plain
+  paging), which flows send before adding a person: served by the handler, not kept.
 
 Each may carry the token as a plain ``authToken`` query parameter instead of the header.
 """
