@@ -17,6 +17,7 @@ import pytest
 from leeloo_support import DEMO_COMPANY, PLACEHOLDER, create_person, unique_phone
 
 from http_clients import TIMEOUT
+from leadbridge.sandbox import schema
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from leadbridge.sandbox.webhooks import EVENT_TYPES, LOG_MAX, RetryPolicy
@@ -108,6 +109,8 @@ def test_settings_round_trip_and_refuse_bad_values(client: httpx.Client, receive
     assert len(everyone) >= 2 and {row["company_id"] for row in everyone} >= {DEMO_COMPANY}
     for body, field in (({"enabled": True, "url": "ftp://example.ru/"}, "url"),
                         ({"enabled": True, "url": "http://" + "a" * 2100}, "url"),
+                        ({"enabled": True, "url": "http://a..b/hook"}, "url"),  # no socket looks that up
+                        ({"enabled": True, "url": "http://xn--a.com/hook"}, "url"),
                         ({"enabled": True, "url": receiver.url, "events": ["ORDERS"]}, "events"),
                         ({"url": receiver.url}, "enabled")):
         refused = client.put("/_sandbox/webhooks", json=body)
@@ -255,6 +258,21 @@ def test_a_receiver_that_is_down_is_retried(client: httpx.Client, receiver: Rece
     create_person(client)
     failed = wait_deliveries(client, lambda ds: ds[0]["state"] == "failed", "a delivery to a closed port")[0]
     assert failed["attempts"] == MAX_ATTEMPTS and failed["last_status"] is None and failed["last_error"]
+
+
+def test_a_stored_url_no_delivery_can_reach_fails_its_deliveries_not_the_others(
+        client: httpx.Client, receiver: Receiver, hooked: RunningSandbox) -> None:
+    # A setting stored before its URL was checked (by an older version): read at start, as here.
+    with hooked.sandbox.write(DEMO_COMPANY) as session:
+        session.merge(schema.WebhookSetting(company_id=DEMO_COMPANY, enabled=True, url="http://a..b/hook",
+                                            events=",".join(EVENT_TYPES)))
+    hooked.sandbox.webhooks.load()
+    create_person(client)
+    failed = wait_deliveries(client, lambda ds: ds[0]["state"] == "failed", "a delivery to a host name no one has")[0]
+    assert failed["attempts"] == MAX_ATTEMPTS and failed["last_status"] is None and failed["last_error"]
+    set_hook(client, receiver.url)  # the workers live on: the next event is delivered
+    create_person(client)
+    wait_deliveries(client, lambda ds: ds[0]["state"] == "delivered", "a delivery after the failed ones")
 
 
 def test_faults_drop_duplicate_delay_and_fail_deliveries(client: httpx.Client, receiver: Receiver,

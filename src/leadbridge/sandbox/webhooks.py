@@ -96,6 +96,17 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(422, "url must be an http or https URL with a host", field="url")
+    import httpx
+
+    try:
+        # The host as a delivery meets it: read by httpx both ways (its IDNA form, and back, as
+        # the Host header is made), then as the socket layer looks it up (which refuses an empty
+        # label, as in "a..b").
+        parsed = httpx.URL(url)
+        _ = parsed.host
+        parsed.raw_host.decode("ascii").encode("idna")
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise ApiError(422, f"url has no valid host name: {exc}"[:200], field="url") from exc
     return url
 
 
@@ -344,6 +355,8 @@ class Webhooks:
             except httpx.TimeoutException:
                 status, error = None, f"timed out after {self.policy.timeout_seconds:g} s"
             except httpx.HTTPError as exc:
+                status, error = None, (f"{type(exc).__name__}: {exc}")[:ERROR_MAX]
+            except Exception as exc:  # anything else fails this attempt, not the worker that makes it
                 status, error = None, (f"{type(exc).__name__}: {exc}")[:ERROR_MAX]
         with self._wake:
             delivery.last_status, delivery.last_error = status, error
