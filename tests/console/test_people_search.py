@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox import search
-from leadbridge.sandbox.seed import TENANTS
+from leadbridge.sandbox.seed import DOC_IDS, TENANTS
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import MEMORY_URL, Sandbox
 from pg_support import private_pg_schema
@@ -125,15 +125,53 @@ def test_the_trigram_index_exists(running: RunningSandbox) -> None:
         if sandbox.engine.dialect.name == "sqlite":
             names = set(sandbox.engine.dialect.get_table_names(conn))
             assert search.FTS_TABLE in names
-            # The index answers a substring query by itself, and agrees with the table.
+            # The index answers a substring query by itself, and with the people not indexed yet
+            # agrees with the table.
             indexed = conn.scalar(text(f"SELECT count(*) FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} "
                                        "MATCH '\"ова\"'"))
+            waiting = conn.scalar(text(f"SELECT count(*) FROM {search.PENDING_TABLE} JOIN leeloo_person "
+                                       f"ON leeloo_person.rowid = person_rowid WHERE search_text LIKE '%ова%'"))
             scanned = conn.scalar(text("SELECT count(*) FROM leeloo_person WHERE search_text LIKE '%ова%'"))
-            assert indexed == scanned and indexed > 0
+            assert indexed + waiting == scanned and indexed > 0
         else:
             indexes = conn.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'leeloo_person' "
                                         "AND schemaname = current_schema()")).all()
             assert search.PG_INDEX in indexes
+
+
+def indexed(running: RunningSandbox, phrase: str) -> int:
+    with running.sandbox.engine.connect() as conn:
+        return int(conn.scalar(text(f"SELECT count(*) FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH :phrase"),
+                               {"phrase": f'"{phrase}"'}))
+
+
+def waiting(running: RunningSandbox) -> int:
+    with running.sandbox.engine.connect() as conn:
+        return int(conn.scalar(text(f"SELECT count(*) FROM {search.PENDING_TABLE}")))
+
+
+def test_people_are_indexed_a_thousand_at_a_time_and_found_meanwhile(running: RunningSandbox,
+                                                                      leeloo: httpx.Client) -> None:
+    if running.sandbox.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's FTS5 index only: PostgreSQL's GIN index takes each person as it comes")
+    person_id = new_person(leeloo, "Ожидающая Очереди", "+79035550044", "queue@example.org")
+    assert indexed(running, "ожидающая") == 0 and f"/people/{person_id}" in found(running, "ожидающая")
+    # SMS people fill the queue up: the write that brings it to CATCH_UP_AT indexes them all.
+    sms = {"connection_id": DOC_IDS["sms_connection"], "leadgentool_id": DOC_IDS["sms_leadgentool"]}
+    wanted = search.CATCH_UP_AT - waiting(running)
+    numbers = [f"+7901{n:07d}" for n in range(wanted)]
+    for start in range(0, wanted, 200):
+        data = [{"phone": phone, "name": f"Очередной {phone}"} for phone in numbers[start:start + 200]]
+        answer = leeloo.post("/api/v2/people/sms", json={**sms, "data": data})
+        assert answer.status_code < 300, answer.text
+    assert waiting(running) == 0
+    assert indexed(running, "ожидающая") == 1 and indexed(running, "очередной") == wanted
+    assert f"/people/{person_id}" in found(running, "ожидающая")
+    # An indexed person whose text changes leaves the index and waits again, found by the new text only.
+    assert leeloo.put(f"/api/v2/people/{person_id}", json={"email": "moved@example.org"}).status_code == 200
+    assert indexed(running, "queue@example") == 0 and waiting(running) == 1
+    assert f"/people/{person_id}" in found(running, "moved@example")
+    assert f"/people/{person_id}" not in found(running, "queue@example")
 
 
 def test_a_reset_sandbox_gets_a_fresh_index() -> None:

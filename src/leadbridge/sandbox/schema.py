@@ -249,7 +249,11 @@ class Subscription(CountedRow, Base):
     """An entry of a person's subscribeHistory: account subscribed to a tunnel."""
 
     __tablename__ = "leeloo_subscription"
-    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"), index=True)
+    # Whether a person had a subscription, and one in a given tunnel, is asked on every new
+    # subscription (tunnel_stats); with an index on the person alone the planner read all of
+    # the tunnel's subscriptions for the second question.
+    __table_args__ = (Index("ix_subscription_person_tunnel", "person_id", "tunnel_id"),)
+    person_id: Mapped[str] = mapped_column(ForeignKey("leeloo_person.id"))
     account_id: Mapped[str] = mapped_column(ForeignKey("leeloo_account.id"), index=True)
     tunnel_id: Mapped[str] = mapped_column(ForeignKey("leeloo_tunnel.id"), index=True)
     leadgentool_id: Mapped[str] = mapped_column(ForeignKey("leeloo_leadgentool.id"))

@@ -9,8 +9,17 @@ A substring search cannot use a B-tree index, and reading every person costs abo
 second at 100k people, so the column has a trigram index:
 
 - SQLite: an FTS5 table with the ``trigram`` tokenizer (``leeloo_person_search``), kept in
-  step with ``leeloo_person`` by triggers. It is made by migration 0004 on a file database
-  and right after the tables on an in-memory one (see sandbox/migrations).
+  step with ``leeloo_person`` by triggers. It is made by migration 0004 (its triggers
+  replaced by 0008) on a file database and right after the tables on an in-memory one (see
+  sandbox/migrations).
+
+  Indexing one person costs FTS5 a new segment and a share of merging it into the others: at
+  100k people about two thirds of a person's creation, more as the index grows. So a new or
+  changed person is not indexed at once: the triggers note its rowid in
+  ``leeloo_person_search_pending``, and when :data:`CATCH_UP_AT` are noted, the insert of the
+  last one indexes them all in one go (a trigger on that table) and empties it. A search
+  looks through the noted people with ``LIKE`` besides asking the index, so it finds the
+  same people either way.
 - PostgreSQL: a GIN index with ``pg_trgm``'s ``gin_trgm_ops`` (``ix_person_search_trgm``),
   made by migration 0004 when the extension is installed or can be installed; without it the
   search still works, by reading every person.
@@ -33,11 +42,15 @@ from sqlalchemy.orm import Session
 from leadbridge.sandbox import schema as s
 
 FTS_TABLE = "leeloo_person_search"
+PENDING_TABLE = "leeloo_person_search_pending"  # people not indexed yet, by rowid
 PG_INDEX = "ix_person_search_trgm"
 # The search index's own objects, which the metadata does not declare: the FTS5 table, its
-# shadow tables, and the GIN index.
+# shadow tables, the people not indexed yet, and the GIN index.
 INDEX_OBJECTS = frozenset({FTS_TABLE, *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config")),
-                           PG_INDEX})
+                           PENDING_TABLE, PG_INDEX})
+# The people noted as not indexed yet are indexed together when this many are: a search reads
+# up to this many of them with LIKE, and one write in this many pays for indexing them.
+CATCH_UP_AT = 1_000
 TRIGRAM = 3
 # A text shorter than a trigram is looked for among this many newest people of the company.
 SHORT_WINDOW = 5_000
@@ -53,18 +66,31 @@ REBUILD_HASH_BYTES = 32 << 20
 DEFAULT_HASH_BYTES = 1 << 20
 
 # SQLite: the index is an external-content FTS5 table over search_text (the text is stored
-# once, in leeloo_person); the triggers keep it in step. Only a change of search_text touches
-# it, so the hot updates of last_message_time cost nothing more.
+# once, in leeloo_person); the triggers keep it in step, through the pending table. Only a
+# change of search_text touches it, so the hot updates of last_message_time cost nothing more.
+# A person leaves the index (FTS5's 'delete', which must be given the text indexed) only if it
+# is in it, that is, not pending.
+_INDEXED = f"NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE person_rowid = old.rowid)"
+SQLITE_TRIGGERS = {
+    "insert": f"AFTER INSERT ON leeloo_person BEGIN INSERT INTO {PENDING_TABLE}(person_rowid) VALUES (new.rowid); END",
+    "delete": f"AFTER DELETE ON leeloo_person BEGIN "
+              f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) "
+              f"SELECT 'delete', old.rowid, old.search_text WHERE {_INDEXED}; "
+              f"DELETE FROM {PENDING_TABLE} WHERE person_rowid = old.rowid; END",
+    "update": f"AFTER UPDATE OF search_text ON leeloo_person BEGIN "
+              f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) "
+              f"SELECT 'delete', old.rowid, old.search_text WHERE {_INDEXED}; "
+              f"INSERT OR IGNORE INTO {PENDING_TABLE}(person_rowid) VALUES (new.rowid); END",
+    "catch_up": f"AFTER INSERT ON {PENDING_TABLE} WHEN (SELECT count(*) FROM {PENDING_TABLE}) >= {CATCH_UP_AT} BEGIN "
+                f"INSERT INTO {FTS_TABLE}(rowid, search_text) SELECT person.rowid, person.search_text "
+                f"FROM {PENDING_TABLE} JOIN leeloo_person AS person ON person.rowid = {PENDING_TABLE}.person_rowid; "
+                f"DELETE FROM {PENDING_TABLE}; END",
+}
 SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search_text, content='leeloo_person', "
     "content_rowid='rowid', tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON leeloo_person BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.rowid, new.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON leeloo_person BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON leeloo_person BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (new.rowid, new.search_text); END",
+    f"CREATE TABLE IF NOT EXISTS {PENDING_TABLE} (person_rowid INTEGER PRIMARY KEY)",
+    *(f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_{name} {body}" for name, body in SQLITE_TRIGGERS.items()),
 )
 
 
@@ -87,9 +113,14 @@ def needle(typed: str) -> str:
     return normalise(" ".join(plain.split()))
 
 
-def _like(text_: str) -> ColumnElement[bool]:
+def _pattern(text_: str) -> str:
+    """A ``LIKE`` pattern (escape character ``\\``) matching ``text_`` anywhere."""
     escaped = text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return s.Person.search_text.like(f"%{escaped}%", escape="\\")
+    return f"%{escaped}%"
+
+
+def _like(text_: str) -> ColumnElement[bool]:
+    return s.Person.search_text.like(_pattern(text_), escape="\\")
 
 
 def _phrase(text_: str) -> str:
@@ -123,7 +154,12 @@ def condition(session: Session, company_id: str, typed: str) -> ColumnElement[bo
         f"SELECT leeloo_person.id FROM {FTS_TABLE} CROSS JOIN leeloo_person ON leeloo_person.rowid = {FTS_TABLE}.rowid "
         f"WHERE {FTS_TABLE} MATCH :phrase AND leeloo_person.company_id = :company_id"),
         {"phrase": phrase, "company_id": company_id}).all()
-    return s.Person.id.in_(ids)
+    not_indexed = session.scalars(text(
+        f"SELECT person.id FROM {PENDING_TABLE} CROSS JOIN leeloo_person AS person "
+        f"ON person.rowid = {PENDING_TABLE}.person_rowid "
+        "WHERE person.company_id = :company_id AND person.search_text LIKE :pattern ESCAPE '\\'"),
+        {"company_id": company_id, "pattern": _pattern(wanted)}).all()
+    return s.Person.id.in_([*ids, *not_indexed])
 
 
 # --- making and dropping the index ---------------------------------------------------------------
@@ -146,6 +182,7 @@ def drop_index(connection: Connection) -> None:
     (PostgreSQL's index goes with its table)."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PENDING_TABLE}")
 
 
 def create_postgresql_index(connection: Connection) -> bool:
@@ -200,6 +237,7 @@ def resume_index(connection: Connection) -> None:
         connection.exec_driver_sql(configure, (REBUILD_HASH_BYTES,))
         connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
         connection.exec_driver_sql(configure, (DEFAULT_HASH_BYTES,))
-        connection.exec_driver_sql(SQLITE_DDL[1])
+        connection.exec_driver_sql(f"DELETE FROM {PENDING_TABLE}")  # the rebuild indexed them
+        connection.exec_driver_sql(f"CREATE TRIGGER {FTS_TABLE}_insert {SQLITE_TRIGGERS['insert']}")
     else:
         create_postgresql_index(connection)
