@@ -293,6 +293,34 @@ async def test_a_cookie_the_server_sets_goes_with_the_next_requests(mode: str) -
     assert route.calls[1].request.headers["x-leeloo-authtoken"] == TOKEN
 
 
+class StreamRecorder(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Stands in for the server: keeps each request's body stream as the transport is handed it."""
+
+    def __init__(self) -> None:
+        self.streams: list[Any] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.streams.append(request.stream)
+        return httpx.Response(200, json=OK_MESSAGE)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self.handle_request(request)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_form_body_is_handed_over_as_one_buffer(mode: str) -> None:
+    """httpx sends a multipart stream part by part, a socket write for each boundary, header and
+    value; the SDK hands its short forms over whole."""
+    recorder = StreamRecorder()
+    client = fast_leeloo(mode, http_client=recorder)
+    await resolve(client.people.add_tag("595f5d522a934035decc093d", "595f5d522a934035decc0aaa"))
+    await close(client)
+    [stream] = recorder.streams
+    assert isinstance(stream, httpx.ByteStream)
+    body = b"".join(stream)
+    assert b'name="tag_id"' in body and b"595f5d522a934035decc0aaa" in body
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("path", "call", "answer", "place"), [
     ("/api/v2/people", lambda c: c.people.list(), {"status": 1, "data": [{"name": "no id"}]}, "data.0.id"),
