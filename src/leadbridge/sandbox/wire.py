@@ -279,19 +279,18 @@ def _path_text(path: list[str | int]) -> str:
 
 def check_value(value: Any, where: list[str | int] | None = None) -> None:
     """Refuse a parsed body beyond the bounds above: depth, sizes, NUL characters, non-finite
-    numbers. Iterative, so a body nested thousands deep cannot exhaust the stack."""
+    numbers. Iterative, so a body nested thousands deep cannot exhaust the stack.
+
+    Objects and lists go on the stack; their plain values are checked as they are met, and a
+    value's place is spelled out only when it is refused (a campaign of 10,000 numbers holds
+    about 90,000 values)."""
     stack: list[tuple[Any, list[str | int]]] = [(value, list(where or []))]
     while stack:
         item, path = stack.pop()
-        if len(path) > MAX_DEPTH:
+        if len(path) > MAX_DEPTH or (len(path) == MAX_DEPTH and isinstance(item, dict | list) and item):
             raise ApiError(422, f"{_path_text(path[:MAX_DEPTH])} is nested deeper than {MAX_DEPTH} levels",
                            field=_path_text(path[:MAX_DEPTH]))
-        if isinstance(item, str):
-            check_text(item, _path_text(path))
-        elif isinstance(item, float):
-            if item != item or item in (float("inf"), float("-inf")):
-                raise ApiError(422, f"{_path_text(path)} must be a finite number", field=_path_text(path))
-        elif isinstance(item, dict):
+        if isinstance(item, dict):
             if len(item) > MAX_ITEMS:
                 raise ApiError(422, f"{_path_text(path)} has more than {MAX_ITEMS} keys", field=_path_text(path))
             for key, child in item.items():
@@ -299,11 +298,32 @@ def check_value(value: Any, where: list[str | int] | None = None) -> None:
                     shown = _path_text([*path, key[:40]])
                     raise ApiError(422, f"{shown}: a key must be at most {MAX_KEY} characters, without NUL",
                                    field=shown)
-                stack.append((child, [*path, key]))
+                if isinstance(child, dict | list):
+                    stack.append((child, [*path, key]))
+                else:
+                    _check_plain(child, path, key)
         elif isinstance(item, list):
             if len(item) > MAX_ITEMS:
                 raise ApiError(422, f"{_path_text(path)} has more than {MAX_ITEMS} items", field=_path_text(path))
-            stack.extend((child, [*path, index]) for index, child in enumerate(item))
+            for index, child in enumerate(item):
+                if isinstance(child, dict | list):
+                    stack.append((child, [*path, index]))
+                else:
+                    _check_plain(child, path, index)
+        elif path:
+            _check_plain(item, path[:-1], path[-1])
+        else:
+            _check_plain(item, [], None)
+
+
+def _check_plain(value: Any, parent: list[str | int], key: str | int | None) -> None:
+    """A value that is neither object nor list, at ``key`` of the object or list at ``parent``."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING or "\x00" in value:
+            check_text(value, _path_text(parent if key is None else [*parent, key]))
+    elif isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        place = _path_text(parent if key is None else [*parent, key])
+        raise ApiError(422, f"{place} must be a finite number", field=place)
 
 
 def check_text(text: str, field: str, max_length: int = MAX_STRING) -> None:
