@@ -299,6 +299,21 @@ def test_the_lane_walks_only_the_routes_a_path_may_match() -> None:
         direct_routes([router])
 
 
+def test_the_platforms_routes_are_kept_apart_by_their_second_segment() -> None:
+    """The app lists Neiros' and Dialog's routes before Leeloo's; that changes no match only while
+    no path can be one platform's and another's."""
+    from leadbridge.sandbox.app import _check_apart
+    from leadbridge.sandbox.dialog.routes import router as dialog
+    from leadbridge.sandbox.neiros.routes import router as neiros
+
+    _check_apart(((neiros,), (dialog,), ROUTERS))
+    for path in ("/api/v2/campaigns", "/api/{platform}/campaigns"):
+        intruder = APIRouter()
+        intruder.add_api_route(path, lambda: {}, methods=["POST"])
+        with pytest.raises(ValueError, match="second segment"):
+            _check_apart(((neiros,), (dialog, intruder), ROUTERS))
+
+
 def test_a_write_answers_alike_in_both_lanes(leeloo: httpx.Client) -> None:
     person = leeloo.get("/api/v2/people", params={"limit": 1}).json()["data"][0]["id"]
     tag = leeloo.get("/api/v2/tags").json()["data"][0]["id"]

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -68,6 +68,19 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+def _check_apart(platforms: tuple[tuple[APIRouter, ...], ...]) -> None:
+    """Each platform's paths start with second segments of its own, none a parameter: a path one
+    platform's route matches, no other platform's can."""
+    owner: dict[str, int] = {}
+    for number, routers in enumerate(platforms):
+        for router in routers:
+            for route in router.routes:
+                path: str = getattr(route, "path", "")
+                segment = path.split("/")[2]
+                if "{" in segment or owner.setdefault(segment, number) != number:
+                    raise ValueError(f"{path}: the platforms' routes must differ in their second segment")
+
+
 def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI:
     from leadbridge.console import sandbox_ui as console
     from leadbridge.sandbox import control
@@ -104,10 +117,16 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     # matches an included router by walking its routes once to select it and again to find the
     # route, at each level of nesting, on every request (a fifth of a small read's time). Their
     # routers have nothing include_router would add: no prefix left to apply, no dependencies.
-    for platform_router in (*LEELOO_ROUTERS, neiros_router, dialog_router):
-        if platform_router.dependencies:
-            raise ValueError("a platform router with dependencies must be included with include_router")
-        app.router.routes.extend(platform_router.routes)
+    # Neiros' and Dialog's come first: Leeloo's hot calls take the fast lane and never walk this
+    # list, while theirs did walk Leeloo's 38 routes first (a seventh of a deal update's time).
+    # The platforms' paths differ in their second segment, so the order changes no match.
+    platforms = ((neiros_router,), (dialog_router,), LEELOO_ROUTERS)
+    _check_apart(platforms)
+    for routers in platforms:
+        for platform_router in routers:
+            if platform_router.dependencies:
+                raise ValueError("a platform router with dependencies must be included with include_router")
+            app.router.routes.extend(platform_router.routes)
     app.include_router(control.router)
     console.install(app)
 
