@@ -15,6 +15,7 @@ import pytest
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox.server import RunningSandbox
+from leadbridge.sandbox.state import RequestLog
 
 NEIROS = "/api/userapi/v1"
 PEOPLE = "/api/v2/people"
@@ -137,6 +138,30 @@ def test_request_log_records_method_path_status_body_and_company(client: httpx.C
     by_path = client.get("/_sandbox/requests", params={"since_id": start, "path": "/people"}).json()["data"]
     assert len(by_path) == 2
     assert client.get("/_sandbox/requests", params={"since_id": start, "limit": 1}).json()["count"] == 1
+
+
+def test_the_log_numbers_its_entries_through_rotation_and_clearing_and_stamps_the_sandbox_clock() -> None:
+    log = RequestLog(max_entries=3, max_bytes=10)
+    late = timedelta(days=400)
+    before = datetime.now(UTC).replace(tzinfo=None)
+    for n in range(5):
+        log.record("POST", f"/api/v2/p{n}", b"limit=1", "c1", 200, b"ab", None, 2, late if n == 4 else timedelta(0))
+    after = datetime.now(UTC).replace(tzinfo=None)
+    assert [e.id for e in log] == [3, 4, 5] and log.last_id == 5 and log.stored_bytes == 6
+    assert [e.path for e in log.after(3)] == ["/api/v2/p3", "/api/v2/p4"]
+    assert [e.id for e in log.after(0)] == [e.id for e in log.after(-7)] == [3, 4, 5]
+    assert list(log.after(5)) == []
+    assert [e.id for e in log.recent(2)] == [4, 5] and [e.id for e in log.recent(9, after=4)] == [5]
+    assert [e.id for e in reversed(log)] == [5, 4, 3]
+    newest = log.recent(1)[0]
+    assert (newest.query, newest.api, newest.company_id) == ("limit=1", "leeloo", "c1")
+    assert before + late <= newest.at <= after + late  # the sandbox clock, moved on for that entry
+    assert before <= log.recent(2)[0].at <= after
+    log.record("GET", "/api/login", b"", None, 401, b"x" * 7, None, 7, timedelta(0))
+    assert [e.id for e in log] == [5, 6] and log.stored_bytes == 9  # 10 bytes at most: the oldest went
+    log.clear()
+    log.record("GET", "/api/login", b"", None, 401, b"", None, 0, timedelta(0))
+    assert [e.id for e in log] == [7] and [e.id for e in log.after(6)] == [7] and list(log.after(7)) == []
 
 
 def test_control_calls_are_not_logged_and_log_can_be_cleared(client: httpx.Client) -> None:

@@ -480,7 +480,7 @@ def _entry(entry: LoggedRequest) -> dict[str, Any]:
 @router.get("/log")
 async def log_page(request: Request) -> HTMLResponse:
     sandbox = sandbox_of(request)
-    recent = [_entry(e) for e in list(sandbox.requests)[-LOG_PAGE:]]
+    recent = [_entry(e) for e in sandbox.requests.recent(LOG_PAGE)]
     return page(request, "sandbox/log.html", "log", entries=recent, last_id=sandbox.request_counter,
                 companies_by_id=dict(companies(sandbox)))
 
@@ -500,7 +500,7 @@ async def log_stream(request: Request,
         yield b"retry: 1000\n\n"
         while time.monotonic() < deadline and not await request.is_disconnected():
             if sandbox.request_counter > last:
-                fresh = [e for e in list(sandbox.requests)[-LOG_PAGE:] if e.id > last]
+                fresh = sandbox.requests.recent(LOG_PAGE, after=last)
                 for entry in fresh:
                     yield b"id: %d\ndata: %s\n\n" % (entry.id, orjson.dumps(_entry(entry)))
                 last = sandbox.request_counter

@@ -7,32 +7,28 @@ so one FastAPI app mounts a router per platform, as in FastAPI's "bigger applica
 
 from __future__ import annotations
 
-import asyncio
-import random
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from leadbridge.sandbox.answerdoc import document_answers
 from leadbridge.sandbox.dependencies import EXTRA_SCHEMAS
 from leadbridge.sandbox.dialog.backend import DialogBackend
 from leadbridge.sandbox.errordoc import document_errors
-from leadbridge.sandbox.guard import LastResort
+from leadbridge.sandbox.guard import Front
 from leadbridge.sandbox.hotpath import FastLane
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.neiros.backend import NeirosBackend
-from leadbridge.sandbox.state import LOGGED_BODY_BYTES, RATE_LIMIT_MESSAGE, LoggedRequest, Sandbox
+from leadbridge.sandbox.state import Sandbox
 from leadbridge.sandbox.wire import JSON, ApiError, api_of, error_body, errors_from
 
 TITLE = "leadbridge sandbox: Leeloo.ai (v1, v2), Neiros and Dialog"
@@ -145,7 +141,7 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Starlette's ServerErrorMiddleware sends this, then raises the exception again for the
-        # front layer (guard.LastResort), which logs it and keeps the connection.
+        # front layer (guard.Front), which logs it and keeps the connection.
         error = ApiError(500, "Internal server error: the sandbox failed unexpectedly; nothing was changed")
         return render_api_error(request.url.path, error)
 
@@ -179,14 +175,14 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     async def _index() -> RedirectResponse:
         return RedirectResponse(console.PREFIX, status_code=307)
 
-    app.front = LastResort(RecorderMiddleware(FastLane(app.fastapi_stack, render_error=render_api_error),
-                                              sandbox=sandbox), render_error=render_api_error)
+    app.front = Front(FastLane(app.fastapi_stack, sandbox, render_error=render_api_error), sandbox,
+                      render_error=render_api_error)
     return app
 
 
 class SandboxApp(FastAPI):
-    """The sandbox's FastAPI app behind its own ASGI layers: guard.LastResort (outermost: see
-    guard.py), RecorderMiddleware, then hotpath.FastLane, which serves Leeloo's plain calls itself
+    """The sandbox's FastAPI app behind its own ASGI layers: guard.Front (the guard, faults and
+    request log: see guard.py), then hotpath.FastLane, which serves Leeloo's plain calls itself
     and hands everything else to FastAPI's own stack. In front of FastAPI's middleware rather than
     inside it, so that what the lane serves costs none of FastAPI's layers (a tenth of a page
     served from memory)."""
@@ -211,126 +207,7 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
     return sorted(methods)
 
 
-def _declared_length(scope: Scope) -> int:
-    """The Content-Length sent, which a refused oversized body was never read up to."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
-
-
 def render_api_error(path: str, exc: ApiError) -> JSON:
     body = error_body(api_of(path), exc.status_code, exc.message, exc.errors, codes=exc.codes, details=exc.details,
                       error_code=exc.error_code)
     return JSON(body, status_code=exc.status_code, headers=exc.headers)
-
-
-_TOKEN_HEADER = b"x-leeloo-authtoken"
-LEELOO_PREFIXES = ("/api/v1/", "/api/v2/")
-
-
-def leeloo_token(scope: Scope) -> str:
-    """The Leeloo token a request carries (header, else ``authToken`` in the query), or ""."""
-    header: bytes
-    raw: bytes
-    for header, raw in scope["headers"]:
-        if header == _TOKEN_HEADER:
-            return raw.decode("latin-1")
-    query: bytes = scope.get("query_string", b"")
-    if b"authToken=" in query:
-        for name, value in parse_qsl(query.decode("latin-1")):
-            if name == "authToken":
-                return value
-    return ""
-
-
-class RecorderMiddleware:
-    """Applies injected faults and records each API request in the sandbox's request log.
-
-    A plain ASGI middleware (not ``BaseHTTPMiddleware``) to keep the hot path lean.
-    """
-
-    def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
-        self.app = app
-        self.sandbox = sandbox
-        self.rng = random.Random(sandbox.seed)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            self.sandbox.refresh()  # what other processes serving the same database changed
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
-            await self.app(scope, receive, send)
-            return
-        sandbox = self.sandbox
-        method: str = scope["method"]
-        path: str = scope["path"]
-        chunks: list[bytes] = []
-        size_holder = [0, 0]  # bytes received, bytes kept (at most LOGGED_BODY_BYTES)
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                chunk: bytes = message.get("body", b"")
-                size_holder[0] += len(chunk)
-                room = LOGGED_BODY_BYTES - size_holder[1]
-                if room > 0 and chunk:
-                    kept = chunk[:room]
-                    chunks.append(kept)
-                    size_holder[1] += len(kept)
-            return message
-
-        status_holder = [500]
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder[0] = message["status"]
-            await send(message)
-
-        fault_name = None
-        faults = sandbox.faults
-        rate_limit = sandbox.rate_limit
-        if rate_limit is not None and path.startswith(LEELOO_PREFIXES):
-            retry_after = rate_limit.retry_after(leeloo_token(scope), time.monotonic())
-            if retry_after is not None:
-                # Realistic mode: Leeloo's own plain-text 429 comes before any injected fault.
-                refusal = PlainTextResponse(RATE_LIMIT_MESSAGE, status_code=429,
-                                            headers={"Retry-After": str(retry_after)})
-                await refusal(scope, receive, recording_send)
-                fault_name = "realistic_rate_limit"
-                faults = []
-        for fault in faults:
-            if not fault.matches(method, path):
-                continue
-            if fault.latency_ms:
-                await asyncio.sleep(fault.latency_ms / 1000)
-            roll = self.rng.random()
-            if roll < fault.rate_limit_rate:
-                fault_name = "rate_limit"
-                response: Response = JSON({"message": "Too Many Attempts."}, status_code=429,
-                                          headers={"Retry-After": str(fault.retry_after)})
-            elif roll < fault.rate_limit_rate + fault.error_rate:
-                fault_name = "error"
-                response = JSON({"message": "Injected server error"}, status_code=fault.error_status)
-            else:
-                continue
-            await response(scope, receive, recording_send)
-            break
-        try:
-            if fault_name is None:
-                scope.setdefault("state", {})
-                await self.app(scope, recording_receive, recording_send)
-        finally:  # an unexpected error is logged too, as the 500 guard.LastResort answers
-            sandbox.request_counter += 1
-            sandbox.requests.append(LoggedRequest(
-                id=sandbox.request_counter,
-                at=sandbox.now(),
-                method=method,
-                path=path,
-                query=scope.get("query_string", b"").decode("latin-1"),
-                api=api_of(path),
-                company_id=(scope.get("state") or {}).get("company_id"),
-                status=status_holder[0],
-                body=b"".join(chunks),
-                fault=fault_name,
-                body_size=max(size_holder[0], _declared_length(scope)),
-            ))

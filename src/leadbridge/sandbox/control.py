@@ -226,8 +226,8 @@ async def requests(
 ) -> dict[str, Any]:
     sandbox = sandbox_of(request)
     selected = []
-    for entry in sandbox.requests:
-        if entry.id <= since_id or (method and entry.method != method.upper()) or (path and path not in entry.path):
+    for entry in sandbox.requests.after(since_id):
+        if (method and entry.method != method.upper()) or (path and path not in entry.path):
             continue
         item = entry.as_dict()
         item["body"] = _decode(entry.body)

@@ -31,6 +31,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -100,6 +101,11 @@ def paging(query: bytes, max_limit: int, page_cap: int) -> tuple[dict[str, int],
     return values, token
 
 
+# The lane's own parse of a query string, remembered: clients page with the same few query
+# strings again and again (the parsed values are shared: not to be changed).
+_paging = lru_cache(maxsize=256)(paging)
+
+
 _PATH_PARAMETER = re.compile(r"^\{(\w+)\}$")
 # What a handler may take to be called directly: besides these, only its path's parameters.
 DIRECT_ARGUMENTS = frozenset({"request", "company"})
@@ -167,8 +173,9 @@ def static_routes(table: Table) -> dict[tuple[str, str], Endpoint]:
 
 
 class FastLane:
-    def __init__(self, app: ASGIApp, render_error: Callable[[str, ApiError], JSON]) -> None:
+    def __init__(self, app: ASGIApp, sandbox: Sandbox, render_error: Callable[[str, ApiError], JSON]) -> None:
         self.app = app
+        self.sandbox = sandbox
         self.render_error = render_error
         self.max_limit = api.MAX_LIMIT
         self.page_cap = PAGE_CAP
@@ -202,12 +209,12 @@ class FastLane:
                 return self.paged(scope, self.chat_messages, {"person_id": channel})
         static = self.static.get((method, path))
         if static is not None:  # a path without parameters that no earlier route takes
-            parsed = paging(scope["query_string"], 0, 0)
+            parsed = _paging(scope["query_string"], 0, 0)
             return None if parsed is None or parsed[0] else (static, {}, parsed[1], False)
         parts = path.split("/")
         for candidate in self.direct.get((method, len(parts), tuple(parts[:PREFIX])), ()):
             if candidate.match(parts):
-                parsed = paging(scope["query_string"], 0, 0)
+                parsed = _paging(scope["query_string"], 0, 0)
                 if candidate.endpoint is None or parsed is None or parsed[0]:
                     return None
                 return (candidate.endpoint, {name: parts[index] for index, name in candidate.parameters},
@@ -225,7 +232,7 @@ class FastLane:
 
     def paged(self, scope: Scope, endpoint: Endpoint,
               kwargs: dict[str, Any]) -> tuple[Endpoint, dict[str, Any], str | None, bool] | None:
-        paged = paging(scope["query_string"], self.max_limit, self.page_cap)
+        paged = _paging(scope["query_string"], self.max_limit, self.page_cap)
         if paged is None:
             return None
         kwargs["limit"] = paged[0].get("limit", DEFAULT_LIMIT)
@@ -239,7 +246,7 @@ class FastLane:
             if name == self.token_header:
                 token = value.decode("latin-1")
                 break
-        sandbox: Sandbox = scope["app"].state.sandbox
+        sandbox = self.sandbox
         try:
             # As api.leeloo_company: the token's company, remembered for the request log. Without
             # a Request object: a page served from memory needs none.
@@ -261,5 +268,5 @@ class FastLane:
             return
         # The two messages a Starlette Response would send, without building one.
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+                    "headers": [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})
