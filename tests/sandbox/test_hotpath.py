@@ -14,9 +14,11 @@ from sqlalchemy import select
 from http_clients import TIMEOUT
 from leadbridge.contract.leeloo import ENDPOINTS
 from leadbridge.sandbox import schema
+from leadbridge.sandbox.dialog.routes import router as dialog_router
 from leadbridge.sandbox.hotpath import PREFIX, DirectRoute, direct_routes, lookup_paging, paging, static_routes
 from leadbridge.sandbox.leeloo.backend import people as people_backend
-from leadbridge.sandbox.leeloo.routes import ROUTERS
+from leadbridge.sandbox.leeloo.routes import ROUTERS, api
+from leadbridge.sandbox.neiros.routes import router as neiros_router
 from leadbridge.sandbox.server import RunningSandbox
 
 
@@ -270,33 +272,74 @@ def test_a_static_path_is_looked_up_only_where_no_earlier_route_takes_it() -> No
     table = direct_routes(ROUTERS)
     static = static_routes(table)
     assert ("POST", "/api/v2/messages/send-message") in static and ("POST", "/api/v2/calls") in static
-    for (method, path), endpoint in static.items():
+    for (method, path), found in static.items():
         parts = path.split("/")
         candidates = table[method, len(parts), tuple(parts[:PREFIX])]
-        assert next(route for route in candidates if route.match(parts)).endpoint is endpoint, path
+        assert next(route for route in candidates if route.match(parts)) is found, path
     # A parameterless path that an earlier parameterised route takes is left to the walk.
     send = static["POST", "/api/v2/messages/send-message"]
     shadowing = DirectRoute(("", "api", "v2", "x", None), ((4, "id"),), None)
-    shadowed = DirectRoute(("", "api", "v2", "x", "y"), (), send)
+    shadowed = DirectRoute(("", "api", "v2", "x", "y"), (), send.endpoint, send.company)
     key = ("POST", 5, ("", "api", "v2", "x"))
     assert static_routes({key: [shadowing, shadowed]}) == {}
-    assert static_routes({key: [shadowed, shadowing]}) == {("POST", "/api/v2/x/y"): send}
+    assert static_routes({key: [shadowed, shadowing]}) == {("POST", "/api/v2/x/y"): shadowed}
 
 
 def test_the_lane_walks_only_the_routes_a_path_may_match() -> None:
     """Routes are keyed by their literal first segments: a path of another resource, or of another
-    platform, meets none of Leeloo's routes; a route with a parameter among them is refused."""
+    platform, meets none of Leeloo's routes. A route with a parameter among them is left to
+    FastAPI, and refused if the lane would serve a later route in its place."""
     table = direct_routes(ROUTERS)
     assert all(route.segments[:PREFIX] == key for (_, _, key), routes in table.items() for route in routes)
     assert ("GET", 5, ("", "api", "userapi", "v1")) not in table  # Neiros' /api/userapi/v1/sites
     router = APIRouter()
 
     @router.get("/api/{version}/people")
-    async def shifted(request: Request, company: str, version: str) -> dict[str, str]:
+    async def shifted(request: Request, company: api.Company, version: str) -> dict[str, str]:
         return {}
 
-    with pytest.raises(ValueError, match="first 4 segments"):
-        direct_routes([router])
+    assert direct_routes([router]) == {}
+    with pytest.raises(ValueError, match="first 4 segments may take its paths"):
+        direct_routes([router, *ROUTERS])
+    direct_routes([*ROUTERS, router])  # after Leeloo's routes: they take their paths first
+
+
+def test_neiros_and_dialog_calls_in_their_plain_form_are_called_directly() -> None:
+    table = direct_routes([neiros_router, dialog_router])
+    direct = {route.endpoint.__name__: route for routes in table.values() for route in routes if route.endpoint}
+    assert sorted(direct) == ["create_campaign", "list_sites", "update_deal"]
+    # Integers in their plain form within the route's bounds; anything else is FastAPI's to read.
+    update = direct["update_deal"]
+    parts = ["", "api", "userapi", "v1", "project", "{}", "update"]
+    for deal, taken in [("7", 7), (str(2**53), 2**53), ("0", None), (str(2**53 + 1), None), ("07", 7), ("+7", None),
+                        ("٧", None), ("7.0", None), ("9" * 30, None)]:
+        parts[5] = deal
+        assert update.arguments(parts) == ({"deal_id": taken} if taken is not None else None), deal
+
+
+def test_a_neiros_or_dialog_call_answers_alike_in_both_lanes(neiros: httpx.Client, dialog: httpx.Client,
+                                                              anon: httpx.Client, live: RunningSandbox) -> None:
+    deal = neiros.get("/api/userapi/v1/projects", params={"site_id": 100}).json()["data"]["projects"][0]
+    update = "/api/userapi/v1/project/{}/update"
+    for client, method, path, body in [
+        (neiros, "POST", update.format(deal["id"]), {"site_id": 100, "summ": 1500}),
+        (neiros, "POST", update.format(deal["id"]), {"site_id": 999_999, "summ": 1}),  # another's site: 404
+        (neiros, "POST", update.format(deal["id"]), {"site_id": 100, "summ": -1}),  # 422 naming summ
+        (neiros, "POST", update.format(0), {"site_id": 100, "summ": 1}),  # below the bound: FastAPI's 422
+        (neiros, "POST", update.format("x7"), {"site_id": 100, "summ": 1}),
+        (neiros, "GET", "/api/userapi/v1/sites", None),
+        (anon, "POST", update.format(deal["id"]), {"site_id": 100, "summ": 1}),  # no token
+        (anon, "GET", "/api/userapi/v1/sites", None),
+        (dialog, "POST", "/api/campaigns", {"campaign": {"name": "x"}}),  # 422
+        (anon, "POST", "/api/campaigns", {"campaign": {"name": "x"}}),  # 401, the OAuth2 refusal
+    ]:
+        for token in (None, "Bearer 1|wrong"):
+            headers = {"Authorization": token} if token and client is anon else {}
+            fast = client.request(method, path, json=body, headers=headers)
+            routed = client.request(method, path + ROUTED, json=body, headers=headers)
+            assert fast.status_code == routed.status_code, (path, body, token)
+            assert fast.json() == routed.json(), (path, body, token)
+            assert fast.headers.get("www-authenticate") == routed.headers.get("www-authenticate")
 
 
 def test_the_platforms_routes_are_kept_apart_by_their_second_segment() -> None:

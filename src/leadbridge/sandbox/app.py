@@ -175,8 +175,9 @@ def create_app(sandbox: Sandbox | None = None, *, start: bool = True) -> FastAPI
     async def _index() -> RedirectResponse:
         return RedirectResponse(console.PREFIX, status_code=307)
 
-    app.front = Front(FastLane(app.fastapi_stack, sandbox, render_error=render_api_error), sandbox,
-                      render_error=render_api_error)
+    lane = FastLane(app.fastapi_stack, sandbox, [router for routers in platforms for router in routers],
+                    render_error=render_api_error)
+    app.front = Front(lane, sandbox, render_error=render_api_error)
     return app
 
 

@@ -22,7 +22,7 @@ from leadbridge.contract.days import upper_bound
 # DEFAULT_LIMIT is re-exported: each paged handler's default is api.DEFAULT_LIMIT.
 from leadbridge.contract.leeloo import DEFAULT_LIMIT as DEFAULT_LIMIT
 from leadbridge.contract.leeloo import ENDPOINTS, PAGE_CAP, TOKEN_HEADER
-from leadbridge.sandbox.dependencies import body_doc
+from leadbridge.sandbox.dependencies import COMPANY_OF, CompanyOf, body_doc
 from leadbridge.sandbox.leeloo import bodies
 from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.leeloo.backend.people import PERSON_INCLUDES
@@ -51,6 +51,7 @@ async def leeloo_company(
     return company_id
 
 
+COMPANY_OF[leeloo_company] = CompanyOf(TOKEN_HEADER.lower().encode("latin-1"), True, Sandbox.leeloo_company)
 Company = Annotated[str, Depends(leeloo_company)]
 
 
