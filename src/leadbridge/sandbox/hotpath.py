@@ -32,7 +32,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -242,16 +242,11 @@ def static_routes(table: Table) -> dict[tuple[str, str], DirectRoute]:
     return static
 
 
-class Call(NamedTuple):
-    """What the lane serves a request with: the handler and its arguments, the token a plain
-    ``authToken`` query parameter carried, how the company is found, and whether the answer is a
-    page kept rendered in the company's cache."""
-
-    endpoint: Endpoint
-    arguments: dict[str, Any]
-    query_token: str | None
-    company: CompanyOf
-    cached_page: bool
+# What the lane serves a request with: the handler and its arguments, the token a plain
+# ``authToken`` query parameter carried, how the company is found, and whether the answer is a
+# page kept rendered in the company's cache. (A plain tuple: a NamedTuple's constructor is a
+# Python function, a cost on every request.)
+Call = tuple[Endpoint, dict[str, Any], str | None, CompanyOf, bool]
 
 
 class FastLane:
@@ -287,7 +282,7 @@ class FastLane:
             parsed = _paging(scope["query_string"], 0, 0)
             if parsed is None or parsed[0]:
                 return None
-            return Call(static.endpoint, {}, parsed[1], static.company, False)  # type: ignore[arg-type]
+            return static.endpoint, {}, parsed[1], static.company, False  # type: ignore[return-value]
         parts = path.split("/")
         for candidate in self.direct.get((method, len(parts), tuple(parts[:PREFIX])), ()):
             if candidate.match(parts):
@@ -297,7 +292,7 @@ class FastLane:
                 arguments = candidate.arguments(parts)
                 if parsed is None or parsed[0] or arguments is None:
                     return None
-                return Call(candidate.endpoint, arguments, parsed[1], candidate.company, False)
+                return candidate.endpoint, arguments, parsed[1], candidate.company, False
         return None
 
     def lookup(self, scope: Scope) -> Call | None:
@@ -307,7 +302,7 @@ class FastLane:
         if parsed is None:
             return None
         kwargs = {"limit": DEFAULT_LIMIT, "offset": 0, **parsed[0]}
-        return Call(self.people, kwargs, parsed[1], self.leeloo, False)
+        return self.people, kwargs, parsed[1], self.leeloo, False
 
     def paged(self, scope: Scope, endpoint: Endpoint, kwargs: dict[str, Any]) -> Call | None:
         paged = _paging(scope["query_string"], self.max_limit, self.page_cap)
@@ -315,7 +310,7 @@ class FastLane:
             return None
         kwargs["limit"] = paged[0].get("limit", DEFAULT_LIMIT)
         kwargs["offset"] = paged[0].get("offset", 0)
-        return Call(endpoint, kwargs, paged[1], self.leeloo, True)
+        return endpoint, kwargs, paged[1], self.leeloo, True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # One coroutine for the whole of what the lane serves (not a call to a second one): a

@@ -239,12 +239,10 @@ def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, A
     text = _driver_sql(dialect, sql)
     for watch in statement_watchers:
         watch(text, params)
-    cursor = driver_connection.cursor()
-    try:
-        cursor.execute(text, params)
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        cursor.close()
+    # The connection's own execute (sqlite3's and psycopg's): its cursor is made in C, and freed
+    # with the last reference to it as this returns.
+    cursor = driver_connection.execute(text, params)
+    return cursor.fetchall() if cursor.description else []
 
 
 def db_time(target: Session | RawTransaction, value: datetime) -> Any:

@@ -99,19 +99,33 @@ def append_message(session: Session | RawTransaction, company_id: str, account_i
     Returns the message's id and the person's.
 
     The hottest write (POST send-message), so three hand-written statements."""
+    message_ids, person_id = append_messages(session, company_id, account_id, [(text, kind)], now,
+                                             created_by=created_by, template_id=template_id, field=field)
+    return message_ids[0], person_id
+
+
+def append_messages(session: Session | RawTransaction, company_id: str, account_id: str,
+                    messages: list[tuple[str, str]], now: datetime, *, created_by: str | None = None,
+                    template_id: str | None = None, field: str | None = None) -> tuple[list[str], str]:
+    """Messages (text, kind) at the top of the account's chat, in this order, all sent ``now``: as
+    :func:`append_message` each, with the account and the person touched once (a subscription's
+    system message and its block's text, say). Returns their ids and the person's."""
     stored_now = db_time(session, now)
     touched = run_sql(session, fastsql.TOUCH_ACCOUNT,
                       {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
     if not touched:
         raise ApiError(404, "Communication channel not found", field=field)
-    message_id = new_oid(now)
-    run_sql(session, fastsql.INSERT_MESSAGE, {
-        "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind, "read": True,
-        "created_by": created_by, "template_id": template_id, "now": stored_now,
-    })
+    message_ids = []
+    for text, kind in messages:
+        message_id = new_oid(now)  # one counter: ids of one second increase, so the order holds
+        run_sql(session, fastsql.INSERT_MESSAGE, {
+            "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind,
+            "read": True, "created_by": created_by, "template_id": template_id, "now": stored_now,
+        })
+        message_ids.append(message_id)
     person_id: str = touched[0][0]
     run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
-    return message_id, person_id
+    return message_ids, person_id
 
 
 def lookup(transaction: RawTransaction, sql: str, company_id: str, oid: str, *, what: str,

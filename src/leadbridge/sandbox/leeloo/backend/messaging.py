@@ -17,6 +17,7 @@ from leadbridge.sandbox.leeloo.backend.core import (
     Backend,
     api_user,
     append_message,
+    append_messages,
     count,
     find,
     first_source,
@@ -148,10 +149,9 @@ class MessagingBackend(Backend):
                 "company": company_id, "person": person_id, "account": account_id, "tunnel": body.tunnel_id,
                 "leadgentool": leadgentool_id, "source": source_id, "block": body.tunnel_block_id, "now": stored_now,
             })
-            append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
             block_text: str = block[0][0]
-            if block_text:
-                append_message(transaction, company_id, account_id, block_text, "BOT_MESSAGE", now)
+            append_messages(transaction, company_id, account_id,
+                            [("", SYSTEM_MESSAGE), *([(block_text, "BOT_MESSAGE")] if block_text else [])], now)
             emit(transaction, company_id, "SUBSCRIPTION",
                  lambda: subscription_event(transaction, account_id, person_id, body.tunnel_id, leadgentool_id,
                                             source_id, now))

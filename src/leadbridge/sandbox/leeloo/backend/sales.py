@@ -16,6 +16,7 @@ from leadbridge.sandbox.leeloo.backend.core import (
     Backend,
     api_user,
     append_message,
+    append_messages,
     company_page,
     defined,
     find,
@@ -110,10 +111,10 @@ class SalesBackend(Backend):
             })
             account_id = _latest_account(transaction, person_id)
             if account_id is not None:
-                append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
-            if body.isNotifyAccount and account_id is not None:
-                text = f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан."
-                append_message(transaction, company_id, account_id, text, "BOT_MESSAGE", now)
+                messages = [("", SYSTEM_MESSAGE)]
+                if body.isNotifyAccount:
+                    messages.append((f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан.", "BOT_MESSAGE"))
+                append_messages(transaction, company_id, account_id, messages, now)
             emit(transaction, company_id, "ORDER", lambda: {
                 "order_id": order_id, "account_id": account_id, "offer_name": title, "price": money(price),
                 "currency": currency, "email": defined(email), "phone": defined(phone), "created_at": iso(now)})
