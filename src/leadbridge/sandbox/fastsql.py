@@ -147,9 +147,11 @@ FIRST_SOURCE_OF_LEADGENTOOL = (
 SOURCE_NAME = "SELECT name FROM leeloo_traffic_source WHERE id = :id"
 PERSON_CONTACT = "SELECT email, phone FROM leeloo_person WHERE id = :person"
 # The person's account with the latest conversation: where notices of their orders go.
-LATEST_ACCOUNT = (
+# The person's account with the latest conversation, touched as a message is put there.
+TOUCH_LATEST_ACCOUNT = (
+    "UPDATE leeloo_account SET last_message_time = :now, updated_at = :now WHERE id = ("
     "SELECT id FROM leeloo_account WHERE person_id = :person"
-    " ORDER BY last_message_time DESC NULLS LAST, id LIMIT 1"
+    " ORDER BY last_message_time DESC NULLS LAST, id LIMIT 1) RETURNING id"
 )
 CONNECTION_OF_MESSENGER = (
     "SELECT id FROM leeloo_connection WHERE company_id = :company AND messenger = :messenger ORDER BY id LIMIT 1"

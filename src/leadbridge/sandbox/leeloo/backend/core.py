@@ -104,17 +104,29 @@ def append_message(session: Session | RawTransaction, company_id: str, account_i
     return message_ids[0], person_id
 
 
-def append_messages(session: Session | RawTransaction, company_id: str, account_id: str,
-                    messages: list[tuple[str, str]], now: datetime, *, created_by: str | None = None,
-                    template_id: str | None = None, field: str | None = None) -> tuple[list[str], str]:
-    """Messages (text, kind) at the top of the account's chat, in this order, all sent ``now``: as
-    :func:`append_message` each, with the account and the person touched once (a subscription's
-    system message and its block's text, say). Returns their ids and the person's."""
-    stored_now = db_time(session, now)
-    touched = run_sql(session, fastsql.TOUCH_ACCOUNT,
-                      {"now": stored_now, "account": account_id, "company": company_id}) if is_oid(account_id) else []
+def touch_account(session: Session | RawTransaction, company_id: str, account_id: str, now: datetime, *,
+                  field: str | None = None) -> str:
+    """The account's lastMessageTime moved to ``now`` (a message is on its way); its person's id, or a
+    404. A write that checks the account anyway starts with this instead of a lookup: one
+    statement for both (and its later checks roll it back with everything else)."""
+    touched = run_sql(session, fastsql.TOUCH_ACCOUNT, {"now": db_time(session, now), "account": account_id,
+                                                       "company": company_id}) if is_oid(account_id) else []
     if not touched:
         raise ApiError(404, "Communication channel not found", field=field)
+    person_id: str = touched[0][0]
+    return person_id
+
+
+def append_messages(session: Session | RawTransaction, company_id: str, account_id: str,
+                    messages: list[tuple[str, str]], now: datetime, *, created_by: str | None = None,
+                    template_id: str | None = None, field: str | None = None,
+                    touched_person: str | None = None) -> tuple[list[str], str]:
+    """Messages (text, kind) at the top of the account's chat, in this order, all sent ``now``: as
+    :func:`append_message` each, with the account and the person touched once (a subscription's
+    system message and its block's text, say). ``touched_person``: the account was touched
+    already (:func:`touch_account` gave this person). Returns the messages' ids and the person's."""
+    person_id = touched_person or touch_account(session, company_id, account_id, now, field=field)
+    stored_now = db_time(session, now)
     message_ids = []
     for text, kind in messages:
         message_id = new_oid(now)  # one counter: ids of one second increase, so the order holds
@@ -123,7 +135,6 @@ def append_messages(session: Session | RawTransaction, company_id: str, account_
             "read": True, "created_by": created_by, "template_id": template_id, "now": stored_now,
         })
         message_ids.append(message_id)
-    person_id: str = touched[0][0]
     run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
     return message_ids, person_id
 

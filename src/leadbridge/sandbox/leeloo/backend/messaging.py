@@ -23,6 +23,7 @@ from leadbridge.sandbox.leeloo.backend.core import (
     first_source,
     lookup,
     subscription_event,
+    touch_account,
 )
 from leadbridge.sandbox.leeloo.backend.people import person_card
 from leadbridge.sandbox.state import RawTransaction, db_time, run_sql
@@ -133,13 +134,14 @@ class MessagingBackend(Backend):
         """Subscribe the account to a tunnel at a block; the block's text is sent as the bot's message."""
         now = self.now()
         with self._write(company_id) as transaction:
-            account_id, person_id = lookup(transaction, fastsql.ACCOUNT_OF_COMPANY, company_id, account_id,
-                                           what="Communication channel")
-            lookup(transaction, fastsql.TUNNEL_OF_COMPANY, company_id, body.tunnel_id, what="Tunnel",
-                   field="tunnel_id")
+            # The account checked by touching it, and the tunnel only when the block is not found in
+            # it (to say which is missing): two statements fewer than a lookup of each.
+            person_id = touch_account(transaction, company_id, account_id, now)
             block = run_sql(transaction, fastsql.BLOCK_OF_TUNNEL,
                             {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
             if not block:
+                lookup(transaction, fastsql.TUNNEL_OF_COMPANY, company_id, body.tunnel_id, what="Tunnel",
+                       field="tunnel_id")
                 raise ApiError(404, "Tunnel block not found in this tunnel", field="tunnel_block_id")
             source_id, leadgentool_id, _ = first_source(transaction, fastsql.FIRST_SOURCE_OF_TUNNEL,
                                                         {"tunnel": body.tunnel_id}, "The tunnel")
@@ -151,7 +153,8 @@ class MessagingBackend(Backend):
             })
             block_text: str = block[0][0]
             append_messages(transaction, company_id, account_id,
-                            [("", SYSTEM_MESSAGE), *([(block_text, "BOT_MESSAGE")] if block_text else [])], now)
+                            [("", SYSTEM_MESSAGE), *([(block_text, "BOT_MESSAGE")] if block_text else [])], now,
+                            touched_person=person_id)
             emit(transaction, company_id, "SUBSCRIPTION",
                  lambda: subscription_event(transaction, account_id, person_id, body.tunnel_id, leadgentool_id,
                                             source_id, now))

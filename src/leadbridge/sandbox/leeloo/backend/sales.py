@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,6 @@ from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
     Backend,
     api_user,
-    append_message,
     append_messages,
     company_page,
     defined,
@@ -35,10 +35,17 @@ def _order_brief(row: Any) -> dict[str, Any]:
             "status": row.status, "createdAt": iso(row.created_at), "updatedAt": iso(row.updated_at)}
 
 
-def _latest_account(transaction: RawTransaction, person_id: str | None) -> str | None:
-    """The person's account with the latest conversation: where notices of their orders go."""
-    rows = run_sql(transaction, fastsql.LATEST_ACCOUNT, {"person": person_id}) if person_id else []
-    return rows[0][0] if rows else None
+def _notify(transaction: RawTransaction, company_id: str, person_id: str | None, messages: list[tuple[str, str]],
+            now: datetime) -> str | None:
+    """The messages put in the person's account with the latest conversation, where notices of
+    their orders go (found and touched in one statement); that account, if the person has one."""
+    rows = run_sql(transaction, fastsql.TOUCH_LATEST_ACCOUNT,
+                   {"person": person_id, "now": db_time(transaction, now)}) if person_id else []
+    if not rows:
+        return None
+    account_id: str = rows[0][0]
+    append_messages(transaction, company_id, account_id, messages, now, touched_person=person_id)
+    return account_id
 
 
 ORDER_LIST_COLUMNS = (s.Order.id, s.Order.person_id, s.Order.title, s.Order.price, s.Order.currency,
@@ -109,12 +116,10 @@ class SalesBackend(Backend):
                 "transaction_date": db_time(transaction, body.transactionDate or now),
                 "now": db_time(transaction, now),
             })
-            account_id = _latest_account(transaction, person_id)
-            if account_id is not None:
-                messages = [("", SYSTEM_MESSAGE)]
-                if body.isNotifyAccount:
-                    messages.append((f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан.", "BOT_MESSAGE"))
-                append_messages(transaction, company_id, account_id, messages, now)
+            messages = [("", SYSTEM_MESSAGE)]
+            if body.isNotifyAccount:
+                messages.append((f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан.", "BOT_MESSAGE"))
+            account_id = _notify(transaction, company_id, person_id, messages, now)
             emit(transaction, company_id, "ORDER", lambda: {
                 "order_id": order_id, "account_id": account_id, "offer_name": title, "price": money(price),
                 "currency": currency, "email": defined(email), "phone": defined(phone), "created_at": iso(now)})
@@ -156,9 +161,7 @@ class SalesBackend(Backend):
                 "comments": body.userComments, "payment_date": db_optional_time(transaction, payment_date),
                 "currency": body.currency, "price": body.price,
             })
-            account_id = _latest_account(transaction, person_id)
-            if account_id is not None:
-                append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
+            account_id = _notify(transaction, company_id, person_id, [("", SYSTEM_MESSAGE)], now)
             if body.status == "RESOLVED":
                 emit(transaction, company_id, "SALE", lambda: {
                     "order_id": order_id, "account_id": account_id, "offer_name": title,
