@@ -1,4 +1,4 @@
-"""A fast lane in front of FastAPI for Leeloo's calls in their plain form.
+"""A fast lane in front of FastAPI for the platforms' calls in their plain form.
 
 FastAPI's per-request machinery (routing through nested routers, dependency solving,
 parameter validation, response-model serialisation) costs several times what the
@@ -9,12 +9,15 @@ identical by construction: same handler code, same error rendering.
 
 Plain form:
 
-- every Leeloo route whose handler takes nothing but the request, the company (the token)
-  and its path's parameters — every write, whose handler parses the body itself, and the
-  reads of one record or a whole small list — with no query string but a plain
-  ``authToken``; the lane finds the route as FastAPI would (the first route of the
-  request's method whose path matches, in the order the routers were included; a path
-  without parameters that no earlier route takes is found by one dictionary lookup);
+- every route (Leeloo's, Neiros', Dialog's) whose handler takes nothing but the request, the
+  company (the token) and its path's parameters — every Leeloo write, whose handler parses
+  the body itself, and the reads of one record or a whole small list; Neiros' deal update
+  and sites; Dialog's campaign creation — with no query string but a plain ``authToken``;
+  the lane finds the route as FastAPI would (the first route of the request's method whose
+  path matches, in the order the app lists them; a path without parameters that no earlier
+  route takes is found by one dictionary lookup), the company as the route's dependency finds
+  it (``dependencies.CompanyOf``), and an integer path parameter in its plain form (ASCII
+  digits within the route's bounds);
 - ``GET /api/v2/people`` and ``GET /api/v2/communication-channels/{id}/chat-messages``
   with at most ``limit`` and ``offset`` as plain numbers. These pages are kept rendered in
   the company's cache (``cache.CompanyCache``) until the company's next write: a client
@@ -22,7 +25,7 @@ Plain form:
 - ``GET /api/v2/people`` looking up one ``filter[phone]`` or ``filter[email]`` (with plain
   paging), which flows send before adding a person: served by the handler, not kept.
 
-Each may carry the token as a plain ``authToken`` query parameter instead of the header.
+Leeloo's calls may carry the token as a plain ``authToken`` query parameter instead of the header.
 """
 
 from __future__ import annotations
