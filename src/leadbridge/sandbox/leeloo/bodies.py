@@ -12,6 +12,7 @@ import contextlib
 import math
 import re
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -103,7 +104,8 @@ def _fold_brackets(data: dict[str, Any]) -> dict[str, Any]:
     """``{"a[0][b]": 1}`` -> ``{"a": [{"b": 1}]}``; plain keys pass through unchanged."""
     folded: dict[str, Any] = {}
     for key, value in data.items():
-        match = _BRACKETED.match(key) if isinstance(key, str) else None
+        # A plain key (every key of a JSON body, as a rule) is known without the pattern.
+        match = _BRACKETED.match(key) if isinstance(key, str) and "[" in key else None
         if match is None:
             folded[key] = value
             continue
@@ -141,10 +143,9 @@ class Body(BaseModel):
         if not isinstance(data, dict):
             return data
         data = _fold_brackets(data)
-        for name, field in cls.model_fields.items():
-            key = field.alias or name
+        for key in _container_keys(cls):
             value = data.get(key)
-            if isinstance(value, str) and value.lstrip()[:1] in ("[", "{") and _is_container(field.annotation):
+            if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
                 with contextlib.suppress(orjson.JSONDecodeError):  # else validation names the field
                     data[key] = orjson.loads(value)
                     # JSON inside a form field is bounded like a JSON body (wire.read_body).
@@ -155,6 +156,13 @@ class Body(BaseModel):
 def _is_container(annotation: Any) -> bool:
     text = str(annotation)
     return "list" in text or "dict" in text
+
+
+@cache
+def _container_keys(model: type[BaseModel]) -> tuple[str, ...]:
+    """The keys of the model's list and object fields (a form may send JSON text in them), found
+    once per model rather than on every body."""
+    return tuple(field.alias or name for name, field in model.model_fields.items() if _is_container(field.annotation))
 
 
 class SendMessage(Body):
