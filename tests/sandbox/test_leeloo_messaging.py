@@ -139,3 +139,28 @@ def test_manual_subscribe_refuses_a_block_of_another_tunnel(leeloo: httpx.Client
     response = leeloo.post(f"/api/v2/communication-channels/{PLACEHOLDER}/manual-subscribe",
                            json={"tunnel_id": PLACEHOLDER, "tunnel_block_id": block_id})
     assert response.status_code == 404 and "tunnel_block_id" in response.json()["errors"]
+
+
+def test_a_refused_manual_subscribe_names_the_first_reference_missing_and_changes_nothing(
+        leeloo: httpx.Client) -> None:
+    """The write checks the account by touching it: a refusal after that must leave no trace."""
+    account = create_person(leeloo)["id"]
+    block = leeloo.get(f"/api/v2/tunnels/{PLACEHOLDER}", params={"include": "blocks"}).json()["linked"]["blocks"][-1]
+    missing = "0" * 24
+    chat_before = _chat(leeloo, account)
+    card_before = leeloo.get(f"/api/v1/accounts/{account}").json()["data"]
+    for channel, tunnel, tunnel_block, field in [
+        (missing, missing, missing, None),  # the account first: "Communication channel not found"
+        (account, missing, block["id"], "tunnel_id"),
+        (account, missing, missing, "tunnel_id"),
+        (account, PLACEHOLDER, missing, "tunnel_block_id"),
+    ]:
+        response = leeloo.post(f"/api/v2/communication-channels/{channel}/manual-subscribe",
+                               json={"tunnel_id": tunnel, "tunnel_block_id": tunnel_block})
+        assert response.status_code == 404, response.text
+        named = set(response.json().get("errors", {}))
+        assert named == ({field} if field else set()), (field, response.text)
+        if field is None:
+            assert response.json()["message"] == "Communication channel not found"
+    assert _chat(leeloo, account) == chat_before
+    assert leeloo.get(f"/api/v1/accounts/{account}").json()["data"]["updatedAt"] == card_before["updatedAt"]
