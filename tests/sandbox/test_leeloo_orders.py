@@ -8,6 +8,8 @@ import httpx
 import pytest
 from leeloo_support import PLACEHOLDER, create_person
 
+from leadbridge.sandbox.state import statement_watchers
+
 OFFER = "5e3c357bf04b1f000c27b83a"  # 100 USD, in the placeholder tunnel
 CREDITS = "5e3c3533f04b1f000c27b534"
 PAID_BY_CARD = "59f2e2425bb695001a3f6388"  # an ASSET_PAYMENT order of Kurt Bowie
@@ -107,3 +109,26 @@ def test_orders_list_pages(leeloo: httpx.Client) -> None:
     assert second[0]["id"] == first_two[1]["id"]
     assert {o["status"] for o in default["data"]} <= {"OPENED", "RESOLVED", "REJECTED", "ORDER", "PENDING",
                                                       "FAILED", "SUCCESS", "REFUNDED"}
+
+
+def test_an_orders_offer_and_payment_system_are_read_once_then_kept(leeloo: httpx.Client) -> None:
+    """Offers and payment systems only change when seeded: a second order reads neither table, and
+    an unknown offer is still refused (a 404 is not kept)."""
+    person_id = create_person(leeloo)["person_id"]
+    _order(leeloo, person_id)
+    statements: list[str] = []
+
+    def record(sql: str, _params: dict[str, Any]) -> None:
+        statements.append(sql)
+
+    statement_watchers.append(record)
+    try:
+        _order(leeloo, person_id)
+        unknown = leeloo.post("/api/v2/orders", json={"paymentCreditsId": CREDITS, "offerId": "0" * 24,
+                                                      "personId": person_id})
+    finally:
+        statement_watchers.remove(record)
+    reads = [sql for sql in statements if "FROM leeloo_offer" in sql or "FROM leeloo_payment_credits" in sql]
+    # The unknown offer's lookup only: found records are kept, a refusal is not.
+    assert len(reads) == 1 and "FROM leeloo_offer" in reads[0], statements
+    assert unknown.status_code == 404 and "offerId" in unknown.json()["errors"]

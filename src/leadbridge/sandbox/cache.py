@@ -24,7 +24,7 @@ MAX_CACHED_PAGES = 4096  # rendered pages per company; the page cache starts afr
 MAX_VALUES = 65_536  # derived values per company, likewise (a client asking for ever new filters)
 # Tables only seeding writes (a reset seeds them again, alike): a value read from these alone,
 # such as the company's API user, stays true whatever any process serving the database writes.
-SEEDED_ONLY = frozenset({"leeloo_user"})
+SEEDED_ONLY = frozenset({"leeloo_user", "leeloo_offer", "leeloo_payment_credits", "leeloo_tunnel_block"})
 
 
 @dataclass

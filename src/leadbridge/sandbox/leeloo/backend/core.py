@@ -197,3 +197,16 @@ class Backend:
         rolled-back write sends nothing). The sandbox's own context manager is handed on as it is.
         """
         return self.sandbox.raw_write(company_id)
+
+    def _seeded(self, transaction: RawTransaction, table: str, sql: str, company_id: str, oid: str, *, what: str,
+                field: str | None = None) -> tuple[Any, ...]:
+        """:func:`lookup` of a record of a table only seeding writes (``cache.SEEDED_ONLY``: an
+        offer, a payment system, a tunnel block), read once and then kept in the company's cache.
+        A write checks its references without a statement for these."""
+        cache = self.sandbox.cache(company_id)
+        key = ("seeded", sql, oid)
+        row: tuple[Any, ...] | None = cache.get(key)
+        if row is None:
+            row = cache.put(key, lookup(transaction, sql, company_id, oid, what=what, field=field), rows_of=(table,),
+                            values_of=(table,))
+        return row

@@ -95,11 +95,12 @@ class SalesBackend(Backend):
         with self._write(company_id) as transaction:
             person_id, person_email, person_phone = lookup(
                 transaction, fastsql.PERSON_OF_COMPANY, company_id, body.personId, what="Person", field="personId")
-            offer_id, title, description, price, currency, tunnel_id = lookup(
-                transaction, fastsql.OFFER_OF_COMPANY, company_id, body.offerId, what="Offer", field="offerId")
-            credits_id, payment_method = lookup(transaction, fastsql.PAYMENT_CREDITS_OF_COMPANY, company_id,
-                                                body.paymentCreditsId, what="Payment system",
-                                                field="paymentCreditsId")
+            offer_id, title, description, price, currency, tunnel_id = self._seeded(
+                transaction, "leeloo_offer", fastsql.OFFER_OF_COMPANY, company_id, body.offerId, what="Offer",
+                field="offerId")
+            credits_id, payment_method = self._seeded(
+                transaction, "leeloo_payment_credits", fastsql.PAYMENT_CREDITS_OF_COMPANY, company_id,
+                body.paymentCreditsId, what="Payment system", field="paymentCreditsId")
             if payment_method != MANUAL:
                 raise ApiError(422, "paymentCreditsId is not a manual payment system", field="paymentCreditsId")
             if body.managerId is not None:
