@@ -201,12 +201,23 @@ class Backend:
     def _seeded(self, transaction: RawTransaction, table: str, sql: str, company_id: str, oid: str, *, what: str,
                 field: str | None = None) -> tuple[Any, ...]:
         """:func:`lookup` of a record of a table only seeding writes (``cache.SEEDED_ONLY``: an
-        offer, a payment system, a tunnel block), read once and then kept in the company's cache.
-        A write checks its references without a statement for these."""
+        offer, a payment system), by :meth:`_seeded_rows`."""
+        if is_oid(oid):
+            rows = self._seeded_rows(transaction, table, sql, company_id, {"id": oid, "company": company_id})
+            if rows:
+                return tuple(rows[0])
+        raise ApiError(404, f"{what} not found", field=field)
+
+    def _seeded_rows(self, transaction: RawTransaction, table: str, sql: str, company_id: str,
+                     params: dict[str, Any]) -> list[Any]:
+        """The rows ``sql`` reads from ``table``, which only seeding writes (``cache.SEEDED_ONLY``),
+        read once and then kept in the company's cache (what is not found is asked again): a write
+        checks such references without a statement."""
         cache = self.sandbox.cache(company_id)
-        key = ("seeded", sql, oid)
-        row: tuple[Any, ...] | None = cache.get(key)
-        if row is None:
-            row = cache.put(key, lookup(transaction, sql, company_id, oid, what=what, field=field), rows_of=(table,),
-                            values_of=(table,))
-        return row
+        key = ("seeded", sql, *sorted(params.items()))
+        rows: list[Any] | None = cache.get(key)
+        if rows is None:
+            rows = run_sql(transaction, sql, params)
+            if rows:
+                cache.put(key, rows, rows_of=(table,), values_of=(table,))
+        return rows

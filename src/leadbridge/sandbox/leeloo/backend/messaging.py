@@ -137,8 +137,8 @@ class MessagingBackend(Backend):
             # The account checked by touching it, and the tunnel only when the block is not found in
             # it (to say which is missing): two statements fewer than a lookup of each.
             person_id = touch_account(transaction, company_id, account_id, now)
-            block = run_sql(transaction, fastsql.BLOCK_OF_TUNNEL,
-                            {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
+            block = self._seeded_rows(transaction, "leeloo_tunnel_block", fastsql.BLOCK_OF_TUNNEL, company_id,
+                                      {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
             if not block:
                 lookup(transaction, fastsql.TUNNEL_OF_COMPANY, company_id, body.tunnel_id, what="Tunnel",
                        field="tunnel_id")
