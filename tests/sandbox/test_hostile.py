@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import threading
 import time
 import tracemalloc
@@ -29,7 +30,17 @@ from leadbridge.sandbox.leeloo.backend import LeelooBackend
 from leadbridge.sandbox.leeloo.backend import people as people_backend
 from leadbridge.sandbox.server import RunningSandbox, serve_in_thread
 from leadbridge.sandbox.state import LOGGED_BODY_BYTES, MEMORY_URL, Sandbox
-from leadbridge.sandbox.wire import MAX_BODY_BYTES
+from leadbridge.sandbox.wire import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MAX_KEY,
+    MAX_STRING,
+    ApiError,
+    check_value,
+    refuse_out_of_bounds,
+    within_bounds,
+)
 
 LEADGENTOOL = "609290d3e060416cdea6823e"
 PERSON_SEEDED = "5e1c4676b70fb2001279c268"
@@ -429,3 +440,44 @@ def test_control_token_is_required_beyond_loopback_only() -> None:
     assert generated and len(generated) >= 24 and generated != control_token_for("0.0.0.0", None)
     assert control_token_for("192.168.1.5", "mine") == "mine"
     assert control_token_for("127.0.0.1", "mine") == "mine"
+
+
+def _bound_cases() -> list[Any]:
+    """Values at, just within and just beyond every bound of a body, at several depths."""
+
+    def deep(depth: int, leaf: Any, *, as_dict: bool) -> Any:
+        value = leaf
+        for _ in range(depth):
+            value = {"k": value} if as_dict else [value]
+        return value
+
+    plain = ["x" * MAX_STRING, "x" * (MAX_STRING + 1), "a\x00b", 1.5, math.inf, -math.inf, math.nan, 7, True,
+             None, ""]
+    cases: list[Any] = []
+    for leaf in plain:
+        cases += [leaf, [leaf], {"k": leaf}, {"a": [1, {"b": leaf}]}]
+    for depth in (MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1):
+        for as_dict in (True, False):
+            for leaf in ("x", [], {}, [1], {"k": 1}, math.inf):
+                cases.append(deep(depth, leaf, as_dict=as_dict))
+    cases += [{"k" * MAX_KEY: 1}, {"k" * (MAX_KEY + 1): 1}, {"a\x00": 1}, [{"ok": 1}, {"a\x00": 1}],
+              list(range(MAX_ITEMS)), list(range(MAX_ITEMS + 1)), {str(n): n for n in range(MAX_ITEMS + 1)},
+              [[0] * MAX_ITEMS, {"x": [0] * (MAX_ITEMS + 1)}]]
+    return cases
+
+
+@pytest.mark.parametrize("value", _bound_cases(), ids=lambda value: repr(value)[:50])
+def test_the_quick_bounds_check_passes_exactly_the_bodies_the_careful_one_passes(value: Any) -> None:
+    """check_value walks every body quickly and only a refused one carefully (to name the place):
+    the quick walk must not let through anything the careful one refuses, nor refuse more."""
+    try:
+        refuse_out_of_bounds(value, None)
+        careful = True
+    except ApiError:
+        careful = False
+    assert within_bounds(value, 0) is careful
+    if careful:
+        check_value(value)
+    else:
+        with pytest.raises(ApiError):
+            check_value(value)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
@@ -260,7 +261,9 @@ def db_json(target: RawTransaction, value: Any) -> Any:
     """A value of a JSON column as the driver takes it: text on SQLite (as SQLAlchemy stores it),
     psycopg's JSON adapter on PostgreSQL."""
     if target.dialect == "sqlite":
-        return json.dumps(value)
+        # orjson: a tenth of json.dumps' time (a campaign stores one value a number); the text
+        # differs (compact, UTF-8), which every reader, json.loads included, takes alike.
+        return orjson.dumps(value).decode()
     from psycopg.types.json import Json
 
     return Json(value)
