@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from leeloo_support import create_person, every_record, row_count, unique_email, unique_phone
 
 from http_clients import TIMEOUT
 from leadbridge.sandbox import schema
 from leadbridge.sandbox.server import RunningSandbox
+from leadbridge.sandbox.state import statement_watchers
 
 
 def test_people_list_envelope(leeloo: httpx.Client) -> None:
@@ -167,3 +170,37 @@ def test_add_and_remove_tag_show_in_person_and_filters(leeloo: httpx.Client) -> 
     assert leeloo.put(f"/api/v2/people/{person_id}/remove-tag", json={"tag_id": tag["id"]}).status_code == 200
     assert leeloo.get(f"/api/v2/people/{person_id}").json()["data"]["tags"] == []
     assert person_id not in tagged({"filter[tags]": "webinar"})
+
+
+LEADGENTOOL = "609290d3e060416cdea6823e"
+
+
+def test_a_leadgentools_source_and_the_manual_connection_are_read_once_then_kept_until_changed(
+        leeloo: httpx.Client) -> None:
+    """Adding a person reads the leadgentool's first traffic source and the company's MANUAL
+    connection once; later additions take them from the company's cache, until a write adds a
+    traffic source (which could be the first), when the source is read again."""
+    create_person(leeloo)  # may make the MANUAL connection (created on first use) ...
+    create_person(leeloo)  # ... which this one reads and keeps
+    statements: list[str] = []
+
+    def record(sql: str, _params: dict[str, Any]) -> None:
+        statements.append(sql)
+
+    def reads_of(table: str) -> int:
+        return sum(f"FROM {table} " in sql for sql in statements)
+
+    statement_watchers.append(record)
+    try:
+        kept = create_person(leeloo)
+        assert (reads_of("leeloo_traffic_source"), reads_of("leeloo_connection")) == (0, 0), statements
+        added = leeloo.post(f"/api/v2/leadgentools/{LEADGENTOOL}/create-traffic-source",
+                            json={"name": "новый источник", "description": ""})
+        assert added.status_code == 200, added.text
+        statements.clear()
+        after = create_person(leeloo)
+        assert (reads_of("leeloo_traffic_source"), reads_of("leeloo_connection")) == (1, 0), statements
+    finally:
+        statement_watchers.remove(record)
+    # The new source came after the first one: people still subscribe through the first.
+    assert after["subscribeHistory"][0]["trafficSourceId"] == kept["subscribeHistory"][0]["trafficSourceId"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from leeloo_support import DEMO_COMPANY, PLACEHOLDER, create_person, row_count
+from leeloo_support import DEMO_COMPANY, PLACEHOLDER, create_person, row_count, unique_phone
 from sqlalchemy import case, distinct, func, select
 
 from leadbridge.sandbox import schema
@@ -77,6 +77,8 @@ def test_traffic_source_is_created_under_the_leadgentools_tunnel(leeloo: httpx.C
 
 OFFER = "5e3c357bf04b1f000c27b83a"
 MANUAL_CREDITS = "5e3c3533f04b1f000c27b534"
+SMS_CONNECTION = "5dbfe6c5fb73e101720b3dc7"
+SMS_LEADGENTOOL = "5e1f119d6c384804b31e945e"
 
 
 def recount(live: RunningSandbox, tunnel_id: str | None) -> dict[str, Any]:
@@ -107,6 +109,12 @@ def test_kept_stats_equal_a_full_recount_after_a_mix_of_writes(leeloo: httpx.Cli
     other = next(t for t in tunnels if t != PLACEHOLDER)
     block = leeloo.get(f"/api/v2/tunnels/{other}", params={"include": "blocks"}).json()["linked"]["blocks"][0]["id"]
     first, second = create_person(leeloo), create_person(leeloo)  # subscribed to the placeholder tunnel
+    # SMS accounts: a new person's (whose number comes twice) and one of a person added above
+    fresh = unique_phone()
+    sms = leeloo.post("/api/v2/people/sms", json={
+        "connection_id": SMS_CONNECTION, "leadgentool_id": SMS_LEADGENTOOL,
+        "data": [{"phone": fresh}, {"phone": fresh}, {"phone": first["phone"]}]})
+    assert sms.status_code == 200, sms.text
     for account in (first["id"], first["id"], second["id"]):  # a second subscription of one person to a tunnel
         subscribed = leeloo.post(f"/api/v2/communication-channels/{account}/manual-subscribe",
                                  json={"tunnel_id": other, "tunnel_block_id": block})

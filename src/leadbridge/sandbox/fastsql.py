@@ -162,10 +162,12 @@ PERSON_OF_PHONE = (
 ACCOUNT_ON_CONNECTION = "SELECT id FROM leeloo_account WHERE person_id = :person AND connection_id = :connection"
 TAGS_OF_PERSON = "SELECT tag_id FROM leeloo_person_tag WHERE person_id = :person"
 
+# A new person and a new account have their last message at once: the new account's system
+# message (people._new_account), sent as they are added.
 INSERT_PERSON = (
     "INSERT INTO leeloo_person (id, company_id, name, phone, email, gender, locale, profile_image, custom_fields,"
     " last_message_time, created_at, updated_at, search_text) VALUES (:id, :company, :name, :phone, :email,"
-    " 'NOT_DEFINED', '', 'NOT_DEFINED', :custom_fields, NULL, :now, :now, :search_text)"
+    " 'NOT_DEFINED', '', 'NOT_DEFINED', :custom_fields, :now, :now, :now, :search_text)"
 )
 INSERT_CONNECTION = (
     "INSERT INTO leeloo_connection (id, company_id, type, name, messenger)"
@@ -174,7 +176,7 @@ INSERT_CONNECTION = (
 INSERT_ACCOUNT = (
     "INSERT INTO leeloo_account (id, company_id, person_id, connection_id, messenger, name, bot_status,"
     " connection_status, utm_marks, last_message_time, created_at, updated_at) VALUES (:id, :company, :person,"
-    " :connection, :messenger, :name, 'BOT', 'OK', :utm_marks, NULL, :now, :now)"
+    " :connection, :messenger, :name, 'BOT', 'OK', :utm_marks, :now, :now, :now)"
 )
 INSERT_SUBSCRIPTION = (
     "INSERT INTO leeloo_subscription (company_id, person_id, account_id, tunnel_id, leadgentool_id,"
@@ -231,6 +233,8 @@ _STATS_ADD = (
 )
 STATS_ADD_SUBSCRIBER = _STATS_ADD.format(figures="subscribers = subscribers + 1")
 STATS_ADD_UNIQ_SUBSCRIBER = _STATS_ADD.format(figures="uniq_subscribers = uniq_subscribers + 1")
+STATS_ADD_FIRST_SUBSCRIBER = _STATS_ADD.format(
+    figures="subscribers = subscribers + 1, uniq_subscribers = uniq_subscribers + 1")
 STATS_ADD_ORDER = _STATS_ADD.format(figures="orders = orders + 1")
 STATS_ADD_SALE = _STATS_ADD.format(figures="sales = sales + 1, total_sale = total_sale + :amount")
 STATS_ADD_UNIQ_SALE = _STATS_ADD.format(figures="uniq_sales = uniq_sales + 1")

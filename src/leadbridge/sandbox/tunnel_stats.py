@@ -63,8 +63,13 @@ def _firsts(target: Writer, sql: str, person_id: str, tunnel_id: str | None) -> 
     return [] if tunnel_id is None or had_in_tunnel else [tunnel_id]
 
 
-def count_new_subscription(target: Writer, company_id: str, person_id: str, tunnel_id: str) -> None:
-    """A subscription of the person to the tunnel is about to be inserted."""
+def count_new_subscription(target: Writer, company_id: str, person_id: str, tunnel_id: str, *,
+                           new_person: bool = False) -> None:
+    """A subscription of the person to the tunnel is about to be inserted. ``new_person``: the
+    person was added by this very write, so no other can have subscribed them anywhere before."""
+    if new_person:
+        _add(target, fastsql.STATS_ADD_FIRST_SUBSCRIBER, company_id, _rows_of(tunnel_id))
+        return
     _add(target, fastsql.STATS_ADD_SUBSCRIBER, company_id, _rows_of(tunnel_id))
     _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id,
          _firsts(target, fastsql.SUBSCRIBED_BEFORE, person_id, tunnel_id))

@@ -150,10 +150,9 @@ def lookup(transaction: RawTransaction, sql: str, company_id: str, oid: str, *, 
     raise ApiError(404, f"{what} not found", field=field)
 
 
-def first_source(transaction: RawTransaction, sql: str, params: dict[str, Any], what: str) -> tuple[str, str, str]:
+def first_source(rows: list[Any], what: str) -> tuple[str, str, str]:
     """The traffic source a new subscription comes through, ``(id, leadgentool_id, tunnel_id)``:
-    the first one ``sql`` (``fastsql.FIRST_SOURCE_OF_…``) finds."""
-    rows = run_sql(transaction, sql, params)
+    the first of ``rows`` (read by ``fastsql.FIRST_SOURCE_OF_…``)."""
     if not rows:
         raise ApiError(409, f"{what} has no traffic source to subscribe through")
     source_id, leadgentool_id, tunnel_id = rows[0]
@@ -203,21 +202,26 @@ class Backend:
         """:func:`lookup` of a record of a table only seeding writes (``cache.SEEDED_ONLY``: an
         offer, a payment system), by :meth:`_seeded_rows`."""
         if is_oid(oid):
-            rows = self._seeded_rows(transaction, table, sql, company_id, {"id": oid, "company": company_id})
+            rows = self._kept_rows(transaction, (table,), sql, company_id, {"id": oid, "company": company_id})
             if rows:
                 return tuple(rows[0])
         raise ApiError(404, f"{what} not found", field=field)
 
-    def _seeded_rows(self, transaction: RawTransaction, table: str, sql: str, company_id: str,
-                     params: dict[str, Any]) -> list[Any]:
-        """The rows ``sql`` reads from ``table``, which only seeding writes (``cache.SEEDED_ONLY``),
-        read once and then kept in the company's cache (what is not found is asked again): a write
-        checks such references without a statement."""
+    def _kept_rows(self, transaction: RawTransaction, tables: tuple[str, ...], sql: str, company_id: str,
+                   params: dict[str, Any]) -> list[Any]:
+        """The rows ``sql`` reads from ``tables``, read once and then kept in the company's cache
+        until a write adds, removes or changes a row of one of them (what is not found is asked
+        again): a write checks a reference, or finds a record it uses, without a statement.
+
+        For records that writes seldom change: an offer, a tunnel block (tables only seeding
+        writes, ``cache.SEEDED_ONLY``, whose rows are kept even in a shared sandbox), a
+        leadgentool's first traffic source, the company's connection of a messenger. Not for a
+        table the same write changed before asking: the cache learns of a change at the commit."""
         cache = self.sandbox.cache(company_id)
-        key = ("seeded", sql, *sorted(params.items()))
+        key = ("kept", sql, *sorted(params.items()))
         rows: list[Any] | None = cache.get(key)
         if rows is None:
             rows = run_sql(transaction, sql, params)
             if rows:
-                cache.put(key, rows, rows_of=(table,), values_of=(table,))
+                cache.put(key, rows, rows_of=tables, values_of=tables)
         return rows

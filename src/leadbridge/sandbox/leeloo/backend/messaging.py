@@ -137,14 +137,15 @@ class MessagingBackend(Backend):
             # The account checked by touching it, and the tunnel only when the block is not found in
             # it (to say which is missing): two statements fewer than a lookup of each.
             person_id = touch_account(transaction, company_id, account_id, now)
-            block = self._seeded_rows(transaction, "leeloo_tunnel_block", fastsql.BLOCK_OF_TUNNEL, company_id,
-                                      {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
+            block = self._kept_rows(transaction, ("leeloo_tunnel_block",), fastsql.BLOCK_OF_TUNNEL, company_id,
+                                    {"id": body.tunnel_block_id, "tunnel": body.tunnel_id, "company": company_id})
             if not block:
                 lookup(transaction, fastsql.TUNNEL_OF_COMPANY, company_id, body.tunnel_id, what="Tunnel",
                        field="tunnel_id")
                 raise ApiError(404, "Tunnel block not found in this tunnel", field="tunnel_block_id")
-            source_id, leadgentool_id, _ = first_source(transaction, fastsql.FIRST_SOURCE_OF_TUNNEL,
-                                                        {"tunnel": body.tunnel_id}, "The tunnel")
+            source_id, leadgentool_id, _ = first_source(
+                self._kept_rows(transaction, ("leeloo_traffic_source",), fastsql.FIRST_SOURCE_OF_TUNNEL, company_id,
+                                {"tunnel": body.tunnel_id}), "The tunnel")
             stored_now = db_time(transaction, now)
             tunnel_stats.count_new_subscription(transaction, company_id, person_id, body.tunnel_id)
             run_sql(transaction, fastsql.INSERT_SUBSCRIPTION, {

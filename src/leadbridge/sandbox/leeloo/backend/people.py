@@ -19,7 +19,6 @@ from leadbridge.sandbox.leeloo.backend.core import (
     SYSTEM_MESSAGE,
     Backend,
     api_user,
-    append_message,
     count,
     defined,
     first_source,
@@ -258,33 +257,31 @@ def person_card(read: Reader, company_id: str, person_id: str,
     return data, included
 
 
-def _connection_of(transaction: RawTransaction, company_id: str, messenger: str, kind: str) -> str:
-    """The company's connection for ``messenger``, created on first use."""
-    rows = run_sql(transaction, fastsql.CONNECTION_OF_MESSENGER, {"company": company_id, "messenger": messenger})
-    if rows:
-        connection_id: str = rows[0][0]
-        return connection_id
-    connection_id = new_oid()
-    run_sql(transaction, fastsql.INSERT_CONNECTION, {"id": connection_id, "company": company_id, "type": kind,
-                                                     "name": kind.capitalize(), "messenger": messenger})
-    return connection_id
-
-
 def _new_account(transaction: RawTransaction, company_id: str, person_id: str, connection_id: str, messenger: str,
-                 name: str, source: tuple[str, str, str], now: datetime) -> str:
+                 name: str, source: tuple[str, str, str], now: datetime, *, new_person: bool) -> str:
+    """An account of the person on the connection, subscribed through ``source``, with its system
+    message. ``new_person``: the person was added by this write (:func:`_new_person`), with its
+    last message at ``now`` already."""
     account_id = new_oid(now)
     source_id, leadgentool_id, tunnel_id = source
     stored_now = db_time(transaction, now)
+    # The account goes in with its last message at now (fastsql.INSERT_ACCOUNT): the system
+    # message below, inserted as append_message would, without touching the account after.
     run_sql(transaction, fastsql.INSERT_ACCOUNT, {
         "id": account_id, "company": company_id, "person": person_id, "connection": connection_id,
         "messenger": messenger, "name": name, "utm_marks": db_json(transaction, {}), "now": stored_now,
     })
-    tunnel_stats.count_new_subscription(transaction, company_id, person_id, tunnel_id)
+    tunnel_stats.count_new_subscription(transaction, company_id, person_id, tunnel_id, new_person=new_person)
     run_sql(transaction, fastsql.INSERT_SUBSCRIPTION, {
         "company": company_id, "person": person_id, "account": account_id, "tunnel": tunnel_id,
         "leadgentool": leadgentool_id, "source": source_id, "block": None, "now": stored_now,
     })
-    append_message(transaction, company_id, account_id, "", SYSTEM_MESSAGE, now)
+    run_sql(transaction, fastsql.INSERT_MESSAGE, {
+        "id": new_oid(now), "company": company_id, "account": account_id, "text": "", "type": SYSTEM_MESSAGE,
+        "read": True, "created_by": None, "template_id": None, "now": stored_now,
+    })
+    if not new_person:
+        run_sql(transaction, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
     emit(transaction, company_id, "SUBSCRIPTION",
          lambda: subscription_event(transaction, account_id, person_id, tunnel_id, leadgentool_id, source_id, now))
     return account_id
@@ -292,6 +289,7 @@ def _new_account(transaction: RawTransaction, company_id: str, person_id: str, c
 
 def _new_person(transaction: RawTransaction, company_id: str, name: str, phone: str | None, email: str | None,
                 now: datetime) -> str:
+    """A person, who gets an account at once (:func:`_new_account`): its last message is at ``now``."""
     person_id = new_oid(now)
     run_sql(transaction, fastsql.INSERT_PERSON, {
         "id": person_id, "company": company_id, "name": name, "phone": phone, "email": email,
@@ -396,6 +394,25 @@ class PeopleBackend(Backend):
         """GET /api/v2/people/{id}: the person and the side-loaded records asked for."""
         return person_card(self.sandbox.query, company_id, person_id, include)
 
+    def _first_source_of_leadgentool(self, transaction: RawTransaction, company_id: str,
+                                     leadgentool_id: str) -> tuple[str, str, str]:
+        """The traffic source a person added through the leadgentool subscribes through (kept)."""
+        return first_source(self._kept_rows(transaction, ("leeloo_traffic_source",),
+                                            fastsql.FIRST_SOURCE_OF_LEADGENTOOL, company_id,
+                                            {"leadgentool": leadgentool_id}), "The leadgentool")
+
+    def _connection_of(self, transaction: RawTransaction, company_id: str, messenger: str, kind: str) -> str:
+        """The company's connection for ``messenger``, created on first use (and kept once it exists)."""
+        rows = self._kept_rows(transaction, ("leeloo_connection",), fastsql.CONNECTION_OF_MESSENGER, company_id,
+                               {"company": company_id, "messenger": messenger})
+        if rows:
+            connection_id: str = rows[0][0]
+            return connection_id
+        connection_id = new_oid()
+        run_sql(transaction, fastsql.INSERT_CONNECTION, {"id": connection_id, "company": company_id, "type": kind,
+                                                         "name": kind.capitalize(), "messenger": messenger})
+        return connection_id
+
     def create_person(self, company_id: str, body: bodies.CreatePerson) -> dict[str, Any]:
         """POST /api/v2/people: a person with a MANUAL account, subscribed through the leadgentool."""
         now = self.now()
@@ -404,12 +421,11 @@ class PeopleBackend(Backend):
                    field="leadgentool_id")
             _require_all(transaction, fastsql.USERS_OF_COMPANY, company_id, body.connected_users_ids, "User",
                          "connected_users_ids")
-            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
-                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
+            source = self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id)
             person_id = _new_person(transaction, company_id, body.name, body.phone, body.email, now)
-            connection_id = _connection_of(transaction, company_id, MESSENGER_MANUAL, "manual")
+            connection_id = self._connection_of(transaction, company_id, MESSENGER_MANUAL, "manual")
             account_id = _new_account(transaction, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
-                                      source, now)
+                                      source, now, new_person=True)
             for user_id in dict.fromkeys(body.connected_users_ids):
                 run_sql(transaction, fastsql.INSERT_CONTACTED_USER, {"person": person_id, "user": user_id})
             return {
@@ -442,16 +458,15 @@ class PeopleBackend(Backend):
             lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
                    field="leadgentool_id")
             _require_all(transaction, fastsql.TAGS_OF_COMPANY, company_id, body.tags, "Tag", "tags")
-            source = first_source(transaction, fastsql.FIRST_SOURCE_OF_LEADGENTOOL,
-                                  {"leadgentool": body.leadgentool_id}, "The leadgentool")
+            source = self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id)
             for entry in body.data:
                 found = run_sql(transaction, fastsql.PERSON_OF_PHONE, {"company": company_id, "phone": entry.phone})
                 person_id = found[0][0] if found else _new_person(
                     transaction, company_id, entry.name or entry.phone, entry.phone, entry.email, now)
-                if not run_sql(transaction, fastsql.ACCOUNT_ON_CONNECTION,
-                               {"person": person_id, "connection": connection_id}):
+                if not found or not run_sql(transaction, fastsql.ACCOUNT_ON_CONNECTION,
+                                            {"person": person_id, "connection": connection_id}):
                     _new_account(transaction, company_id, person_id, connection_id, MESSENGER_SMS,
-                                 entry.name or entry.phone, source, now)
+                                 entry.name or entry.phone, source, now, new_person=not found)
                 _tag(transaction, person_id, body.tags)
             return len(body.data)
 
