@@ -140,9 +140,13 @@ FIRST_SOURCE_OF_TUNNEL = (
     "SELECT id, leadgentool_id, tunnel_id FROM leeloo_traffic_source WHERE tunnel_id = :tunnel"
     " ORDER BY created_at, id LIMIT 1"
 )
+# ... and the names a subscription through it shows in a subscribeHistory (whether it is shown
+# there at all: _SUBSCRIPTIONS joins the tunnel and the leadgentool).
 FIRST_SOURCE_OF_LEADGENTOOL = (
-    "SELECT id, leadgentool_id, tunnel_id FROM leeloo_traffic_source WHERE leadgentool_id = :leadgentool"
-    " ORDER BY created_at, id LIMIT 1"
+    "SELECT ts.id, ts.leadgentool_id, ts.tunnel_id, t.id IS NOT NULL AND l.id IS NOT NULL, t.name, l.name, ts.name"
+    " FROM leeloo_traffic_source ts LEFT JOIN leeloo_tunnel t ON t.id = ts.tunnel_id"
+    " LEFT JOIN leeloo_leadgentool l ON l.id = ts.leadgentool_id"
+    " WHERE ts.leadgentool_id = :leadgentool ORDER BY ts.created_at, ts.id LIMIT 1"
 )
 SOURCE_NAME = "SELECT name FROM leeloo_traffic_source WHERE id = :id"
 PERSON_CONTACT = "SELECT email, phone FROM leeloo_person WHERE id = :person"

@@ -155,7 +155,7 @@ def first_source(rows: list[Any], what: str) -> tuple[str, str, str]:
     the first of ``rows`` (read by ``fastsql.FIRST_SOURCE_OF_…``)."""
     if not rows:
         raise ApiError(409, f"{what} has no traffic source to subscribe through")
-    source_id, leadgentool_id, tunnel_id = rows[0]
+    source_id, leadgentool_id, tunnel_id = rows[0][:3]
     return source_id, leadgentool_id, tunnel_id
 
 

@@ -395,11 +395,12 @@ class PeopleBackend(Backend):
         return person_card(self.sandbox.query, company_id, person_id, include)
 
     def _first_source_of_leadgentool(self, transaction: RawTransaction, company_id: str,
-                                     leadgentool_id: str) -> tuple[str, str, str]:
-        """The traffic source a person added through the leadgentool subscribes through (kept)."""
-        return first_source(self._kept_rows(transaction, ("leeloo_traffic_source",),
-                                            fastsql.FIRST_SOURCE_OF_LEADGENTOOL, company_id,
-                                            {"leadgentool": leadgentool_id}), "The leadgentool")
+                                     leadgentool_id: str) -> tuple[tuple[str, str, str], tuple[Any, ...]]:
+        """The traffic source a person added through the leadgentool subscribes through (kept until
+        a source, tunnel or leadgentool changes), and the row of ``fastsql.FIRST_SOURCE_OF_LEADGENTOOL``."""
+        rows = self._kept_rows(transaction, ("leeloo_traffic_source", "leeloo_tunnel", "leeloo_leadgentool"),
+                               fastsql.FIRST_SOURCE_OF_LEADGENTOOL, company_id, {"leadgentool": leadgentool_id})
+        return first_source(rows, "The leadgentool"), tuple(rows[0])
 
     def _connection_of(self, transaction: RawTransaction, company_id: str, messenger: str, kind: str) -> str:
         """The company's connection for ``messenger``, created on first use (and kept once it exists)."""
@@ -421,7 +422,8 @@ class PeopleBackend(Backend):
                    field="leadgentool_id")
             _require_all(transaction, fastsql.USERS_OF_COMPANY, company_id, body.connected_users_ids, "User",
                          "connected_users_ids")
-            source = self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id)
+            source, (_, _, _, shown, tunnel_name, leadgentool_name, source_name) = (
+                self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id))
             person_id = _new_person(transaction, company_id, body.name, body.phone, body.email, now)
             connection_id = self._connection_of(transaction, company_id, MESSENGER_MANUAL, "manual")
             account_id = _new_account(transaction, company_id, person_id, connection_id, MESSENGER_MANUAL, body.name,
@@ -440,8 +442,9 @@ class PeopleBackend(Backend):
                 "phone": defined(body.phone),
                 "email": defined(body.email),
                 "locale": "",
-                "subscribeHistory": subscribe_history(transaction.read, fastsql.ACCOUNT_SUBSCRIPTIONS,
-                                                      {"account": account_id}),
+                # The new account's one subscription (as fastsql.ACCOUNT_SUBSCRIPTIONS would read it).
+                "subscribeHistory": [history_item(tunnel_name, leadgentool_name, source_name, source[2], source[1],
+                                                  source[0], account_id)] if shown else [],
                 "createdAt": iso(now),
                 "updatedAt": iso(now),
             }
@@ -458,7 +461,7 @@ class PeopleBackend(Backend):
             lookup(transaction, fastsql.LEADGENTOOL_OF_COMPANY, company_id, body.leadgentool_id, what="Leadgentool",
                    field="leadgentool_id")
             _require_all(transaction, fastsql.TAGS_OF_COMPANY, company_id, body.tags, "Tag", "tags")
-            source = self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id)
+            source, _ = self._first_source_of_leadgentool(transaction, company_id, body.leadgentool_id)
             for entry in body.data:
                 found = run_sql(transaction, fastsql.PERSON_OF_PHONE, {"company": company_id, "phone": entry.phone})
                 person_id = found[0][0] if found else _new_person(
