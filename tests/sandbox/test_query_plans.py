@@ -215,7 +215,7 @@ def test_every_fast_lane_statement_uses_indexes(live: RunningSandbox) -> None:
               "currency": None, "price": None, "summ": 10, "deal": ids["deal"], "site": ids["site"],
               "dialog_project": 1, "start_block": 10, "caller_phone": 5, "key": "clock_offset_seconds", "base": 12345,
               "campaign": 12345, "row": "*", "other_row": PLACEHOLDER, "amount": 1.5,
-              "first": PLACEHOLDER, "last": ids["person"], "value": "+79001234567"}
+              "first": PLACEHOLDER, "other_first": "*", "last": ids["person"], "value": "+79001234567"}
     assert set(fastsql.STATEMENTS) >= {"PEOPLE_PAGE", "CHAT_PAGE", "TOUCH_ACCOUNT", "INSERT_MESSAGE"}
     for name, sql in fastsql.STATEMENTS.items():
         if "{marks}" in sql:

@@ -237,8 +237,10 @@ _STATS_ADD = (
 )
 STATS_ADD_SUBSCRIBER = _STATS_ADD.format(figures="subscribers = subscribers + 1")
 STATS_ADD_UNIQ_SUBSCRIBER = _STATS_ADD.format(figures="uniq_subscribers = uniq_subscribers + 1")
-STATS_ADD_FIRST_SUBSCRIBER = _STATS_ADD.format(
-    figures="subscribers = subscribers + 1, uniq_subscribers = uniq_subscribers + 1")
+# A subscriber, counted among the distinct ones in the rows :first and :other_first (NULL: none).
+STATS_ADD_SUBSCRIBER_COUNTED = _STATS_ADD.format(
+    figures="subscribers = subscribers + 1,"
+            " uniq_subscribers = uniq_subscribers + CASE WHEN tunnel_id IN (:first, :other_first) THEN 1 ELSE 0 END")
 STATS_ADD_ORDER = _STATS_ADD.format(figures="orders = orders + 1")
 STATS_ADD_SALE = _STATS_ADD.format(figures="sales = sales + 1, total_sale = total_sale + :amount")
 STATS_ADD_UNIQ_SALE = _STATS_ADD.format(figures="uniq_sales = uniq_sales + 1")

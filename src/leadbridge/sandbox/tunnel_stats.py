@@ -66,13 +66,25 @@ def _firsts(target: Writer, sql: str, person_id: str, tunnel_id: str | None) -> 
 def count_new_subscription(target: Writer, company_id: str, person_id: str, tunnel_id: str, *,
                            new_person: bool = False) -> None:
     """A subscription of the person to the tunnel is about to be inserted. ``new_person``: the
-    person was added by this very write, so no other can have subscribed them anywhere before."""
-    if new_person:
-        _add(target, fastsql.STATS_ADD_FIRST_SUBSCRIBER, company_id, _rows_of(tunnel_id))
+    person was added by this very write, so no other can have subscribed them anywhere before.
+
+    In one statement where no concurrent write can count the person too: a new person, or
+    SQLite, which runs one write at a time (asked first, counted after). On PostgreSQL an
+    existing person is counted in two steps, as this module's docstring explains."""
+    rows = _rows_of(tunnel_id)
+    if not new_person and _dialect(target) != "sqlite":
+        _add(target, fastsql.STATS_ADD_SUBSCRIBER, company_id, rows)
+        _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id,
+             _firsts(target, fastsql.SUBSCRIBED_BEFORE, person_id, tunnel_id))
         return
-    _add(target, fastsql.STATS_ADD_SUBSCRIBER, company_id, _rows_of(tunnel_id))
-    _add(target, fastsql.STATS_ADD_UNIQ_SUBSCRIBER, company_id,
-         _firsts(target, fastsql.SUBSCRIBED_BEFORE, person_id, tunnel_id))
+    firsts = rows if new_person else _firsts(target, fastsql.SUBSCRIBED_BEFORE, person_id, tunnel_id)
+    run_sql(target, fastsql.STATS_ADD_SUBSCRIBER_COUNTED, {
+        "company": company_id, "row": rows[0], "other_row": rows[-1],
+        "first": firsts[0] if firsts else None, "other_first": firsts[-1] if firsts else None})
+
+
+def _dialect(target: Writer) -> str:
+    return target.dialect if isinstance(target, RawTransaction) else target.connection().dialect.name
 
 
 def count_new_order(target: Writer, company_id: str, tunnel_id: str | None) -> None:

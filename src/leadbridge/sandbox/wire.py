@@ -10,7 +10,7 @@ import os
 import random
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -28,9 +28,14 @@ _counter = itertools.count(random.SystemRandom().randrange(1 << 24))
 _process_bytes = os.urandom(5).hex()
 
 
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+
+
 def new_oid(at: datetime | None = None) -> str:
-    """A Mongo-style ObjectId: 4 bytes of seconds, 5 of process, 3 of counter (24 hex)."""
-    seconds = int((at or datetime.now(UTC).replace(tzinfo=None)).replace(tzinfo=UTC).timestamp())
+    """A Mongo-style ObjectId: 4 bytes of seconds, 5 of process, 3 of counter (24 hex). ``at``:
+    naive UTC, as the sandbox clock tells it (every write makes one or more)."""
+    seconds = ((at or datetime.now(UTC).replace(tzinfo=None)) - _EPOCH) // _SECOND
     return f"{seconds & 0xFFFFFFFF:08x}{_process_bytes}{next(_counter) & 0xFFFFFF:06x}"
 
 
