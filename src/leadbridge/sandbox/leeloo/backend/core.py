@@ -200,7 +200,7 @@ class Backend:
     def _seeded(self, transaction: RawTransaction, table: str, sql: str, company_id: str, oid: str, *, what: str,
                 field: str | None = None) -> tuple[Any, ...]:
         """:func:`lookup` of a record of a table only seeding writes (``cache.SEEDED_ONLY``: an
-        offer, a payment system), by :meth:`_seeded_rows`."""
+        offer, a payment system), by :meth:`_kept_rows`."""
         if is_oid(oid):
             rows = self._kept_rows(transaction, (table,), sql, company_id, {"id": oid, "company": company_id})
             if rows:
