@@ -300,35 +300,26 @@ def within_bounds(value: Any, depth: int) -> bool:
     Python's stack a level of the body, and it stops descending past :data:`MAX_DEPTH`: a body
     nested thousands deep is answered no at that depth."""
     kind = type(value)
-    if kind is dict:
-        if len(value) > MAX_ITEMS or (value and depth >= MAX_DEPTH):
-            return False
-        for key, child in value.items():
-            if len(key) > MAX_KEY or "\x00" in key:
-                return False
-            kind = type(child)
-            if kind is str:
-                if len(child) > MAX_STRING or "\x00" in child:
-                    return False
-            elif (kind is dict or kind is list or kind is float) and not within_bounds(child, depth + 1):
-                return False
-        return True
-    if kind is list:
-        if len(value) > MAX_ITEMS or (value and depth >= MAX_DEPTH):
-            return False
-        for child in value:
-            kind = type(child)
-            if kind is str:
-                if len(child) > MAX_STRING or "\x00" in child:
-                    return False
-            elif (kind is dict or kind is list or kind is float) and not within_bounds(child, depth + 1):
-                return False
-        return True
     if kind is str:
         return len(value) <= MAX_STRING and "\x00" not in value
-    if isinstance(value, dict | list | str):  # subclasses: the careful walk decides
+    if kind is not dict and kind is not list:
+        if isinstance(value, dict | list | str):  # a subclass: the careful walk decides
+            return False
+        return not isinstance(value, float) or math.isfinite(value)
+    if len(value) > MAX_ITEMS or (value and depth >= MAX_DEPTH):
         return False
-    return not isinstance(value, float) or math.isfinite(value)
+    if kind is dict:
+        for key in value:
+            if len(key) > MAX_KEY or "\x00" in key:
+                return False
+    for child in value.values() if kind is dict else value:
+        kind = type(child)
+        if kind is str:
+            if len(child) > MAX_STRING or "\x00" in child:
+                return False
+        elif (kind is dict or kind is list or kind is float) and not within_bounds(child, depth + 1):
+            return False
+    return True
 
 
 def refuse_out_of_bounds(value: Any, where: list[str | int] | None) -> None:
