@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -481,3 +482,54 @@ def test_the_quick_bounds_check_passes_exactly_the_bodies_the_careful_one_passes
     else:
         with pytest.raises(ApiError):
             check_value(value)
+
+
+def _raw_post(live: RunningSandbox, path: str, body: bytes, pieces: list[bytes], *, close_early: bool) -> bytes:
+    """POST ``body``'s length announced, ``pieces`` sent one by one with a pause between, then the
+    answer read (or, with ``close_early``, the connection closed before the rest is sent)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(live.url)
+    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nX-Leeloo-AuthToken: {live.credentials.leeloo_token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection((address.hostname, address.port), timeout=60) as sock:
+        sock.sendall(head)
+        for piece in pieces:
+            time.sleep(0.2)  # the server reads what came so far: the body arrives as several messages
+            sock.sendall(piece)
+        if close_early:
+            return b""
+        received = b""
+        while not received.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+
+def test_a_body_sent_in_pieces_is_read_whole(live: RunningSandbox) -> None:
+    body = orjson.dumps({"name": "Кусками", "leadgentool_id": LEADGENTOOL, "email": "pieces@example.com"})
+    answer = _raw_post(live, "/api/v2/people", body, [body[:10], body[10:40], body[40:]], close_early=False)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:500]
+    assert orjson.loads(answer.partition(b"\r\n\r\n")[2])["data"]["name"] == "Кусками"
+
+
+def test_a_client_gone_before_its_whole_body_is_refused_and_nothing_is_written(live: RunningSandbox) -> None:
+    body = orjson.dumps({"name": "Оборвался", "leadgentool_id": LEADGENTOOL, "email": "gone@example.com"})
+    _raw_post(live, "/api/v2/people", body, [body[:20]], close_early=True)
+    entry: dict[str, Any] = {}
+    for _ in range(600):  # the server learns of the closed connection on its own time
+        logged = httpx.get(live.url + "/_sandbox/requests", params={"path": "/api/v2/people"}, timeout=30).json()
+        entry = next((item for item in reversed(logged["data"]) if item["method"] == "POST"), {})
+        if entry.get("status") is not None:
+            break
+        time.sleep(0.05)
+    assert entry.get("status") == 400, entry
+    assert row_count_named(live, "Оборвался") == 0
+
+
+def row_count_named(live: RunningSandbox, name: str) -> int:
+    with live.sandbox.read() as session:
+        return session.scalar(select(func.count()).select_from(schema.Person).where(schema.Person.name == name)) or 0

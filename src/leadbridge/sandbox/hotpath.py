@@ -336,20 +336,21 @@ class FastLane:
             company = company_of.lookup(sandbox, (token or query_token) if company_of.query else token)
             scope.setdefault("state", {})["company_id"] = company
             if not cached_page:
-                response = JSON(await endpoint(Request(scope, receive), company, **kwargs))
-                await response(scope, receive, send)
-                return
-            cache = sandbox.cache(company)
-            # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
-            key = (scope["path"], kwargs["limit"], kwargs["offset"])
-            body = cache.page(key)
-            if body is None:
                 body = orjson.dumps(await endpoint(Request(scope, receive), company, **kwargs))
-                cache.put_page(key, body)
+            else:
+                cache = sandbox.cache(company)
+                # Keyed by what is served (not the raw query: it may hold the token, or a limit beyond the cap).
+                key = (scope["path"], kwargs["limit"], kwargs["offset"])
+                cached = cache.page(key)
+                if cached is None:
+                    body = orjson.dumps(await endpoint(Request(scope, receive), company, **kwargs))
+                    cache.put_page(key, body)
+                else:
+                    body = cached
         except ApiError as exc:
             await self.render_error(scope["path"], exc)(scope, receive, send)
             return
-        # The two messages a Starlette Response would send, without building one.
+        # The two messages a Starlette Response (wire.JSON) would send, without building one.
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": body})

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 Api = Literal["leeloo", "neiros", "dialog", "sandbox"]
@@ -382,19 +382,26 @@ async def read_raw(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+    if hasattr(request, "_body"):
+        return request._body
+    # The ASGI messages read as Request.stream() reads them, without its generator: a write's
+    # body is one message, and every write reads one.
     chunks: list[bytes] = []
     size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        # Nobody is left to read an answer; this keeps a killed client out of the server's error log.
-        raise ApiError(400, "the client disconnected before sending the whole body", field="body") from None
-    raw = b"".join(chunks)
-    request._body = raw  # later readers (request.body(), request.form()) get the same bytes
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":  # http.disconnect
+            # Nobody is left to read an answer; this keeps a killed client out of the server's error log.
+            raise ApiError(400, "the client disconnected before sending the whole body", field="body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, f"body is larger than {MAX_BODY_BYTES} bytes", field="body")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    request._body = raw  # later readers (request.body(), request.form(), request.stream()) get these bytes
     return raw
 
 
