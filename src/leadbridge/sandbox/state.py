@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -237,7 +238,7 @@ def _driver_sql(dialect: str, sql: str) -> str:
 
 
 def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, Any]) -> list[Any]:
-    text = _driver_sql(dialect, sql)
+    text = sql if dialect == "sqlite" else _driver_sql(dialect, sql)
     for watch in statement_watchers:
         watch(text, params)
     # The connection's own execute (sqlite3's and psycopg's): its cursor is made in C, and freed
@@ -249,7 +250,16 @@ def _execute(driver_connection: Any, dialect: str, sql: str, params: dict[str, A
 def db_time(target: Session | RawTransaction, value: datetime) -> Any:
     """A naive UTC datetime as the database stores it (SQLAlchemy's text format on SQLite)."""
     dialect = target.dialect if isinstance(target, RawTransaction) else target.connection().dialect.name
-    return value.isoformat(" ", "microseconds") if dialect == "sqlite" else value
+    return _stored_text(value) if dialect == "sqlite" else value
+
+
+@lru_cache(maxsize=8)
+def _stored_text(value: datetime) -> str:
+    # A write stores its one moment in several rows: the text is made once.
+    return value.isoformat(" ", "microseconds")
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 def db_optional_time(target: RawTransaction, value: datetime | None) -> Any:
@@ -720,7 +730,9 @@ class Sandbox:
 
     def now(self) -> datetime:
         """The sandbox clock: wall-clock UTC shifted by every ``/_sandbox/clock/advance``."""
-        return datetime.now(UTC).replace(tzinfo=None) + self.clock_offset
+        # The epoch plus the system clock's microseconds: a naive UTC datetime in half the time
+        # of datetime.now(UTC).replace(tzinfo=None), and every write asks.
+        return _EPOCH + timedelta(microseconds=time.time_ns() // 1000) + self.clock_offset
 
     def advance_clock(self, seconds: float) -> datetime:
         self.refresh()  # from the offset the other processes see, not this one's last
