@@ -84,10 +84,8 @@ TOUCH_PERSON = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :pe
 
 # A person's card (GET /api/v2/people/{id}, and the answer of PUT): the person, the users and
 # orders linked, the subscriptions (PAGE_TAGS and PAGE_ACCOUNTS give the tags and accounts).
-PERSON_CARD = (
-    "SELECT id, name, profile_image, gender, phone, email, locale, custom_fields, created_at, updated_at"
-    " FROM leeloo_person WHERE id = :id AND company_id = :company"
-)
+_CARD_COLUMNS = "id, name, profile_image, gender, phone, email, locale, custom_fields, created_at, updated_at"
+PERSON_CARD = f"SELECT {_CARD_COLUMNS} FROM leeloo_person WHERE id = :id AND company_id = :company"
 CONTACTED_USERS = "SELECT user_id FROM leeloo_contacted_user WHERE person_id = :person ORDER BY user_id"
 PERSON_ORDERS = (
     "SELECT id, title, price, currency, status, payment_method, updated_at FROM leeloo_order"
@@ -192,13 +190,14 @@ INSERT_PERSON_TAG = "INSERT INTO leeloo_person_tag (person_id, tag_id) VALUES (:
 DELETE_PERSON_TAG = "DELETE FROM leeloo_person_tag WHERE person_id = :person AND tag_id = :tag"
 TOUCH_PERSON_UPDATED = "UPDATE leeloo_person SET updated_at = :now WHERE id = :person"
 # The search index (search.py) follows search_text: it is set only when it changes.
+# ... answering the person's row as PERSON_CARD reads it (the answer is the updated card).
 UPDATE_PERSON = (
     "UPDATE leeloo_person SET phone = :phone, email = :email, custom_fields = :custom_fields, updated_at = :now"
-    " WHERE id = :person"
+    f" WHERE id = :person RETURNING {_CARD_COLUMNS}"
 )
 UPDATE_PERSON_AND_SEARCH_TEXT = (
     "UPDATE leeloo_person SET phone = :phone, email = :email, search_text = :search_text,"
-    " custom_fields = :custom_fields, updated_at = :now WHERE id = :person"
+    f" custom_fields = :custom_fields, updated_at = :now WHERE id = :person RETURNING {_CARD_COLUMNS}"
 )
 INSERT_COMMENT = (
     "INSERT INTO leeloo_comment (id, company_id, person_id, created_by, text, created_at, updated_at)"

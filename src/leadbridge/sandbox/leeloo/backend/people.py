@@ -222,11 +222,15 @@ def person_relations(read: Reader, person_id: str, include: frozenset[str]) -> t
     return links, included, orders
 
 
-def person_card(read: Reader, company_id: str, person_id: str,
-                include: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
+def person_card(read: Reader, company_id: str, person_id: str, include: frozenset[str] = frozenset(), *,
+                row: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """GET /api/v2/people/{id}: the person and the side-loaded records asked for, read by
-    hand-written SQL (``read``: the sandbox's read connection, or a write's transaction)."""
-    rows = read(fastsql.PERSON_CARD, {"id": person_id, "company": company_id}) if is_oid(person_id) else []
+    hand-written SQL (``read``: the sandbox's read connection, or a write's transaction).
+    ``row``: the person's row as ``fastsql.PERSON_CARD`` reads it, when the caller has it."""
+    if row is not None:
+        rows = [row]
+    else:
+        rows = read(fastsql.PERSON_CARD, {"id": person_id, "company": company_id}) if is_oid(person_id) else []
     if not rows:
         raise ApiError(404, "Person not found")
     (person_id, name, profile_image, gender, phone, email, locale, custom_fields, created_at,
@@ -491,10 +495,11 @@ class PeopleBackend(Backend):
                       "custom_fields": db_json(transaction, custom_fields)}
             new_search_text = person_search_text(name, email, phone)
             if new_search_text == search_text:
-                run_sql(transaction, fastsql.UPDATE_PERSON, values)
+                updated = run_sql(transaction, fastsql.UPDATE_PERSON, values)
             else:
-                run_sql(transaction, fastsql.UPDATE_PERSON_AND_SEARCH_TEXT, {**values, "search_text": new_search_text})
-            return person_card(transaction.read, company_id, person_id)[0]
+                updated = run_sql(transaction, fastsql.UPDATE_PERSON_AND_SEARCH_TEXT,
+                                  {**values, "search_text": new_search_text})
+            return person_card(transaction.read, company_id, person_id, row=updated[0])[0]
 
     def add_comment(self, company_id: str, person_id: str, text: str) -> dict[str, Any]:
         """PUT /api/v2/people/{id}/add-comment: a comment by the API user."""
