@@ -127,8 +127,9 @@ def test_manual_subscribe_records_the_subscription_and_sends_the_block(leeloo: h
     assert history[-1]["tunnelId"] == PLACEHOLDER and history[-1]["accountId"] == person["id"]
     stats = leeloo.get(f"/api/v2/tunnels/{PLACEHOLDER}/stats").json()["data"][0]
     assert stats["subscribers"] == stats_before["subscribers"] + 1
-    newest = _chat(leeloo, person["id"])["data"][0]
+    newest, before = _chat(leeloo, person["id"])["data"][:2]
     assert (newest["text"], newest["type"]) == (block["text"], "BOT_MESSAGE")
+    assert (before["text"], before["type"], before["createdAt"]) == ("", "SYSTEM_MESSAGE", newest["createdAt"])
 
 
 def test_manual_subscribe_refuses_a_block_of_another_tunnel(leeloo: httpx.Client) -> None:

@@ -80,6 +80,10 @@ INSERT_MESSAGE = (
     " created_at, updated_at) VALUES (:id, :company, :account, :text, :type, :read, :created_by, :template_id,"
     " :now, :now)"
 )
+# Two messages sent together (a subscription's system message and its block's text): one statement.
+INSERT_TWO_MESSAGES = (
+    INSERT_MESSAGE + ", (:id2, :company, :account, :text2, :type2, :read, :created_by, :template_id, :now, :now)"
+)
 TOUCH_PERSON = "UPDATE leeloo_person SET last_message_time = :now WHERE id = :person"
 
 # A person's card (GET /api/v2/people/{id}, and the answer of PUT): the person, the users and

@@ -127,14 +127,17 @@ def append_messages(session: Session | RawTransaction, company_id: str, account_
     already (:func:`touch_account` gave this person). Returns the messages' ids and the person's."""
     person_id = touched_person or touch_account(session, company_id, account_id, now, field=field)
     stored_now = db_time(session, now)
-    message_ids = []
-    for text, kind in messages:
-        message_id = new_oid(now)  # one counter: ids of one second increase, so the order holds
-        run_sql(session, fastsql.INSERT_MESSAGE, {
-            "id": message_id, "company": company_id, "account": account_id, "text": text, "type": kind,
-            "read": True, "created_by": created_by, "template_id": template_id, "now": stored_now,
-        })
-        message_ids.append(message_id)
+    # One counter: ids of one second increase, so the order holds.
+    message_ids = [new_oid(now) for _ in messages]
+    shared = {"company": company_id, "account": account_id, "read": True, "created_by": created_by,
+              "template_id": template_id, "now": stored_now}
+    if len(messages) == 2:
+        (text, kind), (text2, kind2) = messages
+        run_sql(session, fastsql.INSERT_TWO_MESSAGES, {**shared, "id": message_ids[0], "text": text, "type": kind,
+                                                      "id2": message_ids[1], "text2": text2, "type2": kind2})
+    else:
+        for message_id, (text, kind) in zip(message_ids, messages, strict=True):
+            run_sql(session, fastsql.INSERT_MESSAGE, {**shared, "id": message_id, "text": text, "type": kind})
     run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
     return message_ids, person_id
 
