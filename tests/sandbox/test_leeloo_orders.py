@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from leeloo_support import PLACEHOLDER, create_person
+from leeloo_support import DEMO_COMPANY, PLACEHOLDER, create_person
 
+from leadbridge.sandbox import schema
+from leadbridge.sandbox.server import RunningSandbox
 from leadbridge.sandbox.state import statement_watchers
 
 OFFER = "5e3c357bf04b1f000c27b83a"  # 100 USD, in the placeholder tunnel
@@ -132,3 +135,28 @@ def test_an_orders_offer_and_payment_system_are_read_once_then_kept(leeloo: http
     # The unknown offer's lookup only: found records are kept, a refusal is not.
     assert len(reads) == 1 and "FROM leeloo_offer" in reads[0], statements
     assert unknown.status_code == 404 and "offerId" in unknown.json()["errors"]
+
+
+def _last_message_time(leeloo: httpx.Client, email: str) -> str | None:
+    found = leeloo.get("/api/v2/people", params={"filter[email]": email}).json()["data"]
+    assert len(found) == 1, found
+    value: str | None = found[0]["lastMessageTime"]
+    return value
+
+
+def test_an_order_moves_the_persons_last_message_only_when_its_notice_has_an_account(fresh: RunningSandbox) -> None:
+    """The order's notice goes to the person's latest account, and the person's lastMessageTime
+    follows it; a person with no account (the API never makes one, the database may hold one)
+    gets no notice, and keeps its lastMessageTime."""
+    alone, email = "6a0000000000000000000001", "no-account@example.com"
+    with fresh.sandbox.write(DEMO_COMPANY) as session:
+        session.add(schema.Person(id=alone, company_id=DEMO_COMPANY, name="Без каналов", email=email,
+                                  search_text="без каналов", created_at=datetime(2026, 1, 1),
+                                  updated_at=datetime(2026, 1, 1)))
+    with httpx.Client(base_url=fresh.url, timeout=60,
+                      headers={"X-Leeloo-AuthToken": fresh.credentials.leeloo_token}) as leeloo:
+        person = create_person(leeloo)
+        order = _order(leeloo, person["person_id"])
+        assert _last_message_time(leeloo, person["email"]) == order["createdAt"]
+        _order(leeloo, alone)
+        assert _last_message_time(leeloo, email) is None

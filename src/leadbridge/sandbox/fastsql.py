@@ -110,6 +110,13 @@ ACCOUNT_SUBSCRIPTIONS = _SUBSCRIPTIONS + " WHERE sub.account_id = :account ORDER
 USER_OF_COMPANY = "SELECT id FROM leeloo_user WHERE id = :id AND company_id = :company"
 ACCOUNT_OF_COMPANY = "SELECT id, person_id FROM leeloo_account WHERE id = :id AND company_id = :company"
 PERSON_OF_COMPANY = "SELECT id, email, phone FROM leeloo_person WHERE id = :id AND company_id = :company"
+# An order's person, looked up and touched at once: its last message moves to now when it has an
+# account, where the order's notice goes (sales._notify), as TOUCH_PERSON would after the notice.
+PERSON_OF_ORDER = (
+    "UPDATE leeloo_person SET last_message_time = CASE WHEN EXISTS (SELECT 1 FROM leeloo_account"
+    " WHERE person_id = leeloo_person.id) THEN :now ELSE last_message_time END"
+    " WHERE id = :id AND company_id = :company RETURNING id, email, phone"
+)
 PERSON_TO_UPDATE = (
     "SELECT id, name, email, phone, custom_fields, search_text FROM leeloo_person"
     " WHERE id = :id AND company_id = :company"

@@ -120,11 +120,12 @@ def touch_account(session: Session | RawTransaction, company_id: str, account_id
 def append_messages(session: Session | RawTransaction, company_id: str, account_id: str,
                     messages: list[tuple[str, str]], now: datetime, *, created_by: str | None = None,
                     template_id: str | None = None, field: str | None = None,
-                    touched_person: str | None = None) -> tuple[list[str], str]:
+                    touched_person: str | None = None, person_touched: bool = False) -> tuple[list[str], str]:
     """Messages (text, kind) at the top of the account's chat, in this order, all sent ``now``: as
     :func:`append_message` each, with the account and the person touched once (a subscription's
     system message and its block's text, say). ``touched_person``: the account was touched
-    already (:func:`touch_account` gave this person). Returns the messages' ids and the person's."""
+    already (:func:`touch_account` gave this person); ``person_touched``: the person too.
+    Returns the messages' ids and the person's."""
     person_id = touched_person or touch_account(session, company_id, account_id, now, field=field)
     stored_now = db_time(session, now)
     # One counter: ids of one second increase, so the order holds.
@@ -138,7 +139,8 @@ def append_messages(session: Session | RawTransaction, company_id: str, account_
     else:
         for message_id, (text, kind) in zip(message_ids, messages, strict=True):
             run_sql(session, fastsql.INSERT_MESSAGE, {**shared, "id": message_id, "text": text, "type": kind})
-    run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
+    if not person_touched:
+        run_sql(session, fastsql.TOUCH_PERSON, {"now": stored_now, "person": person_id})
     return message_ids, person_id
 
 

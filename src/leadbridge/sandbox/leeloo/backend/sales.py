@@ -36,15 +36,17 @@ def _order_brief(row: Any) -> dict[str, Any]:
 
 
 def _notify(transaction: RawTransaction, company_id: str, person_id: str | None, messages: list[tuple[str, str]],
-            now: datetime) -> str | None:
+            now: datetime, *, person_touched: bool = False) -> str | None:
     """The messages put in the person's account with the latest conversation, where notices of
-    their orders go (found and touched in one statement); that account, if the person has one."""
+    their orders go (found and touched in one statement); that account, if the person has one.
+    ``person_touched``: the person's last message moved already (``fastsql.PERSON_OF_ORDER``)."""
     rows = run_sql(transaction, fastsql.TOUCH_LATEST_ACCOUNT,
                    {"person": person_id, "now": db_time(transaction, now)}) if person_id else []
     if not rows:
         return None
     account_id: str = rows[0][0]
-    append_messages(transaction, company_id, account_id, messages, now, touched_person=person_id)
+    append_messages(transaction, company_id, account_id, messages, now, touched_person=person_id,
+                    person_touched=person_touched)
     return account_id
 
 
@@ -93,8 +95,12 @@ class SalesBackend(Backend):
         """POST /api/v2/orders: an OPENED manual order for the person, priced by the offer."""
         now = self.now()
         with self._write(company_id) as transaction:
-            person_id, person_email, person_phone = lookup(
-                transaction, fastsql.PERSON_OF_COMPANY, company_id, body.personId, what="Person", field="personId")
+            # The person checked by touching it (one statement; a later refusal rolls it back).
+            person = run_sql(transaction, fastsql.PERSON_OF_ORDER,
+                             {"id": body.personId, "company": company_id, "now": db_time(transaction, now)})
+            if not person:
+                raise ApiError(404, "Person not found", field="personId")
+            person_id, person_email, person_phone = person[0]
             offer_id, title, description, price, currency, tunnel_id = self._seeded(
                 transaction, "leeloo_offer", fastsql.OFFER_OF_COMPANY, company_id, body.offerId, what="Offer",
                 field="offerId")
@@ -120,7 +126,7 @@ class SalesBackend(Backend):
             messages = [("", SYSTEM_MESSAGE)]
             if body.isNotifyAccount:
                 messages.append((f"Ваш заказ «{title}» на сумму {money(price)} {currency} создан.", "BOT_MESSAGE"))
-            account_id = _notify(transaction, company_id, person_id, messages, now)
+            account_id = _notify(transaction, company_id, person_id, messages, now, person_touched=True)
             emit(transaction, company_id, "ORDER", lambda: {
                 "order_id": order_id, "account_id": account_id, "offer_name": title, "price": money(price),
                 "currency": currency, "email": defined(email), "phone": defined(phone), "created_at": iso(now)})
