@@ -7,8 +7,9 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -223,3 +224,52 @@ def test_the_models_and_the_migrations_describe_the_same_schema(tmp_path: Path) 
             assert ScriptDirectory.from_config(migrations.alembic_config(conn)).get_current_head() == migrations.HEAD
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+        return
+    with private_pg_schema() as url:
+        yield url
+
+
+def test_the_driver_statements_store_what_sqlalchemy_reads_back(ledger_url: str) -> None:
+    """Effects and settlements go to the driver directly; read through SQLAlchemy they are the same values."""
+    with Ledger(ledger_url) as ledger:
+        ledger.add_units("f", "k", [NewUnit("a", {"n": 1}), NewUnit("b", {"n": 2}), NewUnit("c", {"n": 3})])
+        first, second, third = ledger.claim("f", "k", 3)
+        before = datetime.now(UTC).replace(tzinfo=None)
+        ledger.mark(first.id, "call", "intended", {"имя": "Анна", "n": [1, 2]})
+        ledger.mark(first.id, "call", "done", {"call_id": "c-1"}, defer=True)
+        ledger.finish(first.id, "done", result={"campaign_id": 7, "note": "ж"}, defer=True)
+        # Deferred records ride with this thread's next write, here a settlement with an error.
+        ledger.finish(second.id, "failed", error="refused: 422")
+        assert ledger.effects(first.id)["call"].state == "done"
+        ledger.finish(third.id, "pending")
+        effect = ledger.effects(first.id)["call"]
+        settled = ledger.get(first.id)
+        assert settled is not None and settled.state == "done" and settled.result == {"campaign_id": 7, "note": "ж"}
+        assert effect.detail == {"call_id": "c-1"} and effect.error is None and effect.updated_at >= before
+        failed = ledger.get(second.id)
+        assert failed is not None and (failed.state, failed.error) == ("failed", "refused: 422")
+        assert ledger.owner(third.id) is None and ledger.claim("f", "k", 5)[0].id == third.id
+        # The dates sort with the ones SQLAlchemy writes (same text on SQLite, same type on PostgreSQL).
+        assert [u.key for u in sorted(ledger.units("f", "k"), key=lambda u: u.updated_at)][-1] == "c"
+
+
+def test_a_driver_error_comes_out_as_sqlalchemys_and_leaves_nothing_half_written(ledger_url: str) -> None:
+    with Ledger(ledger_url) as ledger:
+        ledger.add_units("f", "k", [NewUnit("a", {})])
+        (unit,) = ledger.claim("f", "k", 1)
+        ledger.finish(unit.id, "done", defer=True)
+        with ledger.engine.begin() as conn:  # the table the effect goes to is gone
+            conn.execute(sqlalchemy.text("ALTER TABLE lb_effect RENAME TO lb_effect_gone"))
+        with pytest.raises(sqlalchemy.exc.SQLAlchemyError, match="lb_effect"):
+            ledger.mark(unit.id, "call", "intended", {})
+        # The deferred settlement was in the same transaction: rolled back with it.
+        still = ledger.get(unit.id)
+        assert still is not None and still.state == "claimed"
+        with ledger.engine.begin() as conn:
+            conn.execute(sqlalchemy.text("ALTER TABLE lb_effect_gone RENAME TO lb_effect"))
