@@ -71,6 +71,20 @@ def test_call_leads_queues_every_matching_phone_once(setup: Setup) -> None:
     assert len(setup.requests("/api/campaigns")) == len(campaigns), "a re-run created campaigns again"
 
 
+def test_call_leads_without_a_queued_tag_settles_every_lead_once(setup: Setup) -> None:
+    """No step per lead: the leads are settled together, and a re-run queues none of them again."""
+    no_tag = {'queued_tag = "в обзвоне"': ""}
+    report = run(setup, "call-leads", replace=no_tag)["call-leads"]
+    campaigns = setup.requests("/api/campaigns")
+    queued = sum(len(c["body"]["phones"]) for c in campaigns)
+    assert queued > 0 and report.counts["done"] == queued
+    assert report.counts["people tagged as queued"] == 0
+
+    again = run(setup, "call-leads", replace=no_tag)["call-leads"]
+    assert len(setup.requests("/api/campaigns")) == len(campaigns), "a re-run created campaigns again"
+    assert again.counts["done"] == 0 and again.counts["people already known"] >= queued
+
+
 def test_call_results_writes_each_dialog_back_once(setup: Setup) -> None:
     run(setup, "call-leads")
     setup.advance(86_400)

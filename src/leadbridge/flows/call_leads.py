@@ -269,6 +269,11 @@ def create_campaign(ctx: FlowContext, cfg: CallLeadsConfig, leads: list[Unit], t
     report.count("campaigns created")
     report.count("phones queued in campaigns", len(leads))
     bar = ctx.bar(f"call-leads: campaign {campaign_id}", len(leads))
+    if tag_id is None:  # no step per lead: all are settled in one write, not one worker's turn each
+        ledger.finish([lead.id for lead in leads], "done", result={"campaign_id": campaign_id})
+        report.count("done", len(leads))
+        bar.done()
+        return True
     for _ in parallel(leads, lambda lead: _finish_lead(ctx, lead, campaign_id, tag_id, report), ctx.parallelism,
                       ctx.ledger.flush):
         bar.advance()

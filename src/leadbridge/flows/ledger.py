@@ -54,6 +54,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -192,7 +193,7 @@ class Unit:
     duplicate_of: str | None = None  # the key of the unit that holds this one's dedupe
 
     @classmethod
-    def of(cls, row: UnitRow) -> Unit:
+    def of(cls, row: UnitRow | Row[Any]) -> Unit:
         return cls(row.id, row.flow, row.kind, row.key, row.state, dict(row.payload or {}), row.parent_id,
                    row.result, row.error, row.attempts, row.updated_at, row.duplicate_of)
 
@@ -657,7 +658,8 @@ class Ledger:
                              "created_at": now, "updated_at": now})
             if rows:
                 # A runner racing on the same keys loses quietly; the next discovery sees the winner.
-                session.execute(self.insert(UnitRow).on_conflict_do_nothing(), rows)
+                # The table's INSERT, not the ORM's: an executemany without building objects per row.
+                session.execute(self.insert(UnitRow.__table__).on_conflict_do_nothing(), rows)
         return result
 
     def known_keys(self, flow: str, kind: str, keys: Sequence[str]) -> dict[str, str]:
@@ -697,7 +699,8 @@ class Ledger:
                 if not ids:
                     return []
             session.execute(update(RunnerRow).where(RunnerRow.id == self.runner).values(seen_at=now))
-            rows = session.scalars(select(UnitRow).where(UnitRow.id.in_(ids)).order_by(UnitRow.id)).all()
+            # Rows of the table, not ORM objects: a claim of thousands builds no identity map.
+            rows = session.execute(select(UnitRow.__table__).where(UnitRow.id.in_(ids)).order_by(UnitRow.id))
             return [Unit.of(row) for row in rows]
 
     def create_claimed(self, flow: str, kind: str, key: str, payload: dict[str, Any],
