@@ -40,6 +40,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -105,6 +106,10 @@ class UnitRow(Base):
         UniqueConstraint("flow", "kind", "dedupe", name="uq_lb_unit_dedupe"),
         Index("ix_lb_unit_claim", "flow", "kind", "state", "id"),
     )
+
+
+# The units' table itself, for statements on many rows that need none of the ORM's bookkeeping.
+UNIT_TABLE = cast(Table, UnitRow.__table__)
 
 
 class EffectRow(Base):
@@ -659,7 +664,7 @@ class Ledger:
             if rows:
                 # A runner racing on the same keys loses quietly; the next discovery sees the winner.
                 # The table's INSERT, not the ORM's: an executemany without building objects per row.
-                session.execute(self.insert(UnitRow.__table__).on_conflict_do_nothing(), rows)
+                session.execute(self.insert(UNIT_TABLE).on_conflict_do_nothing(), rows)
         return result
 
     def known_keys(self, flow: str, kind: str, keys: Sequence[str]) -> dict[str, str]:
@@ -687,20 +692,21 @@ class Ledger:
                                            .limit(limit).with_for_update(skip_locked=True)))
                 if not ids:
                     return []
-                session.execute(update(UnitRow).where(UnitRow.id.in_(ids))
+                session.execute(update(UNIT_TABLE).where(UnitRow.id.in_(ids))
                                 .values(state="claimed", owner=self.runner, updated_at=now,
                                         attempts=UnitRow.attempts + 1))
             else:
                 picked = select(UnitRow.id).where(*conditions).order_by(UnitRow.id).limit(limit).scalar_subquery()
                 ids = list(session.scalars(
-                    update(UnitRow).where(UnitRow.id.in_(picked), UnitRow.state.in_(states))
+                    # The table's UPDATE: the ORM's would look for each claimed row in the session.
+                    update(UNIT_TABLE).where(UnitRow.id.in_(picked), UnitRow.state.in_(states))
                     .values(state="claimed", owner=self.runner, updated_at=now, attempts=UnitRow.attempts + 1)
                     .returning(UnitRow.id)))
                 if not ids:
                     return []
             session.execute(update(RunnerRow).where(RunnerRow.id == self.runner).values(seen_at=now))
             # Rows of the table, not ORM objects: a claim of thousands builds no identity map.
-            rows = session.execute(select(UnitRow.__table__).where(UnitRow.id.in_(ids)).order_by(UnitRow.id))
+            rows = session.execute(select(UNIT_TABLE).where(UnitRow.id.in_(ids)).order_by(UnitRow.id))
             return [Unit.of(row) for row in rows]
 
     def create_claimed(self, flow: str, kind: str, key: str, payload: dict[str, Any],
