@@ -57,6 +57,7 @@ class FlowContext:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _tags: dict[str, str] | None = None
     _user_id: str | None = None
+    _user_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def report(self, flow: str) -> FlowReport:
         return FlowReport(flow, dry_run=self.dry_run)
@@ -159,7 +160,11 @@ class FlowContext:
 
     def leeloo_user_id(self) -> str:
         """The Leeloo user recorded on calls: ``leeloo.user_id``, else the account's first user."""
-        if self._user_id is None:
+        if self._user_id is not None:
+            return self._user_id
+        with self._user_lock:  # the workers' first calls ask for it once, not once each
+            if self._user_id is not None:
+                return self._user_id
             assert self.config.leeloo is not None
             configured = self.config.leeloo.user_id
             if configured:

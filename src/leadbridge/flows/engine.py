@@ -235,10 +235,13 @@ def claimed(ledger: Ledger, flow: str, kind: str, batch: int = 200) -> Iterator[
 
 def parallel(items: Iterable[T], work: Callable[[T], R], workers: int,
              finish: Callable[[], None] | None = None) -> Iterator[R]:
-    """Apply ``work`` to ``items`` on ``workers`` threads, holding only a bounded window in flight.
+    """Apply ``work`` to ``items`` on ``workers`` threads, holding only ``workers`` items in flight.
 
-    Results come back as they complete. ``finish`` runs on each worker thread before it ends
-    (the ledger commits what the thread deferred).
+    Results come back as they complete. Each worker takes its next item from ``items`` itself
+    (one at a time, under a lock), so no thread hands items out: with a feeding thread, every
+    item cost a wake-up of that thread and a turn of the interpreter lock. ``finish`` runs on
+    each worker thread before it ends (the ledger commits what the thread deferred). Once the
+    consumer stops (an error, or it leaves early) no worker takes another item.
     """
     if workers <= 1:
         try:
@@ -248,44 +251,53 @@ def parallel(items: Iterable[T], work: Callable[[T], R], workers: int,
             if finish is not None:
                 finish()
         return
-    inbox: queue.Queue[Any] = queue.Queue(maxsize=workers * 4)
-    outbox: queue.Queue[tuple[bool, Any]] = queue.Queue()
-    stop = object()
+    source = iter(items)
+    taking = threading.Lock()
+    stopped = threading.Event()
+    # (True, result), (False, error) or (None, None) when a worker ends.
+    outbox: queue.SimpleQueue[tuple[bool | None, Any]] = queue.SimpleQueue()
 
     def worker() -> None:
         try:
-            while (item := inbox.get()) is not stop:
+            while True:
+                with taking:
+                    if stopped.is_set():
+                        return
+                    try:
+                        item = next(source)
+                    except StopIteration:
+                        return
+                    except BaseException as exc:  # the items' own failure (a claim the ledger refused)
+                        stopped.set()
+                        outbox.put((False, exc))
+                        return
                 try:
                     outbox.put((True, work(item)))
                 except BaseException as exc:  # handed to the consumer, which raises it
                     outbox.put((False, exc))
         finally:
-            if finish is not None:
-                finish()
+            try:
+                if finish is not None:
+                    finish()
+            except BaseException as exc:
+                outbox.put((False, exc))
+            outbox.put((None, None))
 
     threads = [threading.Thread(target=worker, name=f"flow-{n}", daemon=True) for n in range(workers)]
     for thread in threads:
         thread.start()
-    failure: BaseException | None = None
+    running = len(threads)
     try:
-        for item in items:
-            inbox.put(item)
-            while not outbox.empty():
-                ok, value = outbox.get_nowait()
-                if not ok:
-                    raise value
+        while running:
+            ok, value = outbox.get()
+            if ok is None:
+                running -= 1
+            elif not ok:
+                raise value
+            else:
                 yield value
-    except BaseException as exc:
-        failure = exc
     finally:
-        for _ in threads:
-            inbox.put(stop)
+        stopped.set()
         for thread in threads:
             thread.join()
-    if failure is not None:
-        raise failure
-    while not outbox.empty():
-        ok, value = outbox.get_nowait()
-        if not ok:
-            raise value
-        yield value
+
