@@ -58,7 +58,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from leadbridge.flows import migrations
 
@@ -499,6 +499,7 @@ class Ledger:
                   "updated_at": upsert.excluded.updated_at}),
             self.engine, ["unit_id", "name", "state", "detail", "error", "updated_at"])
         self._settle_statements: dict[tuple[str, ...], DriverStatement] = {}
+        self._kept_writer: PoolProxiedConnection | None = None
 
     @property
     def single_connection(self) -> bool:
@@ -527,6 +528,9 @@ class Ledger:
                 started_at=now, seen_at=now))
 
     def close(self) -> None:
+        if self._kept_writer is not None:
+            self._kept_writer.close()
+            self._kept_writer = None
         with contextlib.suppress(SQLAlchemyError), self.engine.begin() as conn:
             conn.execute(delete(RunnerRow).where(RunnerRow.id == self.runner))
         self.liveness.release()
@@ -575,7 +579,7 @@ class Ledger:
             pending.append(record)
         driver_error = self.engine.dialect.loaded_dbapi.Error
         with self._write_lock:
-            connection = self.engine.raw_connection()
+            connection, self._kept_writer = self._kept_writer or self.engine.raw_connection(), None
             statement: str | None = None
             try:
                 cursor = connection.cursor()
@@ -589,11 +593,16 @@ class Ledger:
                 statement = "COMMIT"
                 connection.commit()
             except BaseException as exc:
-                connection.rollback()
+                try:
+                    connection.rollback()
+                finally:
+                    connection.close()
                 if isinstance(exc, driver_error):
                     raise DBAPIError.instance(statement, None, exc, driver_error, hide_parameters=True) from exc
                 raise
-            finally:
+            if self.dialect == "sqlite":  # one write at a time (the write lock): one connection kept for them
+                self._kept_writer = connection
+            else:
                 connection.close()
 
     def insert(self, table: Any) -> Any:
