@@ -25,7 +25,12 @@ def test_every_item_is_worked_once_and_each_worker_finishes_once() -> None:
     assert len(finished) == 4 and set(finished.values()) == {1}
 
 
+def workers_running() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("flow-")}
+
+
 def test_a_failure_reaches_the_consumer_and_no_worker_takes_many_more_items() -> None:
+    before = workers_running()
     taken = 0
 
     def items() -> Iterator[int]:
@@ -43,7 +48,7 @@ def test_a_failure_reaches_the_consumer_and_no_worker_takes_many_more_items() ->
     with pytest.raises(ValueError, match="refused"):
         list(parallel(items(), work, 4))
     assert taken < 1000, "the workers went on through every item after the failure"
-    assert not [t for t in threading.enumerate() if t.name.startswith("flow-")], "a worker is still running"
+    assert workers_running() <= before, "a worker is still running"
 
 
 def test_a_failure_of_the_items_themselves_reaches_the_consumer() -> None:
@@ -51,9 +56,10 @@ def test_a_failure_of_the_items_themselves_reaches_the_consumer() -> None:
         yield from range(10)
         raise RuntimeError("the ledger refused the claim")
 
+    before = workers_running()
     done: list[int] = []
     with pytest.raises(RuntimeError, match="refused the claim"):
         for result in parallel(items(), lambda n: n, 3):
             done.append(result)
     assert set(done) <= set(range(10))  # results still in flight when the failure came may be dropped
-    assert not [t for t in threading.enumerate() if t.name.startswith("flow-")], "a worker is still running"
+    assert workers_running() <= before, "a worker is still running"
