@@ -35,8 +35,6 @@ T = TypeVar("T")
 # Pages fetched ahead of the reader per concurrent request: bounds memory while keeping
 # every request slot busy when pages complete out of order.
 PAGES_AHEAD_PER_WORKER = 4
-# Connection pools a sync client of the SDK's own spreads its threads over (see Lanes).
-SYNC_LANES = 8
 
 
 logger = logging.getLogger("leadbridge.sdk")
@@ -383,38 +381,69 @@ class ClientOptions:
 
 
 class Lanes:
-    """The connection pools of a sync client of the SDK's own; each thread always sends on the same one.
+    """The connections of a sync client of the SDK's own: one connection pool per lane, and each
+    thread always sends on the same lane.
 
     Threads sharing one pool take turns on its lock for every request and every answer, and
     the pool polls each idle connection under that lock: eight flow workers on one pool spent
-    a fifth of their time waiting there (py-spy). Spread over lanes, they rarely meet. The
-    client's ``max_connections`` is shared out among the lanes, so the total stays the same.
+    a fifth of their time waiting there (py-spy). Spread over lanes, they rarely meet.
+
+    A lane the SDK made (``exclusive``) holds one connection, and carries one request at a
+    time: its threads wait their turn on the lane's own lock, never in httpcore's queue. With
+    requests queued inside one of its pools, httpcore 1.0.9 can close a connection it has
+    just handed to a waiting request (encode/httpcore#1110): that request then hangs until
+    its read timeout, or fails with a read error. There are ``max_connections`` lanes, so the
+    client opens at most that many connections, as one pool would.
     """
 
-    def __init__(self, transports: list[httpx.BaseTransport]) -> None:
+    def __init__(self, transports: list[httpx.BaseTransport], *, exclusive: bool = False) -> None:
         self.transports = transports
+        self._turns = [threading.Lock() for _ in transports] if exclusive else None
         self._taken = count()
         self._local = threading.local()
 
     @classmethod
     def of(cls, options: ClientOptions) -> Lanes:
-        lanes = max(1, min(SYNC_LANES, options.max_connections))
-        share, extra = divmod(options.max_connections, lanes)
         verify = httpx.create_ssl_context()  # one for all lanes: making one reads the CA bundle
-        return cls([httpx.HTTPTransport(verify=verify, http2=options.http2, limits=httpx.Limits(
-            max_connections=share + (n < extra), max_keepalive_connections=share + (n < extra)))
-            for n in range(lanes)])
+        if options.http2:  # one connection carries many requests: a pool shared by every thread
+            return cls([httpx.HTTPTransport(verify=verify, http2=True, limits=httpx.Limits(
+                max_connections=options.max_connections, max_keepalive_connections=options.max_connections))])
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        return cls([httpx.HTTPTransport(verify=verify, limits=one) for _ in range(max(1, options.max_connections))],
+                   exclusive=True)
 
-    def of_this_thread(self) -> httpx.BaseTransport:
-        lane: httpx.BaseTransport | None = getattr(self._local, "lane", None)
+    def send(self, request: httpx.Request) -> httpx.Response:
+        """Send on this thread's lane and read the whole answer."""
+        lane: int | None = getattr(self._local, "lane", None)
         if lane is None:
-            lane = self._local.lane = self.transports[next(self._taken) % len(self.transports)]
-        return lane
+            lane = self._local.lane = next(self._taken) % len(self.transports)
+        transport = self.transports[lane]
+        if self._turns is None:
+            return _read_whole(transport, request)
+        turn = self._turns[lane]
+        # Waiting for the lane is waiting for a connection: bounded as httpx bounds it.
+        wait = (request.extensions.get("timeout") or {}).get("pool")
+        if not turn.acquire(timeout=-1 if wait is None else wait):
+            raise httpx.PoolTimeout("no connection came free within the pool timeout", request=request)
+        try:
+            return _read_whole(transport, request)
+        finally:
+            turn.release()
 
     def close(self) -> None:
         """Close every lane but the first, which the client was made with (and closes itself)."""
         for transport in self.transports[1:]:
             transport.close()
+
+
+def _read_whole(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
+    response = transport.handle_request(request)
+    response.request = request
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,12 +727,7 @@ class SyncTransport(_Core):
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         assert self._lanes is not None
         try:
-            response = self._lanes.of_this_thread().handle_request(request)
-            response.request = request
-            try:
-                response.read()
-            finally:
-                response.close()
+            response = self._lanes.send(request)
         except httpx.TransportError as exc:
             exc.request = request
             raise
