@@ -12,12 +12,14 @@ import json
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 import respx
 from sdk_support import MODES, close, collect, dialog_client, leeloo_client, neiros_client, resolve
@@ -26,7 +28,7 @@ from leadbridge import Leeloo, Neiros, errors
 from leadbridge.contract.leeloo import ENDPOINTS as LEELOO_ENDPOINTS
 from leadbridge.sdk import Page, RetryPolicy
 from leadbridge.sdk._core import Operation, Pager
-from leadbridge.sdk._http import SyncTransport, remembered_pages
+from leadbridge.sdk._http import PART_SIZE, SyncTransport, remembered_pages
 from leadbridge.sdk.leeloo import _Lister
 from leadbridge.sdk.models.leeloo import Person
 
@@ -239,7 +241,7 @@ async def test_a_list_reads_the_same_from_bytes_and_from_decoded_json(mode: str)
         page = await resolve(client.people.list(limit=1, offset=5))
     await close(client)
     lister = _Lister(LEELOO_ENDPOINTS["people_list"], Person)
-    op, walked = lister.page(5, 1), lister.page(5, 1, whole=True)  # a walk's pages are read as they arrive
+    op, walked = lister.page(5, 1), lister.page(5, 1, parts=True)  # a walk reads its pages part by part
     assert op.parse_bytes is not None and walked.parse_bytes is not None
     from_json = op.parse(body)
     content = httpx.Response(200, json=body).content
@@ -344,6 +346,56 @@ async def test_a_success_that_is_not_the_documented_record_is_a_clear_error(
     assert place in caught.value.fields
     assert str(caught.value).startswith(f"GET {path} -> 200: unexpected response: {place}")
     assert "no id" not in str(caught.value)  # values from the body are not quoted
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_walk_builds_each_pages_models_part_by_part_and_names_a_bad_record(mode: str) -> None:
+    records: list[dict[str, Any]] = [{"id": f"p{index}", "name": f"Person {index}"} for index in range(100)]
+    bad = 2 * PART_SIZE + 5  # in the third part
+    records[bad] = {"name": "no id"}
+    body = {"status": 1, "data": records,
+            "meta": {"limit": 100, "offset": 0, "filteredCount": 100, "totalCount": 100}}
+    client = fast_leeloo(mode)
+    seen: list[Person] = []
+    with respx.mock(base_url=BASE) as router:
+        router.get("/api/v2/people").respond(200, json=body)
+        walk = client.people.iter()
+        with pytest.raises(errors.ResponseValidationError) as caught:
+            if isinstance(walk, AsyncIterator):
+                async for person in walk:
+                    seen.append(person)
+            else:
+                seen.extend(walk)
+    await close(client)
+    # The parts before the bad record were yielded as models before the bad one was read.
+    assert [person.id for person in seen] == [f"p{index}" for index in range(2 * PART_SIZE)]
+    assert all(isinstance(person, Person) and person.name == f"Person {index}" for index, person in enumerate(seen))
+    assert f"data.{bad}.id" in caught.value.fields
+    assert "no id" not in str(caught.value)
+
+
+def test_a_page_read_part_by_part_builds_each_part_when_it_is_reached() -> None:
+    records: list[dict[str, Any]] = [{"id": f"p{index}"} for index in range(45)]
+    records[44] = {"name": "no id"}
+    content = json.dumps({"status": 1, "data": records, "meta": {"totalCount": 45}}).encode()
+    page = _Lister(LEELOO_ENDPOINTS["people_list"], Person).parse_parts(content)
+    assert len(page) == 45 and page.total == 45 and page.has_more is False  # known without reading a record
+    parts = page.parts(20)
+    assert [person.id for person in next(parts)] == [f"p{index}" for index in range(20)]
+    assert [person.id for person in next(parts)] == [f"p{index}" for index in range(20, 40)]
+    with pytest.raises(pydantic.ValidationError) as caught:
+        next(parts)
+    assert [error["loc"] for error in caught.value.errors()] == [("data", 44, "id")]  # its place in the page
+
+
+def test_a_page_read_part_by_part_reads_the_same_models_as_whole() -> None:
+    content = json.dumps({"status": 1, "data": [{"id": f"p{index}", "tags": ["a"]} for index in range(45)],
+                          "meta": {"totalCount": 90, "limit": 45, "offset": 0}}).encode()
+    page = _Lister(LEELOO_ENDPOINTS["people_list"], Person).parse_parts(content)
+    parts = list(page.parts(20))
+    assert [len(part) for part in parts] == [20, 20, 5]
+    assert page.items == [person for part in parts for person in part] and page.has_more
+    assert [len(part) for part in page.parts(30)] == [30, 15]  # once read whole, cut from its models
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -660,10 +712,13 @@ def test_a_walk_keeps_the_keys_of_its_last_pages_only() -> None:
                   follow=lambda last: None, concurrency=2)
     fresh = SyncTransport.dedupe(pager)
     window = remembered_pages(2)
+    def kept(page: Page[SimpleNamespace]) -> int:
+        return sum(len(part) for part in fresh(page))
+
     for number in range(window + 5):
-        assert len(fresh(Page([SimpleNamespace(id=f"{number}-{i}") for i in range(10)], 10, 10, 0))) == 10
+        assert kept(Page([SimpleNamespace(id=f"{number}-{i}") for i in range(10)], 10, 10, 0)) == 10
     # A key from the first page is forgotten (and would be yielded again); the latest ones are not.
-    assert len(fresh(Page([SimpleNamespace(id="0-0"), SimpleNamespace(id=f"{window + 4}-9")], 2, 2, 0))) == 1
+    assert kept(Page([SimpleNamespace(id="0-0"), SimpleNamespace(id=f"{window + 4}-9")], 2, 2, 0)) == 1
 
 
 def test_stopping_an_iteration_early_releases_the_pool() -> None:

@@ -78,6 +78,8 @@ class PageLike(Protocol[T_co]):
     @property
     def items(self) -> Sequence[T_co]: ...
 
+    def parts(self, size: int) -> Iterator[Sequence[T_co]]: ...
+
 
 PageT = TypeVar("PageT", bound=PageLike[Any])
 
