@@ -19,9 +19,11 @@ Targets, at --people (100,000): every write >= 0.1 of the bare app's req/s, send
 offset >= 0.3. "GET people, any page" asks for a random page each time, so it shows the
 cost of a page read from the database (a repeated page is served from the page cache).
 
-The writes are measured a second time on a sandbox of --small people (20,000), each again
-beside the bare app: a write whose cost grows with the data shows a ratio between the two
-sizes beyond 1.2.
+The writes are then measured on a sandbox of --small people (20,000) and on a fresh one of
+--people, both seeded anew and served at once and each write loaded on them in turn (small, large, large, small:
+--growth-rounds runs of each), so that the machine's drift falls on both sizes alike; a
+write whose cost grows with the data runs more than 1.2x slower at --people than at --small
+(the best run of each).
 """
 
 from __future__ import annotations
@@ -319,8 +321,8 @@ def seeded_sandbox(db: str, people: int, reuse: bool) -> Any:
     return sandbox
 
 
-def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only: list[str] | None,
-                writes_only: bool) -> tuple[dict[str, float], list[float]]:
+def measure_all(sandbox: Any, load: Any, seconds: float, connections: int,
+                only: list[str] | None) -> tuple[dict[str, float], list[float]]:
     """Each target's req/s and the bare app's runs (one before the first target and one after each)."""
     from leadbridge.sandbox.app import create_app
     from leadbridge.sandbox.server import serve_app_in_thread
@@ -343,7 +345,7 @@ def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only:
         # Reads first, on the data as seeded: after the writes' runs a read would meet what they
         # added, more the faster the writes are, and its figure would fall with their progress.
         for target in sorted(targets(sandbox, url), key=lambda target: target.write):
-            if (only and target.name not in only) or (writes_only and not target.write):
+            if only and target.name not in only:
                 continue
             probe = httpx.request(target.method, url + target.path, headers=target.headers, content=target.body,
                                   timeout=60)
@@ -353,6 +355,36 @@ def measure_all(sandbox: Any, load: Any, seconds: float, connections: int, only:
             measured[target.name] = measure(target)
             bare_rates.append(measure(bare))
     return measured, bare_rates
+
+
+def measure_growth(large: Any, small: Any, load: Any, seconds: float, connections: int, names: list[str],
+                   rounds: int) -> dict[str, tuple[float, float]]:
+    """Each write's best req/s on the ``small`` and on the ``large`` sandbox, served at once and
+    loaded in turn (small, large, large, small, …: ``rounds`` pairs), so that the machine's
+    drift over the run falls on both sizes alike."""
+    from leadbridge.sandbox.app import create_app
+    from leadbridge.sandbox.server import serve_app_in_thread
+
+    best: dict[str, tuple[float, float]] = {}
+    with serve_app_in_thread(create_app(small, start=False), loop="uvloop", http="httptools") as small_url, \
+            serve_app_in_thread(create_app(large, start=False), loop="uvloop", http="httptools") as large_url:
+        by_size = {size: {target.name: target for target in targets(sandbox, url)}
+                   for size, sandbox, url in (("small", small, small_url), ("large", large, large_url))}
+        urls = {"small": small_url, "large": large_url}
+        for name in names:
+            rates: dict[str, list[float]] = {"small": [], "large": []}
+            for turn in range(rounds):
+                for size in ("small", "large") if turn % 2 == 0 else ("large", "small"):
+                    target = by_size[size][name]
+                    load(urls[size], target, min(1.0, seconds), connections)  # warm-up
+                    rate, errors = load(urls[size], target, seconds, connections)
+                    if errors:
+                        raise SystemExit(f"{name} ({size}): {errors} responses were not 2xx")
+                    rates[size].append(rate)
+            best[name] = (max(rates["small"]), max(rates["large"]))
+            print(f"  {name:<28} small {', '.join(f'{rate:,.0f}' for rate in rates['small'])}; "
+                  f"large {', '.join(f'{rate:,.0f}' for rate in rates['large'])} req/s", flush=True)
+    return best
 
 
 def bare_beside(measured: dict[str, float], bare_rates: list[float]) -> dict[str, float]:
@@ -382,6 +414,8 @@ def main() -> int:
                         help="take databases on disk as they are (seeded by an earlier run) instead of seeding them")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each measured run")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--growth-rounds", type=int, default=2,
+                        help="runs of each write on each sandbox for the growth check, taken in turn")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--only", nargs="*", help="measure only the endpoints of these names")
     parser.add_argument("--load-worker", help=argparse.SUPPRESS)
@@ -400,15 +434,14 @@ def main() -> int:
     print(f"load: {generator}, {args.connections} connections, {args.seconds:g} s a run, from a second process")
 
     sandbox = seeded_sandbox(args.db, args.people, args.reuse)
-    measured, bare_rates = measure_all(sandbox, load, args.seconds, args.connections, args.only, writes_only=False)
-    sandbox.close()
+    measured, bare_rates = measure_all(sandbox, load, args.seconds, args.connections, args.only)
     bare_rate = statistics.mean(bare_rates)
     beside = bare_beside(measured, bare_rates)
     print(f"\nbare app: {bare_rate:,.0f} req/s (runs: {', '.join(f'{rate:,.0f}' for rate in bare_rates)})")
     print(f"at {args.people:,} people:")
     missed = False
     ratios: dict[str, float] = {}
-    writes = {name for name in measured if is_write(name)}
+    writes = [name for name in measured if is_write(name)]
     for name, rate in measured.items():
         ratio = ratios[name] = rate / beside[name]
         goal = TARGETS.get(name, WRITE_TARGET if name in writes else None)
@@ -416,21 +449,23 @@ def main() -> int:
         missed |= goal is not None and ratio < goal
         print(f"  {name:<28} {rate:>9,.0f} req/s  {figure(ratio)} of the bare app{verdict}")
 
-    if args.small:
+    sandbox.close()
+    if args.small and writes:
+        # Both sizes afresh: the writes above left their marks on the large sandbox (the person
+        # written to has thousands of subscriptions and orders, which its card then lists).
+        large = seeded_sandbox(args.db, args.people, args.reuse)
         small = seeded_sandbox(args.small_db, args.small, args.reuse)
-        small_measured, small_bare = measure_all(small, load, args.seconds, args.connections,
-                                                 [name for name in measured if name in writes], writes_only=True)
+        print(f"\nwrites at {args.small:,} and at {args.people:,} people, loaded in turn "
+              f"({args.growth_rounds} runs of each):")
+        growth = measure_growth(large, small, load, args.seconds, args.connections, writes, args.growth_rounds)
         small.close()
-        small_bare_rate = statistics.mean(small_bare)
-        small_beside = bare_beside(small_measured, small_bare)
-        print(f"\nwrites at {args.small:,} and at {args.people:,} people (each as a ratio to the bare app "
-              f"beside it: {small_bare_rate:,.0f} and {bare_rate:,.0f} req/s)")
-        for name, rate in small_measured.items():
-            small_ratio = rate / small_beside[name]
-            growth = small_ratio / ratios[name]
-            verdict = "met" if growth <= GROWTH_LIMIT else "MISSED"
-            missed |= growth > GROWTH_LIMIT
-            print(f"  {name:<28} {figure(small_ratio)} -> {figure(ratios[name])}: {growth:.2f}x slower at "
+        large.close()
+        print(f"\nwrites at {args.small:,} and at {args.people:,} people (the best run of each)")
+        for name, (small_rate, large_rate) in growth.items():
+            ratio = small_rate / large_rate
+            verdict = "met" if ratio <= GROWTH_LIMIT else "MISSED"
+            missed |= ratio > GROWTH_LIMIT
+            print(f"  {name:<28} {small_rate:>9,.0f} -> {large_rate:>9,.0f} req/s: {ratio:.2f}x slower at "
                   f"{args.people:,} (target <= {GROWTH_LIMIT}: {verdict})")
     return 1 if missed else 0
 
