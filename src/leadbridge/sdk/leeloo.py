@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, ClassVar, Generic, Literal, TypeVar, Unpack
 
@@ -125,6 +125,20 @@ class _PageMeta(BaseModel):
     limit: int | None = None
     offset: int | None = None
 
+    def page(self, count: int, items: list[Any] | None = None, *, read: Callable[[], list[Any]] | None = None,
+             read_part: Callable[[int, int], list[Any]] | None = None) -> Page[Any]:
+        """A page of ``count`` records under this block: its ``items``, or how to read them."""
+        return Page(
+            items,
+            total=count if self.total_count is None else self.total_count,
+            limit=count if self.limit is None else self.limit,
+            offset=self.offset or 0,
+            filtered_count=self.filtered_count,
+            read=read,
+            read_part=read_part,
+            count=count,
+        )
+
 
 class _PageEnvelope(BaseModel, Generic[M]):
     """``{"status": 1, "data": [...], "meta": {...}}``: every Leeloo list answer."""
@@ -136,14 +150,7 @@ class _PageEnvelope(BaseModel, Generic[M]):
     meta: _PageMeta | None = None
 
     def page(self) -> Page[M]:
-        items, meta = self.data, self.meta or _PageMeta()
-        return Page(
-            items=items,
-            total=len(items) if meta.total_count is None else meta.total_count,
-            limit=len(items) if meta.limit is None else meta.limit,
-            offset=meta.offset or 0,
-            filtered_count=meta.filtered_count,
-        )
+        return (self.meta or _PageMeta()).page(len(self.data), self.data)
 
 
 class _Record(BaseModel):
@@ -191,27 +198,17 @@ class _Lister(Generic[M]):
 
     def parse_bytes(self, content: bytes) -> Page[M]:
         shape = _PageShape.model_validate_json(content)
-        count = len(shape.data)
-        meta = shape.meta or _PageMeta()
 
         def read() -> list[M]:
             items: list[M] = self.envelope.model_validate_json(content).data
             return items
 
-        return Page(
-            total=count if meta.total_count is None else meta.total_count,
-            limit=count if meta.limit is None else meta.limit,
-            offset=meta.offset or 0,
-            filtered_count=meta.filtered_count,
-            read=read,
-            count=count,
-        )
+        return (shape.meta or _PageMeta()).page(len(shape.data), read=read)
 
     def parse_parts(self, content: bytes) -> Page[M]:
         body = from_json(content)
         shape = _PageShape.model_validate(body)
         records: list[Any] = body["data"]
-        meta = shape.meta or _PageMeta()
 
         def read_part(start: int, stop: int) -> list[M]:
             try:
@@ -221,15 +218,7 @@ class _Lister(Generic[M]):
                 self.envelope.model_validate(body)
                 raise
 
-        count = len(records)
-        return Page(
-            total=count if meta.total_count is None else meta.total_count,
-            limit=count if meta.limit is None else meta.limit,
-            offset=meta.offset or 0,
-            filtered_count=meta.filtered_count,
-            read_part=read_part,
-            count=count,
-        )
+        return (shape.meta or _PageMeta()).page(len(records), read_part=read_part)
 
     def page(self, offset: int, limit: int, *, parts: bool = False) -> Operation[Page[M]]:
         """The page of ``limit`` records at ``offset``; ``parts``: parsed as it arrives, its models
